@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// options are the command-line settings of arc-controller.
+type options struct {
+	kubeconfig string
+	namespace  string
+
+	orderWorkers            int
+	artifactWorkflowWorkers int
+	kubeAPIQPS              float64
+	kubeAPIBurst            int
+	resyncPeriod            time.Duration
+
+	leaderElect         bool
+	leaderElectSet      bool
+	leaseName           string
+	leaseNamespace      string
+	leaseDuration       time.Duration
+	renewDeadline       time.Duration
+	retryPeriod         time.Duration
+	metricsBindAddress  string
+	healthProbeAddress  string
+	shutdownGracePeriod time.Duration
+}
+
+// serviceAccountNamespaceFile holds the pod's namespace when running in a cluster.
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+func (o *options) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig file. Without it, the in-cluster configuration is used.")
+	fs.StringVar(&o.namespace, "namespace", "", "Watch only this namespace. Empty watches all namespaces.")
+	fs.IntVar(&o.orderWorkers, "order-workers", 4, "Orders synced in parallel.")
+	fs.IntVar(&o.artifactWorkflowWorkers, "artifactworkflow-workers", 8, "ArtifactWorkflows synced in parallel.")
+	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server (client-go's default of 5 is far too low for a controller).")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "Burst of requests to the API server above --kube-api-qps.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute, "How often every cached object is synced again, to repair anything an event missed. 0 disables resyncs.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Hold a Lease so only one replica works at a time. Default: on in a cluster, off with --kubeconfig.")
+	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "arc-controller", "Name of the leader election Lease.")
+	fs.StringVar(&o.leaseNamespace, "leader-elect-namespace", "", "Namespace of the leader election Lease. Default: the pod's namespace in a cluster, else \"default\".")
+	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long standby replicas wait before taking over a Lease that is not renewed.")
+	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew the Lease before it gives up leadership.")
+	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the Lease.")
+	fs.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint. \"0\" disables it.")
+	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints. \"0\" disables them.")
+	fs.DurationVar(&o.shutdownGracePeriod, "shutdown-grace-period", 30*time.Second, "How long running syncs may take to finish after SIGTERM.")
+}
+
+// complete fills in defaults that depend on where the controller runs.
+func (o *options) complete(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "leader-elect" {
+			o.leaderElectSet = true
+		}
+	})
+	inCluster := o.kubeconfig == ""
+	if !o.leaderElectSet {
+		o.leaderElect = inCluster
+	}
+	if o.leaseNamespace == "" {
+		o.leaseNamespace = "default"
+		if data, err := os.ReadFile(serviceAccountNamespaceFile); err == nil && strings.TrimSpace(string(data)) != "" {
+			o.leaseNamespace = strings.TrimSpace(string(data))
+		}
+	}
+}
+
+// validate reports every bad flag at once.
+func (o *options) validate() error {
+	var errs []error
+	if o.orderWorkers < 1 {
+		errs = append(errs, fmt.Errorf("--order-workers must be at least 1, got %d", o.orderWorkers))
+	}
+	if o.artifactWorkflowWorkers < 1 {
+		errs = append(errs, fmt.Errorf("--artifactworkflow-workers must be at least 1, got %d", o.artifactWorkflowWorkers))
+	}
+	if o.kubeAPIQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive, got %v", o.kubeAPIQPS))
+	}
+	if o.kubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.kubeAPIBurst))
+	}
+	if o.resyncPeriod < 0 {
+		errs = append(errs, fmt.Errorf("--resync-period must not be negative, got %v", o.resyncPeriod))
+	}
+	if o.shutdownGracePeriod <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-grace-period must be positive, got %v", o.shutdownGracePeriod))
+	}
+	if o.leaderElect {
+		if o.leaseName == "" {
+			errs = append(errs, errors.New("--leader-elect-lease-name must not be empty"))
+		}
+		if !(o.leaseDuration > o.renewDeadline && o.renewDeadline > o.retryPeriod && o.retryPeriod > 0) {
+			errs = append(errs, fmt.Errorf("leader election needs lease duration (%v) > renew deadline (%v) > retry period (%v) > 0",
+				o.leaseDuration, o.renewDeadline, o.retryPeriod))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/controller/artifactworkflow"
+	"github.com/artifact-conduit/arc/pkg/controller/order"
+	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
+	"github.com/artifact-conduit/arc/pkg/metrics"
+)
+
+func run(ctx context.Context, o options) error {
+	logger := klog.FromContext(ctx)
+	cl, err := newClients(o)
+	if err != nil {
+		return err
+	}
+	if err := cl.preflight(ctx); err != nil {
+		return err
+	}
+	metrics.Register()
+
+	ready := &readiness{}
+	if err := serve(ctx, "metrics", o.metricsBindAddress, metricsHandler()); err != nil {
+		return fmt.Errorf("--metrics-bind-address: %w", err)
+	}
+	if err := serve(ctx, "probes", o.healthProbeAddress, probeHandler(ready)); err != nil {
+		return fmt.Errorf("--health-probe-bind-address: %w", err)
+	}
+
+	if !o.leaderElect {
+		return runControllers(ctx, cl, o, ready)
+	}
+	return runWithLeaderElection(ctx, cl, o, ready, logger)
+}
+
+// runWithLeaderElection runs the controllers while this replica holds the
+// Lease. Losing the Lease ends the process: a restart is the simplest way
+// to be sure no worker of a former leader still writes.
+func runWithLeaderElection(ctx context.Context, cl *clients, o options, ready *readiness, logger klog.Logger) error {
+	hostname, _ := os.Hostname()
+	identity := hostname + "_" + string(uuid.NewUUID())
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: o.leaseNamespace, Name: o.leaseName},
+		Client:     cl.kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
+	}
+	ready.standby.Store(true)
+	var runErr error
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   o.leaseDuration,
+		RenewDeadline:   o.renewDeadline,
+		RetryPeriod:     o.retryPeriod,
+		ReleaseOnCancel: true,
+		Name:            o.leaseName,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leaderCtx context.Context) {
+				ready.standby.Store(false)
+				runErr = runControllers(leaderCtx, cl, o, ready)
+			},
+			OnStoppedLeading: func() {
+				if ctx.Err() == nil {
+					runErr = errors.Join(runErr, errors.New("lost the leader election Lease"))
+				}
+			},
+			OnNewLeader: func(id string) {
+				if id != identity {
+					logger.Info("Standing by; another replica leads", "leader", id)
+				}
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	logger.Info("Waiting for the leader election Lease", "lease", klog.KRef(o.leaseNamespace, o.leaseName), "identity", identity)
+	elector.Run(ctx)
+	return runErr
+}
+
+// runControllers builds both controllers, starts the informers they share,
+// and runs them until ctx ends.
+func runControllers(ctx context.Context, cl *clients, o options, ready *readiness) error {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := arcv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartStructuredLogging(3)
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cl.kube.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "arc-controller"})
+
+	arcFactory := arcinformers.NewSharedInformerFactoryWithOptions(cl.arc, o.resyncPeriod,
+		arcinformers.WithNamespace(o.namespace),
+		arcinformers.WithTransform(controller.StripManagedFields))
+	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.argo, o.resyncPeriod,
+		argoinformers.WithNamespace(o.namespace),
+		argoinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.LabelSelector = artifactworkflow.WorkflowSelector.String()
+		}))
+	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.metadata, o.resyncPeriod, o.namespace, nil)
+
+	arc := arcFactory.Arc().V1alpha1()
+	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
+	if err := workflows.Informer().SetTransform(artifactworkflow.SlimWorkflow); err != nil {
+		return err
+	}
+	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
+	if err := secrets.Informer().SetTransform(controller.SecretPresenceOnly); err != nil {
+		return err
+	}
+
+	orders, err := order.New(cl.arc, order.Informers{
+		Orders:            arc.Orders(),
+		ArtifactWorkflows: arc.ArtifactWorkflows(),
+		Endpoints:         arc.Endpoints(),
+		Secrets:           secrets,
+	}, recorder, clock.RealClock{})
+	if err != nil {
+		return err
+	}
+	artifactWorkflows, err := artifactworkflow.New(cl.arc, cl.argo, artifactworkflow.Informers{
+		ArtifactWorkflows:    arc.ArtifactWorkflows(),
+		ArtifactTypes:        arc.ArtifactTypes(),
+		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
+		Workflows:            workflows,
+	}, recorder, clock.RealClock{})
+	if err != nil {
+		return err
+	}
+	metrics.RegisterPhaseCounters(map[string]metrics.PhaseCounter{
+		"Order":            orders.PhaseCounts,
+		"ArtifactWorkflow": artifactWorkflows.PhaseCounts,
+	})
+
+	// Start informers only now that every controller registered its indexes and handlers.
+	arcFactory.Start(ctx.Done())
+	argoFactory.Start(ctx.Done())
+	metaFactory.Start(ctx.Done())
+	defer arcFactory.Shutdown()
+	defer metaFactory.Shutdown()
+
+	workers := []struct {
+		worker  controller.Worker
+		threads int
+	}{
+		{orders.Worker(), o.orderWorkers},
+		{artifactWorkflows.Worker(), o.artifactWorkflowWorkers},
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(workers))
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = controller.Run(ctx, w.worker, w.threads, o.shutdownGracePeriod)
+		}()
+	}
+	go markReadyWhenSynced(ctx, ready, orders.Worker().CacheSynced, artifactWorkflows.Worker().CacheSynced)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// markReadyWhenSynced flips /readyz to ready once every informer cache has synced.
+func markReadyWhenSynced(ctx context.Context, ready *readiness, synced ...[]cache.InformerSynced) {
+	var all []cache.InformerSynced
+	for _, s := range synced {
+		all = append(all, s...)
+	}
+	if cache.WaitForCacheSync(ctx.Done(), all...) {
+		ready.synced.Store(true)
+	}
+}

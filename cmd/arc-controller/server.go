@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2"
+
+	"github.com/artifact-conduit/arc/pkg/metrics"
+)
+
+// readiness is what /readyz reports. A replica is ready once its caches have
+// synced, and also while it stands by for leadership: a standby that never
+// became ready would block every rolling update of a one-replica Deployment.
+type readiness struct {
+	synced  atomic.Bool
+	standby atomic.Bool
+}
+
+func (r *readiness) ready() bool { return r.synced.Load() || r.standby.Load() }
+
+// serve starts an HTTP server on addr in the background and shuts it down
+// when ctx ends. addr "0" disables it.
+func serve(ctx context.Context, name, addr string, handler http.Handler) error {
+	if addr == "0" || addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	logger := klog.FromContext(ctx).WithValues("server", name, "address", ln.Addr().String())
+	go func() {
+		logger.Info("Serving")
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error(err, "Server stopped")
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	return nil
+}
+
+func metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func probeHandler(r *readiness) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !r.ready() {
+			http.Error(w, "informer caches not synced yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	return mux
+}

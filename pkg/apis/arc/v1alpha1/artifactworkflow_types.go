@@ -1,0 +1,95 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MaxWorkflowParameters bounds the parameters of one ArtifactWorkflow: those
+// derived from the artifact plus those its type adds.
+const MaxWorkflowParameters = 2048
+
+// ArtifactWorkflowSpec is the fully resolved work for one artifact.
+type ArtifactWorkflowSpec struct {
+	// Type names the ArtifactType, or else ClusterArtifactType, that does the work.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Type string `json:"type"`
+	// Parameters are the flat workflow parameters derived from the artifact and
+	// its Endpoints, sorted by name. The type's own parameters are added when
+	// the Workflow is built.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=2048
+	// +optional
+	Parameters []Parameter `json:"parameters,omitempty"`
+	// SrcSecretRef names the Secret with the source credentials, mounted
+	// read-only at /secret/src in every step.
+	// +optional
+	SrcSecretRef *corev1.LocalObjectReference `json:"srcSecretRef,omitempty"`
+	// DstSecretRef names the Secret with the destination credentials, mounted
+	// read-only at /secret/dst in every step.
+	// +optional
+	DstSecretRef *corev1.LocalObjectReference `json:"dstSecretRef,omitempty"`
+}
+
+// ArtifactWorkflowStatus is the observed state of an ArtifactWorkflow and its Argo Workflow.
+type ArtifactWorkflowStatus struct {
+	// ObservedGeneration is the metadata.generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Phase of the Argo Workflow. Empty until the Workflow reports one.
+	// +optional
+	Phase WorkflowPhase `json:"phase,omitempty"`
+	// Message explains the phase: Argo's message, or why no Workflow could be created.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// StartedAt is when the Workflow started.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// FinishedAt is when the Workflow finished.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// Conditions are the latest observations of the ArtifactWorkflow's state.
+	// Ready is True once the Workflow succeeded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=aw,categories=arc
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// ArtifactWorkflow is the resolved unit of work for one artifact of an Order:
+// its type, flat parameters and secret references. ARC creates it from an
+// Order and carries it out as an Argo Workflow of the same name.
+type ArtifactWorkflow struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the resolved work.
+	Spec ArtifactWorkflowSpec `json:"spec"`
+	// Status mirrors the Argo Workflow.
+	// +optional
+	Status ArtifactWorkflowStatus `json:"status,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+
+// ArtifactWorkflowList is a list of ArtifactWorkflows.
+type ArtifactWorkflowList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the ArtifactWorkflows.
+	Items []ArtifactWorkflow `json:"items"`
+}

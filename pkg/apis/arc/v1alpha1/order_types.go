@@ -1,0 +1,189 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// MaxArtifactsPerOrder bounds the artifacts of one Order. An Order carries an
+// entry per artifact in its status too, and must stay far below etcd's object
+// size limit of 1.5 MiB; split larger batches into several Orders.
+const MaxArtifactsPerOrder = 250
+
+// OrderDefaults apply to every artifact of an Order that does not say otherwise.
+type OrderDefaults struct {
+	// SrcRef names the source Endpoint of artifacts without a srcRef.
+	// +optional
+	SrcRef *corev1.LocalObjectReference `json:"srcRef,omitempty"`
+	// DstRef names the destination Endpoint of artifacts without a dstRef.
+	// +optional
+	DstRef *corev1.LocalObjectReference `json:"dstRef,omitempty"`
+}
+
+// OrderArtifact is one artifact to move.
+type OrderArtifact struct {
+	// Type names the ArtifactType in the Order's namespace, or else the
+	// ClusterArtifactType, that processes this artifact.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Type string `json:"type"`
+	// SrcRef names the source Endpoint in the Order's namespace. Without it,
+	// spec.defaults.srcRef applies.
+	// +optional
+	SrcRef *corev1.LocalObjectReference `json:"srcRef,omitempty"`
+	// DstRef names the destination Endpoint in the Order's namespace. Without
+	// it, spec.defaults.dstRef applies.
+	// +optional
+	DstRef *corev1.LocalObjectReference `json:"dstRef,omitempty"`
+	// Spec is free-form JSON describing the artifact, for example
+	// {"image": "library/alpine:3.18"}. It reaches the workflow flattened into
+	// parameters: every key path becomes a camelCase name prefixed with
+	// "spec" (image -> specImage, tags[0] -> specTags0, foo.bar -> specFooBar).
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	// +optional
+	Spec *runtime.RawExtension `json:"spec,omitempty"`
+}
+
+// OrderSpec is the list of artifacts an Order asks to move.
+// +kubebuilder:validation:XValidation:rule="self.artifacts.all(a, (has(a.srcRef) && has(a.srcRef.name) && a.srcRef.name != '') || (has(self.defaults) && has(self.defaults.srcRef) && has(self.defaults.srcRef.name) && self.defaults.srcRef.name != ''))",message="every artifact needs a srcRef, or the Order needs spec.defaults.srcRef"
+// +kubebuilder:validation:XValidation:rule="self.artifacts.all(a, (has(a.dstRef) && has(a.dstRef.name) && a.dstRef.name != '') || (has(self.defaults) && has(self.defaults.dstRef) && has(self.defaults.dstRef.name) && self.defaults.dstRef.name != ''))",message="every artifact needs a dstRef, or the Order needs spec.defaults.dstRef"
+type OrderSpec struct {
+	// Defaults apply to every artifact that does not set the field itself.
+	// +optional
+	Defaults *OrderDefaults `json:"defaults,omitempty"`
+	// Artifacts to move. Each becomes one ArtifactWorkflow; identical artifacts
+	// share one.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=250
+	Artifacts []OrderArtifact `json:"artifacts"`
+}
+
+// OrderPhase summarises the progress of all artifacts of an Order.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type OrderPhase string
+
+const (
+	// OrderPhasePending means no artifact is running and at least one has not
+	// started, or cannot start yet (see status.unresolvedArtifacts).
+	OrderPhasePending OrderPhase = "Pending"
+	// OrderPhaseRunning means at least one artifact is being processed and
+	// none has failed.
+	OrderPhaseRunning OrderPhase = "Running"
+	// OrderPhaseSucceeded means every artifact was processed successfully.
+	OrderPhaseSucceeded OrderPhase = "Succeeded"
+	// OrderPhaseFailed means at least one artifact failed. The others go on.
+	OrderPhaseFailed OrderPhase = "Failed"
+)
+
+// OrderArtifactWorkflowStatus is the state of one ArtifactWorkflow of an Order.
+type OrderArtifactWorkflowStatus struct {
+	// Name of the ArtifactWorkflow (and of its Argo Workflow).
+	Name string `json:"name"`
+	// ArtifactIndex is the position in spec.artifacts of the artifact this
+	// ArtifactWorkflow does the work for.
+	ArtifactIndex int32 `json:"artifactIndex"`
+	// DuplicateIndices are the positions of further artifacts identical to the
+	// one at artifactIndex. They share this ArtifactWorkflow, so the work is done once.
+	// +listType=set
+	// +optional
+	DuplicateIndices []int32 `json:"duplicateIndices,omitempty"`
+	// Phase of the ArtifactWorkflow.
+	// +optional
+	Phase WorkflowPhase `json:"phase,omitempty"`
+	// Message explains the phase, in particular why work failed or waits.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// UnresolvedArtifact is an artifact that cannot become an ArtifactWorkflow yet,
+// for example because an Endpoint it names does not exist. It proceeds by
+// itself once the cause is fixed.
+type UnresolvedArtifact struct {
+	// ArtifactIndex is the artifact's position in spec.artifacts.
+	ArtifactIndex int32 `json:"artifactIndex"`
+	// Reason is a CamelCase word for the cause, for example EndpointNotFound.
+	Reason string `json:"reason"`
+	// Message says what is wrong and what would fix it.
+	Message string `json:"message"`
+}
+
+// OrderStatus is the observed state of an Order.
+type OrderStatus struct {
+	// ObservedGeneration is the metadata.generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Phase summarises the artifacts: Failed if any failed, else Succeeded if
+	// all succeeded, else Running if any runs, else Pending.
+	// +optional
+	Phase OrderPhase `json:"phase,omitempty"`
+	// Total is the number of artifacts in the Order.
+	// +optional
+	Total int32 `json:"total,omitempty"`
+	// Pending counts artifacts not started yet, unresolved ones included.
+	// +optional
+	Pending int32 `json:"pending,omitempty"`
+	// Running counts artifacts being processed.
+	// +optional
+	Running int32 `json:"running,omitempty"`
+	// Succeeded counts artifacts processed successfully.
+	// +optional
+	Succeeded int32 `json:"succeeded,omitempty"`
+	// Failed counts artifacts whose processing failed or errored.
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// ArtifactWorkflows maps the hash of each ArtifactWorkflow's work to its state.
+	// +optional
+	ArtifactWorkflows map[string]OrderArtifactWorkflowStatus `json:"artifactWorkflows,omitempty"`
+	// UnresolvedArtifacts lists the artifacts that cannot become an
+	// ArtifactWorkflow yet, with the reason.
+	// +listType=map
+	// +listMapKey=artifactIndex
+	// +optional
+	UnresolvedArtifacts []UnresolvedArtifact `json:"unresolvedArtifacts,omitempty"`
+	// Conditions are the latest observations of the Order's state. Ready is
+	// True once every artifact succeeded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=ord,categories=arc
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Succeeded",type=integer,JSONPath=`.status.succeeded`
+// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`
+// +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.total`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Order asks ARC to move a list of artifacts from source to destination
+// Endpoints. ARC creates one ArtifactWorkflow per distinct artifact and
+// reports their progress here.
+type Order struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec lists the artifacts to move.
+	Spec OrderSpec `json:"spec"`
+	// Status reports the progress of every artifact.
+	// +optional
+	Status OrderStatus `json:"status,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+
+// OrderList is a list of Orders.
+type OrderList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the Orders.
+	Items []Order `json:"items"`
+}

@@ -1,0 +1,251 @@
+// Package artifactworkflow implements the ArtifactWorkflow controller: it
+// resolves the ArtifactWorkflow's type, checks the endpoint types against the
+// type's rules, creates the Argo Workflow that does the work, and mirrors the
+// Workflow's progress into the ArtifactWorkflow's status.
+package artifactworkflow
+
+import (
+	"fmt"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
+	argolisters "github.com/argoproj/argo-workflows/v3/pkg/client/listers/workflow/v1alpha1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
+	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions/arc/v1alpha1"
+	arclisters "github.com/artifact-conduit/arc/pkg/generated/listers/arc/v1alpha1"
+)
+
+// Name is the controller's name: it names its workqueue, its metrics and its events.
+const Name = "artifactworkflow"
+
+// indexByType maps a type name to the ArtifactWorkflows of that type, so a
+// change of an ArtifactType or ClusterArtifactType reaches exactly them.
+const indexByType = "type"
+
+var artifactWorkflowKind = arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow")
+
+// WorkflowSelector selects the Argo Workflows ARC created. The Workflow
+// informer watches only those.
+var WorkflowSelector = labels.SelectorFromSet(labels.Set{arcv1.LabelManagedBy: arcv1.ManagedByValue})
+
+// Controller turns ArtifactWorkflows into Argo Workflows and reports their progress.
+type Controller struct {
+	client   arcclient.Interface
+	argo     argoclient.Interface
+	recorder record.EventRecorder
+	clock    clock.PassiveClock
+	queue    controller.Queue
+
+	artifactWorkflows    arclisters.ArtifactWorkflowLister
+	artifactWorkflowIdx  cache.Indexer
+	artifactTypes        arclisters.ArtifactTypeLister
+	clusterArtifactTypes arclisters.ClusterArtifactTypeLister
+	workflows            argolisters.WorkflowLister
+	cacheSynced          []cache.InformerSynced
+}
+
+// Informers are the informers the ArtifactWorkflow controller reads.
+type Informers struct {
+	ArtifactWorkflows    arcinformers.ArtifactWorkflowInformer
+	ArtifactTypes        arcinformers.ArtifactTypeInformer
+	ClusterArtifactTypes arcinformers.ClusterArtifactTypeInformer
+	// Workflows must be restricted to WorkflowSelector and slimmed with
+	// SlimWorkflow; cmd/arc-controller sets that up.
+	Workflows argoinformers.WorkflowInformer
+}
+
+// New builds the controller and registers its index and event handlers. The
+// informers are started by the caller, after every controller is built.
+func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock) (*Controller, error) {
+	c := &Controller{
+		client:               client,
+		argo:                 argo,
+		recorder:             recorder,
+		clock:                clk,
+		queue:                controller.NewQueue(Name),
+		artifactWorkflows:    inf.ArtifactWorkflows.Lister(),
+		artifactWorkflowIdx:  inf.ArtifactWorkflows.Informer().GetIndexer(),
+		artifactTypes:        inf.ArtifactTypes.Lister(),
+		clusterArtifactTypes: inf.ClusterArtifactTypes.Lister(),
+		workflows:            inf.Workflows.Lister(),
+		cacheSynced: []cache.InformerSynced{
+			inf.ArtifactWorkflows.Informer().HasSynced,
+			inf.ArtifactTypes.Informer().HasSynced,
+			inf.ClusterArtifactTypes.Informer().HasSynced,
+			inf.Workflows.Informer().HasSynced,
+		},
+	}
+	if err := inf.ArtifactWorkflows.Informer().AddIndexers(cache.Indexers{indexByType: typeOfArtifactWorkflow}); err != nil {
+		return nil, fmt.Errorf("adding ArtifactWorkflow indexer: %w", err)
+	}
+	if err := c.addEventHandlers(inf); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Worker returns what controller.Run needs to drive this controller.
+func (c *Controller) Worker() controller.Worker {
+	return controller.Worker{Name: Name, Queue: c.queue, Sync: c.sync, CacheSynced: c.cacheSynced}
+}
+
+// PhaseCounts counts the cached ArtifactWorkflows per phase, for metrics.
+func (c *Controller) PhaseCounts() map[string]int {
+	counts := map[string]int{}
+	aws, _ := c.artifactWorkflows.List(labels.Everything())
+	for _, aw := range aws {
+		counts[string(aw.Status.Phase)]++
+	}
+	return counts
+}
+
+func typeOfArtifactWorkflow(obj interface{}) ([]string, error) {
+	aw, ok := obj.(*arcv1.ArtifactWorkflow)
+	if !ok {
+		return nil, nil
+	}
+	return []string{aw.Spec.Type}, nil
+}
+
+// SlimWorkflow is the transform for the Workflow informer. It keeps only
+// what ARC reads (metadata without managedFields, and the status phase,
+// message and times), because a Workflow's spec and node tree can be large
+// and ARC caches every Workflow it made.
+func SlimWorkflow(obj interface{}) (interface{}, error) {
+	wf, ok := obj.(*wfv1.Workflow)
+	if !ok {
+		return obj, nil
+	}
+	slim := &wfv1.Workflow{
+		TypeMeta:   wf.TypeMeta,
+		ObjectMeta: wf.ObjectMeta,
+		Status: wfv1.WorkflowStatus{
+			Phase:      wf.Status.Phase,
+			Message:    wf.Status.Message,
+			StartedAt:  wf.Status.StartedAt,
+			FinishedAt: wf.Status.FinishedAt,
+		},
+	}
+	slim.ManagedFields = nil
+	return slim, nil
+}
+
+func (c *Controller) addEventHandlers(inf Informers) error {
+	handlers := []struct {
+		informer cache.SharedIndexInformer
+		handler  cache.ResourceEventHandler
+	}{
+		{inf.ArtifactWorkflows.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueue,
+			UpdateFunc: c.updateArtifactWorkflow,
+		}},
+		{inf.Workflows.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOwner,
+			UpdateFunc: c.updateWorkflow,
+			DeleteFunc: c.enqueueOwner,
+		}},
+		{inf.ArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueWaitingOfType,
+			UpdateFunc: c.updateType,
+			DeleteFunc: c.enqueueWaitingOfType,
+		}},
+		{inf.ClusterArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueWaitingOfType,
+			UpdateFunc: c.updateType,
+			DeleteFunc: c.enqueueWaitingOfType,
+		}},
+	}
+	for _, h := range handlers {
+		if _, err := h.informer.AddEventHandler(h.handler); err != nil {
+			return fmt.Errorf("adding event handler: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Controller) enqueue(obj interface{}) {
+	if m := controller.ObjectMeta(obj); m != nil {
+		c.queue.Add(cache.MetaObjectToName(m))
+	}
+}
+
+// updateArtifactWorkflow enqueues on spec changes and resyncs, and skips the
+// update events of the controller's own status writes.
+func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
+	oldAW, okOld := oldObj.(*arcv1.ArtifactWorkflow)
+	newAW, okNew := newObj.(*arcv1.ArtifactWorkflow)
+	if !okOld || !okNew {
+		return
+	}
+	if oldAW.ResourceVersion != newAW.ResourceVersion && oldAW.Generation == newAW.Generation {
+		return
+	}
+	c.enqueue(newObj)
+}
+
+// enqueueOwner enqueues the ArtifactWorkflow that controls a Workflow.
+func (c *Controller) enqueueOwner(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	if owner, _, ok := controller.ControllerOf(m, artifactWorkflowKind.GroupKind()); ok {
+		c.queue.Add(owner)
+	}
+}
+
+// updateWorkflow enqueues the owner only when something ARC mirrors changed.
+// Argo updates a running Workflow often (node status); those are skipped.
+func (c *Controller) updateWorkflow(oldObj, newObj interface{}) {
+	oldWF, okOld := oldObj.(*wfv1.Workflow)
+	newWF, okNew := newObj.(*wfv1.Workflow)
+	if !okOld || !okNew || oldWF.ResourceVersion == newWF.ResourceVersion {
+		return
+	}
+	if equality.Semantic.DeepEqual(oldWF.Status, newWF.Status) &&
+		equality.Semantic.DeepEqual(oldWF.OwnerReferences, newWF.OwnerReferences) &&
+		equality.Semantic.DeepEqual(oldWF.DeletionTimestamp, newWF.DeletionTimestamp) {
+		return
+	}
+	c.enqueueOwner(newObj)
+}
+
+func (c *Controller) updateType(oldObj, newObj interface{}) {
+	oldM, newM := controller.ObjectMeta(oldObj), controller.ObjectMeta(newObj)
+	if oldM == nil || newM == nil || oldM.GetGeneration() == newM.GetGeneration() {
+		return
+	}
+	c.enqueueWaitingOfType(newObj)
+}
+
+// enqueueWaitingOfType enqueues the ArtifactWorkflows of a type's name that
+// have no Workflow yet: only they depend on the type. A namespaced type
+// affects its own namespace; a cluster type affects every namespace.
+func (c *Controller) enqueueWaitingOfType(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	objs, err := c.artifactWorkflowIdx.ByIndex(indexByType, m.GetName())
+	if err != nil {
+		return
+	}
+	for _, o := range objs {
+		aw, ok := o.(*arcv1.ArtifactWorkflow)
+		if !ok || (m.GetNamespace() != "" && aw.Namespace != m.GetNamespace()) {
+			continue
+		}
+		if aw.Status.Phase == arcv1.WorkflowPhaseUnknown {
+			c.queue.Add(cache.MetaObjectToName(aw))
+		}
+	}
+}

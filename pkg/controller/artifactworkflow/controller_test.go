@@ -1,0 +1,350 @@
+package artifactworkflow
+
+import (
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
+	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
+)
+
+func workflowParameters(wf *wfv1.Workflow) map[string]string {
+	out := map[string]string{}
+	for _, p := range wf.Spec.Arguments.Parameters {
+		out[p.Name] = p.Value.String()
+	}
+	return out
+}
+
+func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+
+	writes, events, err := f.sync()
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"create workflows " + ns + "/" + awName,
+		"update artifactworkflows/status " + ns + "/" + awName,
+	}, writes)
+	assert.Equal(t, []string{"Normal " + ReasonWorkflowCreated}, controllertest.EventReasons(events))
+
+	wf := f.workflow()
+	assert.Equal(t, map[string]string{
+		"dstRemoteURL": "registry.internal.example",
+		"dstSecret":    "true",
+		"dstType":      "oci",
+		"scanSeverity": "HIGH,CRITICAL",
+		"specImage":    "library/alpine:3.18",
+		"specOverride": "myteam/alpine:3.18-dev",
+		"srcRemoteURL": "docker.io",
+		"srcSecret":    "false",
+		"srcType":      "oci",
+	}, workflowParameters(wf))
+	require.NotNil(t, wf.Spec.WorkflowTemplateRef)
+	assert.Equal(t, wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true}, *wf.Spec.WorkflowTemplateRef)
+	volumes := map[string]string{}
+	for _, v := range wf.Spec.Volumes {
+		switch {
+		case v.Secret != nil:
+			volumes[v.Name] = "secret " + v.Secret.SecretName
+		case v.EmptyDir != nil:
+			volumes[v.Name] = "emptyDir"
+		}
+	}
+	assert.Equal(t, map[string]string{
+		workflowbuilder.SrcSecretVolume: "emptyDir",
+		workflowbuilder.DstSecretVolume: "secret dst-reg-secret",
+	}, volumes)
+	assert.True(t, controller.IsControlledBy(wf, alpineArtifactWorkflow()))
+
+	status := f.artifactWorkflow().Status
+	assert.Equal(t, arcv1.WorkflowPhasePending, status.Phase)
+	ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
+	require.NotNil(t, ready)
+	assert.Equal(t, ReasonPending, ready.Reason)
+}
+
+func TestSyncResolvesTheType(t *testing.T) {
+	cases := []struct {
+		name         string
+		objects      []runtime.Object
+		wantTemplate wfv1.WorkflowTemplateRef
+	}{
+		{
+			name:         "a ClusterArtifactType serves every namespace and always uses a ClusterWorkflowTemplate",
+			objects:      []runtime.Object{ociClusterArtifactType("cluster-pipeline")},
+			wantTemplate: wfv1.WorkflowTemplateRef{Name: "cluster-pipeline", ClusterScope: true},
+		},
+		{
+			name:         "an ArtifactType in the namespace wins over the ClusterArtifactType",
+			objects:      []runtime.Object{ociClusterArtifactType("cluster-pipeline"), ociArtifactType()},
+			wantTemplate: wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, append([]runtime.Object{alpineArtifactWorkflow()}, tc.objects...)...)
+			_, _, err := f.sync()
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantTemplate, *f.workflow().Spec.WorkflowTemplateRef)
+		})
+	}
+}
+
+// TestSyncReportsInvalidInputAndRecovers covers the reasons no Workflow can
+// be made: each is reported once (status and Warning event), not retried in
+// a loop, and heals when the type appears or changes.
+func TestSyncReportsInvalidInputAndRecovers(t *testing.T) {
+	cases := []struct {
+		name       string
+		objects    []runtime.Object
+		wantReason string
+		wantMsg    string
+		fix        func(f *fixture)
+	}{
+		{
+			name:       "type missing",
+			wantReason: ReasonTypeNotFound,
+			wantMsg:    `no ArtifactType "oci" in namespace "team-a" and no ClusterArtifactType "oci"`,
+			fix: func(f *fixture) {
+				_, err := f.client.ArcV1alpha1().ClusterArtifactTypes().Create(t.Context(), ociClusterArtifactType("p"), metav1.CreateOptions{})
+				require.NoError(t, err)
+			},
+		},
+		{
+			name: "source endpoint type not accepted",
+			objects: []runtime.Object{&arcv1.ArtifactType{
+				ObjectMeta: metav1.ObjectMeta{Name: "oci", Namespace: ns, Generation: 1},
+				Spec:       ociTypeSpec("helm"),
+			}},
+			wantReason: ReasonRuleViolation,
+			wantMsg:    `source Endpoint type "oci" is not accepted by type "oci" (accepts: helm)`,
+			fix: func(f *fixture) {
+				at, err := f.client.ArcV1alpha1().ArtifactTypes(ns).Get(t.Context(), "oci", metav1.GetOptions{})
+				require.NoError(t, err)
+				at.Spec.Rules.SrcTypes = append(at.Spec.Rules.SrcTypes, "oci")
+				at.Generation++
+				_, err = f.client.ArcV1alpha1().ArtifactTypes(ns).Update(t.Context(), at, metav1.UpdateOptions{})
+				require.NoError(t, err)
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, append([]runtime.Object{alpineArtifactWorkflow()}, tc.objects...)...)
+
+			writes, events, err := f.sync()
+			assert.True(t, controller.IsInvalidInput(err), "invalid input must not be retried, got %v", err)
+			assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "no Workflow")
+			assert.Equal(t, []string{"Warning " + tc.wantReason}, controllertest.EventReasons(events))
+			status := f.artifactWorkflow().Status
+			assert.Equal(t, tc.wantMsg, status.Message)
+			ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
+			require.NotNil(t, ready)
+			assert.Equal(t, tc.wantReason, ready.Reason)
+
+			writes, events, _ = f.sync()
+			assert.Empty(t, writes, "reported once")
+			assert.Empty(t, events, "reported once")
+
+			tc.fix(f)
+			f.refreshCaches()
+			writes, _, err = f.sync()
+			require.NoError(t, err)
+			assert.Equal(t, []string{
+				"create workflows " + ns + "/" + awName,
+				"update artifactworkflows/status " + ns + "/" + awName,
+			}, writes)
+		})
+	}
+}
+
+func TestTypeChangesEnqueueOnlyWaitingArtifactWorkflowsOfThatType(t *testing.T) {
+	waiting := alpineArtifactWorkflow()
+	started := alpineArtifactWorkflow()
+	started.Name, started.UID = "started", "uid-started"
+	started.Status.Phase = arcv1.WorkflowPhaseRunning
+	otherType := alpineArtifactWorkflow()
+	otherType.Name, otherType.UID, otherType.Spec.Type = "helm-one", "uid-helm", "helm"
+	otherNamespace := alpineArtifactWorkflow()
+	otherNamespace.Namespace = "team-b"
+	f := newFixture(t, waiting, started, otherType, otherNamespace)
+
+	f.ctrl.enqueueWaitingOfType(ociArtifactType())
+	require.Equal(t, 1, f.ctrl.queue.Len(), "a namespaced type reaches only its namespace")
+	key, _ := f.ctrl.queue.Get()
+	assert.Equal(t, ns+"/"+awName, key.String())
+	f.ctrl.queue.Done(key)
+
+	f.ctrl.enqueueWaitingOfType(ociClusterArtifactType("p"))
+	assert.Equal(t, 2, f.ctrl.queue.Len(), "a cluster type reaches every namespace")
+}
+
+func TestSyncMirrorsTheWorkflow(t *testing.T) {
+	started := metav1.NewTime(testNow.Add(-2 * 60e9))
+	finished := metav1.NewTime(testNow.Add(-60e9))
+	cases := []struct {
+		name       string
+		status     wfv1.WorkflowStatus
+		wantPhase  arcv1.WorkflowPhase
+		wantReady  metav1.ConditionStatus
+		wantReason string
+		wantEvents []string
+		wantTimes  [2]*metav1.Time
+	}{
+		{"running", wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: started},
+			arcv1.WorkflowPhaseRunning, metav1.ConditionFalse, ReasonRunning, nil, [2]*metav1.Time{&started, nil}},
+		{"succeeded", wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, StartedAt: started, FinishedAt: finished},
+			arcv1.WorkflowPhaseSucceeded, metav1.ConditionTrue, ReasonSucceeded, nil, [2]*metav1.Time{&started, &finished}},
+		{"failed", wfv1.WorkflowStatus{Phase: wfv1.WorkflowFailed, Message: "child 'push' failed", StartedAt: started, FinishedAt: finished},
+			arcv1.WorkflowPhaseFailed, metav1.ConditionFalse, ReasonFailed, []string{"Warning " + ReasonFailed}, [2]*metav1.Time{&started, &finished}},
+		{"error", wfv1.WorkflowStatus{Phase: wfv1.WorkflowError, Message: "invalid spec", StartedAt: started, FinishedAt: finished},
+			arcv1.WorkflowPhaseError, metav1.ConditionFalse, ReasonError, []string{"Warning " + ReasonError}, [2]*metav1.Time{&started, &finished}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+			_, _, err := f.sync()
+			require.NoError(t, err)
+			f.setWorkflowStatus(tc.status)
+
+			writes, events, err := f.sync()
+			require.NoError(t, err)
+			assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes)
+			assert.Equal(t, tc.wantEvents, nilIfEmpty(controllertest.EventReasons(events)))
+			status := f.artifactWorkflow().Status
+			assert.Equal(t, tc.wantPhase, status.Phase)
+			assert.Equal(t, tc.status.Message, status.Message)
+			assert.Equal(t, tc.wantTimes[0], status.StartedAt)
+			assert.Equal(t, tc.wantTimes[1], status.FinishedAt)
+			ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
+			require.NotNil(t, ready)
+			assert.Equal(t, tc.wantReady, ready.Status)
+			assert.Equal(t, tc.wantReason, ready.Reason)
+
+			writes, events, err = f.sync()
+			require.NoError(t, err)
+			assert.Empty(t, writes, "a resync writes nothing")
+			assert.Empty(t, events)
+		})
+	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func TestSyncNeverTouchesAWorkflowItDoesNotControl(t *testing.T) {
+	cases := []struct {
+		name    string
+		foreign *wfv1.Workflow
+	}{
+		{
+			name: "a Workflow with ARC's labels owned by someone else (in the cache)",
+			foreign: func() *wfv1.Workflow {
+				wf := ownWorkflow(wfv1.WorkflowRunning)
+				wf.OwnerReferences[0].UID = "uid-of-an-earlier-artifactworkflow"
+				return wf
+			}(),
+		},
+		{
+			name: "a Workflow without ARC's labels (not in the cache)",
+			foreign: &wfv1.Workflow{
+				ObjectMeta: metav1.ObjectMeta{Name: awName, Namespace: ns},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType(), tc.foreign)
+			writes, events, err := f.sync()
+			require.Error(t, err, "checked again later")
+			assert.False(t, controller.IsInvalidInput(err))
+			for _, w := range writes {
+				for _, verb := range []string{"update", "patch", "delete"} {
+					assert.NotContains(t, w, verb+" workflows", "the foreign Workflow must not be written")
+				}
+			}
+			assert.Equal(t, tc.foreign.OwnerReferences, f.workflow().OwnerReferences, "an attempted create that failed changed nothing")
+			assert.Contains(t, writes, "update artifactworkflows/status "+ns+"/"+awName)
+			assert.Equal(t, []string{"Warning " + ReasonWorkflowConflict}, controllertest.EventReasons(events))
+			assert.Contains(t, f.artifactWorkflow().Status.Message, "not controlled by this ArtifactWorkflow")
+		})
+	}
+}
+
+func TestSyncReportsAWorkflowThatVanishedBeforeItFinished(t *testing.T) {
+	aw := alpineArtifactWorkflow()
+	aw.Status.Phase = arcv1.WorkflowPhaseRunning
+	f := newFixture(t, aw, ociArtifactType())
+
+	writes, events, err := f.sync()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "no new Workflow")
+	assert.Equal(t, []string{"Warning " + ReasonWorkflowDeleted}, controllertest.EventReasons(events))
+	status := f.artifactWorkflow().Status
+	assert.Equal(t, arcv1.WorkflowPhaseError, status.Phase)
+	assert.Contains(t, status.Message, "was deleted before it finished")
+}
+
+func TestSyncTrustsTheAPIServerWhenTheCacheLags(t *testing.T) {
+	aw := alpineArtifactWorkflow()
+	aw.Status.Phase = arcv1.WorkflowPhaseRunning
+	f := newFixture(t, aw, ociArtifactType(), ownWorkflow(wfv1.WorkflowRunning))
+	require.NoError(t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer().Replace(nil, ""))
+
+	writes, _, err := f.sync()
+	require.NoError(t, err)
+	assert.NotEqual(t, arcv1.WorkflowPhaseError, f.artifactWorkflow().Status.Phase, "a lagging cache must not lose a running Workflow")
+	for _, w := range writes {
+		assert.NotContains(t, w, "create workflows")
+	}
+}
+
+func TestSyncKeepsTheResultOfAFinishedArtifactWorkflow(t *testing.T) {
+	for _, phase := range []arcv1.WorkflowPhase{arcv1.WorkflowPhaseSucceeded, arcv1.WorkflowPhaseFailed, arcv1.WorkflowPhaseError} {
+		t.Run(string(phase), func(t *testing.T) {
+			aw := alpineArtifactWorkflow()
+			aw.Status.Phase = phase
+			f := newFixture(t, aw, ociArtifactType())
+			writes, events, err := f.sync()
+			require.NoError(t, err)
+			assert.Empty(t, writes, "the Workflow is gone but the result stays, and nothing runs again")
+			assert.Empty(t, events)
+		})
+	}
+}
+
+func TestSyncIgnoresMissingArtifactWorkflows(t *testing.T) {
+	f := newFixture(t, ociArtifactType())
+	writes, _, err := f.sync()
+	require.NoError(t, err)
+	assert.Empty(t, writes)
+}
+
+func TestSlimWorkflowKeepsOnlyWhatARCReads(t *testing.T) {
+	wf := ownWorkflow(wfv1.WorkflowRunning)
+	wf.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "argo"}}
+	wf.Spec.Entrypoint = "main"
+	wf.Status.Nodes = wfv1.Nodes{"n": {Name: "n"}}
+	wf.Status.Message = "m"
+	obj, err := SlimWorkflow(wf)
+	require.NoError(t, err)
+	slim := obj.(*wfv1.Workflow)
+	assert.Empty(t, slim.ManagedFields)
+	assert.Empty(t, slim.Spec.Entrypoint)
+	assert.Empty(t, slim.Status.Nodes)
+	assert.Equal(t, wfv1.WorkflowRunning, slim.Status.Phase)
+	assert.Equal(t, "m", slim.Status.Message)
+	assert.Equal(t, wf.OwnerReferences, slim.OwnerReferences)
+}

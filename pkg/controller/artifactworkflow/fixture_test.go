@@ -1,0 +1,210 @@
+package artifactworkflow
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argofake "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
+	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
+	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
+)
+
+const (
+	ns     = "team-a"
+	awName = "alpine-0123456789abcdef"
+)
+
+var testNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// fixture is an ArtifactWorkflow controller on fake clients whose informer
+// caches the test fills from the fake API servers, without goroutines.
+type fixture struct {
+	t        *testing.T
+	client   *arcfake.Clientset
+	argo     *argofake.Clientset
+	recorder *record.FakeRecorder
+	ctrl     *Controller
+	arc      arcinformers.SharedInformerFactory
+	wf       argoinformers.SharedInformerFactory
+}
+
+func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
+	t.Helper()
+	var arcObjects, argoObjects []runtime.Object
+	for _, obj := range objects {
+		if _, ok := obj.(*wfv1.Workflow); ok {
+			argoObjects = append(argoObjects, obj)
+		} else {
+			arcObjects = append(arcObjects, obj)
+		}
+	}
+	f := &fixture{
+		t:        t,
+		client:   arcfake.NewSimpleClientset(arcObjects...),
+		argo:     argofake.NewSimpleClientset(argoObjects...),
+		recorder: record.NewFakeRecorder(100),
+	}
+	f.arc = arcinformers.NewSharedInformerFactory(f.client, 0)
+	f.wf = argoinformers.NewSharedInformerFactory(f.argo, 0)
+	inf := f.arc.Arc().V1alpha1()
+	ctrl, err := New(f.client, f.argo, Informers{
+		ArtifactWorkflows:    inf.ArtifactWorkflows(),
+		ArtifactTypes:        inf.ArtifactTypes(),
+		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
+		Workflows:            f.wf.Argoproj().V1alpha1().Workflows(),
+	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
+	require.NoError(t, err)
+	f.ctrl = ctrl
+	f.refreshCaches()
+	return f
+}
+
+// refreshCaches makes the caches hold what the fake API servers hold. Like
+// the real informer, the Workflow cache holds only Workflows with ARC's
+// labels, slimmed by SlimWorkflow.
+func (f *fixture) refreshCaches() {
+	f.t.Helper()
+	ctx := context.Background()
+	inf := f.arc.Arc().V1alpha1()
+	aws, err := f.client.ArcV1alpha1().ArtifactWorkflows("").List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, inf.ArtifactWorkflows().Informer().GetIndexer(), aws.Items, nil)
+	types, err := f.client.ArcV1alpha1().ArtifactTypes("").List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, inf.ArtifactTypes().Informer().GetIndexer(), types.Items, nil)
+	ctypes, err := f.client.ArcV1alpha1().ClusterArtifactTypes().List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, inf.ClusterArtifactTypes().Informer().GetIndexer(), ctypes.Items, nil)
+	wfs, err := f.argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{LabelSelector: WorkflowSelector.String()})
+	require.NoError(f.t, err)
+	replace(f.t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer(), wfs.Items, SlimWorkflow)
+	f.client.ClearActions()
+	f.argo.ClearActions()
+}
+
+func replace[T any](t *testing.T, indexer cache.Indexer, items []T, transform cache.TransformFunc) {
+	t.Helper()
+	objs := make([]interface{}, len(items))
+	for i := range items {
+		objs[i] = &items[i]
+		if transform != nil {
+			var err error
+			objs[i], err = transform(objs[i])
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, indexer.Replace(objs, ""))
+}
+
+// sync runs one sync and returns the writes to both API servers, the events and the error.
+func (f *fixture) sync() (writes, events []string, err error) {
+	f.t.Helper()
+	err = f.ctrl.sync(context.Background(), cache.ObjectName{Namespace: ns, Name: awName})
+	writes = controllertest.Writes(f.client.Actions(), f.argo.Actions())
+	events = controllertest.Events(f.recorder)
+	f.refreshCaches()
+	return writes, events, err
+}
+
+func (f *fixture) artifactWorkflow() *arcv1.ArtifactWorkflow {
+	f.t.Helper()
+	aw, err := f.client.ArcV1alpha1().ArtifactWorkflows(ns).Get(context.Background(), awName, metav1.GetOptions{})
+	require.NoError(f.t, err)
+	return aw
+}
+
+func (f *fixture) workflow() *wfv1.Workflow {
+	f.t.Helper()
+	wf, err := f.argo.ArgoprojV1alpha1().Workflows(ns).Get(context.Background(), awName, metav1.GetOptions{})
+	require.NoError(f.t, err)
+	return wf
+}
+
+// setWorkflowStatus changes the Workflow's status as Argo would.
+func (f *fixture) setWorkflowStatus(status wfv1.WorkflowStatus) {
+	f.t.Helper()
+	wf := f.workflow()
+	wf.Status = status
+	_, err := f.argo.ArgoprojV1alpha1().Workflows(ns).Update(context.Background(), wf, metav1.UpdateOptions{})
+	require.NoError(f.t, err)
+	f.refreshCaches()
+}
+
+// The design documents' OCI example.
+
+func alpineArtifactWorkflow() *arcv1.ArtifactWorkflow {
+	return &arcv1.ArtifactWorkflow{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: awName, Namespace: ns, UID: "uid-aw", Generation: 1,
+			Labels: map[string]string{
+				arcv1.LabelManagedBy:    arcv1.ManagedByValue,
+				arcv1.LabelOrderUID:     "uid-order",
+				arcv1.LabelArtifactHash: "0123456789abcdef",
+			},
+		},
+		Spec: arcv1.ArtifactWorkflowSpec{
+			Type: "oci",
+			Parameters: []arcv1.Parameter{
+				{Name: "dstRemoteURL", Value: "registry.internal.example"},
+				{Name: "dstSecret", Value: "true"},
+				{Name: "dstType", Value: "oci"},
+				{Name: "specImage", Value: "library/alpine:3.18"},
+				{Name: "specOverride", Value: "myteam/alpine:3.18-dev"},
+				{Name: "srcRemoteURL", Value: "docker.io"},
+				{Name: "srcSecret", Value: "false"},
+				{Name: "srcType", Value: "oci"},
+			},
+			DstSecretRef: &corev1.LocalObjectReference{Name: "dst-reg-secret"},
+		},
+	}
+}
+
+func ociTypeSpec(srcTypes ...string) arcv1.ArtifactTypeSpec {
+	return arcv1.ArtifactTypeSpec{
+		Rules:               arcv1.ArtifactTypeRules{SrcTypes: srcTypes, DstTypes: []string{"oci"}},
+		Parameters:          []arcv1.Parameter{{Name: "scanSeverity", Value: "HIGH,CRITICAL"}},
+		WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true},
+	}
+}
+
+func ociArtifactType() *arcv1.ArtifactType {
+	return &arcv1.ArtifactType{
+		ObjectMeta: metav1.ObjectMeta{Name: "oci", Namespace: ns, Generation: 1},
+		Spec:       ociTypeSpec("oci"),
+	}
+}
+
+func ociClusterArtifactType(template string) *arcv1.ClusterArtifactType {
+	spec := ociTypeSpec("oci")
+	spec.WorkflowTemplateRef = arcv1.WorkflowTemplateRef{Name: template}
+	return &arcv1.ClusterArtifactType{
+		ObjectMeta: metav1.ObjectMeta{Name: "oci", Generation: 1},
+		Spec:       spec,
+	}
+}
+
+// ownWorkflow is a Workflow as ARC would have created it for the example.
+func ownWorkflow(phase wfv1.WorkflowPhase) *wfv1.Workflow {
+	aw := alpineArtifactWorkflow()
+	return &wfv1.Workflow{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: awName, Namespace: ns,
+			Labels:          map[string]string{arcv1.LabelManagedBy: arcv1.ManagedByValue},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(aw, arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow"))},
+		},
+		Status: wfv1.WorkflowStatus{Phase: phase},
+	}
+}

@@ -1,0 +1,352 @@
+package artifactworkflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
+)
+
+// Reasons of the Ready condition and of events.
+const (
+	ReasonTypeNotFound     = "TypeNotFound"
+	ReasonRuleViolation    = "RuleViolation"
+	ReasonInvalidWorkflow  = "InvalidWorkflow"
+	ReasonWorkflowConflict = "WorkflowConflict"
+	ReasonWorkflowDeleted  = "WorkflowDeleted"
+	ReasonWorkflowCreated  = "WorkflowCreated"
+	ReasonPending          = "WorkflowPending"
+	ReasonRunning          = "WorkflowRunning"
+	ReasonSucceeded        = "WorkflowSucceeded"
+	ReasonFailed           = "WorkflowFailed"
+	ReasonError            = "WorkflowError"
+)
+
+// conflictRecheck is how long to wait before looking again at a Workflow of
+// the wanted name that ARC does not control. It is not watched (it lacks
+// ARC's labels, or belongs to an earlier ArtifactWorkflow the garbage
+// collector is about to remove), so a slow poll replaces the event.
+const conflictRecheck = 30 * time.Second
+
+// sync makes sure the ArtifactWorkflow has its Workflow and mirrors the
+// Workflow's progress into its status.
+func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
+	aw, err := c.artifactWorkflows.ArtifactWorkflows(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		// The garbage collector removes the Workflow of a deleted ArtifactWorkflow.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if aw.DeletionTimestamp != nil {
+		return nil
+	}
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "artifactWorkflow", klog.KObj(aw))
+	ctx = klog.NewContext(ctx, logger)
+
+	wf, err := c.findWorkflow(ctx, aw)
+	if err != nil {
+		return err
+	}
+	var outcome syncOutcome
+	switch {
+	case wf != nil && !controller.IsControlledBy(wf, aw):
+		outcome = conflict(wf)
+	case wf != nil:
+		outcome = mirror(wf)
+	case aw.Status.Phase.Finished():
+		// The Workflow is gone (Argo's TTL, or someone deleted it) but the
+		// result is known: keep it, and never run the work again.
+		return nil
+	case aw.Status.Phase != arcv1.WorkflowPhaseUnknown:
+		outcome = vanished(aw)
+	default:
+		outcome = c.createWorkflow(ctx, aw)
+	}
+	return c.finish(ctx, aw, outcome)
+}
+
+// findWorkflow returns the Workflow of the ArtifactWorkflow's name, or nil.
+// When the cache has none although the ArtifactWorkflow reported one before,
+// it asks the API server: a cache that lags must not turn a running
+// Workflow into a lost one.
+func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) (*wfv1.Workflow, error) {
+	wf, err := c.workflows.Workflows(aw.Namespace).Get(aw.Name)
+	if err == nil {
+		return wf, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if aw.Status.Phase == arcv1.WorkflowPhaseUnknown || aw.Status.Phase.Finished() {
+		return nil, nil
+	}
+	wf, err = c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, aw.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading Workflow %s: %w", aw.Name, err)
+	}
+	return wf, nil
+}
+
+// syncOutcome is what one sync found: the status to write, a Warning to
+// emit if that status is new, and how the sync ends for the error policy.
+type syncOutcome struct {
+	phase      arcv1.WorkflowPhase
+	message    string
+	startedAt  *metav1.Time
+	finishedAt *metav1.Time
+	ready      metav1.ConditionStatus
+	reason     string
+	// warning, when set, is emitted as a Warning event if the status changes.
+	warning bool
+	// keepTimes keeps the times already in the status (for outcomes without a Workflow).
+	keepTimes bool
+	// result is returned to the worker after the status is written.
+	result error
+}
+
+// createWorkflow resolves the type, checks its rules and creates the Workflow.
+func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) syncOutcome {
+	t, err := c.resolveType(aw)
+	if err != nil {
+		var notFound *typeNotFoundError
+		if errors.As(err, &notFound) {
+			return invalid(ReasonTypeNotFound, err)
+		}
+		return syncOutcome{result: err}
+	}
+	if violation := checkRules(aw, t); violation != "" {
+		return invalid(ReasonRuleViolation, errors.New(violation))
+	}
+	desired, err := workflowbuilder.Build(aw, t)
+	if err != nil {
+		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err))
+	}
+	created, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, desired, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		existing, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, aw.Name, metav1.GetOptions{})
+		if getErr != nil {
+			return syncOutcome{result: fmt.Errorf("reading existing Workflow %s: %w", aw.Name, getErr)}
+		}
+		if !controller.IsControlledBy(existing, aw) {
+			return conflict(existing)
+		}
+		return mirror(existing)
+	}
+	if err != nil {
+		return syncOutcome{result: fmt.Errorf("creating Workflow %s: %w", aw.Name, err)}
+	}
+	klog.FromContext(ctx).V(2).Info("Created Workflow", "workflow", klog.KObj(created))
+	c.recorder.Eventf(aw, corev1.EventTypeNormal, ReasonWorkflowCreated, "Created Workflow %s from template %s", created.Name, desired.Spec.WorkflowTemplateRef.Name)
+	return mirror(created)
+}
+
+// typeNotFoundError says that neither an ArtifactType nor a ClusterArtifactType of the name exists.
+type typeNotFoundError struct{ namespace, name string }
+
+func (e *typeNotFoundError) Error() string {
+	return fmt.Sprintf("no ArtifactType %q in namespace %q and no ClusterArtifactType %q", e.name, e.namespace, e.name)
+}
+
+// resolveType finds the ArtifactType in the namespace, else the ClusterArtifactType of that name.
+func (c *Controller) resolveType(aw *arcv1.ArtifactWorkflow) (workflowbuilder.TypeRef, error) {
+	at, err := c.artifactTypes.ArtifactTypes(aw.Namespace).Get(aw.Spec.Type)
+	if err == nil {
+		return workflowbuilder.TypeRef{Spec: at.Spec}, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return workflowbuilder.TypeRef{}, err
+	}
+	cat, err := c.clusterArtifactTypes.Get(aw.Spec.Type)
+	if err == nil {
+		return workflowbuilder.TypeRef{Spec: cat.Spec, ClusterScoped: true}, nil
+	}
+	if apierrors.IsNotFound(err) {
+		return workflowbuilder.TypeRef{}, &typeNotFoundError{namespace: aw.Namespace, name: aw.Spec.Type}
+	}
+	return workflowbuilder.TypeRef{}, err
+}
+
+// checkRules returns why the ArtifactWorkflow's endpoint types break the
+// type's rules, or "" when they do not. An empty rule list accepts any type.
+func checkRules(aw *arcv1.ArtifactWorkflow, t workflowbuilder.TypeRef) string {
+	var violations []string
+	check := func(direction, param string, accepted []string) {
+		if len(accepted) == 0 {
+			return
+		}
+		got := parameterValue(aw.Spec.Parameters, param)
+		if !slices.Contains(accepted, got) {
+			violations = append(violations, fmt.Sprintf("%s Endpoint type %q is not accepted by type %q (accepts: %s)",
+				direction, got, aw.Spec.Type, strings.Join(accepted, ", ")))
+		}
+	}
+	check("source", "srcType", t.Spec.Rules.SrcTypes)
+	check("destination", "dstType", t.Spec.Rules.DstTypes)
+	return strings.Join(violations, "; ")
+}
+
+func parameterValue(params []arcv1.Parameter, name string) string {
+	for _, p := range params {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// invalid is the outcome for bad input: reported, not retried; the
+// ArtifactWorkflow is synced again when its type appears or changes.
+func invalid(reason string, err error) syncOutcome {
+	return syncOutcome{
+		message: err.Error(),
+		ready:   metav1.ConditionFalse,
+		reason:  reason,
+		warning: true,
+		result:  controller.InvalidInput(err),
+	}
+}
+
+// conflict is the outcome when a Workflow of the wanted name is not ARC's to touch.
+func conflict(wf *wfv1.Workflow) syncOutcome {
+	msg := fmt.Sprintf("a Workflow named %q exists and is not controlled by this ArtifactWorkflow; ARC leaves it alone and creates its own once it is gone", wf.Name)
+	return syncOutcome{
+		message: msg,
+		ready:   metav1.ConditionFalse,
+		reason:  ReasonWorkflowConflict,
+		warning: true,
+		result:  controller.RequeueAfter(conflictRecheck, "waiting for a foreign Workflow to go away"),
+	}
+}
+
+// vanished is the outcome when the Workflow disappeared before it finished.
+func vanished(aw *arcv1.ArtifactWorkflow) syncOutcome {
+	return syncOutcome{
+		phase:     arcv1.WorkflowPhaseError,
+		message:   fmt.Sprintf("Workflow %s was deleted before it finished (last phase %s)", aw.Name, aw.Status.Phase),
+		ready:     metav1.ConditionFalse,
+		reason:    ReasonWorkflowDeleted,
+		warning:   true,
+		keepTimes: true,
+	}
+}
+
+// mirror is the outcome that copies the Workflow's progress.
+func mirror(wf *wfv1.Workflow) syncOutcome {
+	o := syncOutcome{
+		phase:      mirroredPhase(wf.Status.Phase),
+		message:    wf.Status.Message,
+		startedAt:  timeOrNil(wf.Status.StartedAt),
+		finishedAt: timeOrNil(wf.Status.FinishedAt),
+		ready:      metav1.ConditionFalse,
+	}
+	switch o.phase {
+	case arcv1.WorkflowPhaseSucceeded:
+		o.ready, o.reason = metav1.ConditionTrue, ReasonSucceeded
+	case arcv1.WorkflowPhaseFailed:
+		o.reason, o.warning = ReasonFailed, true
+	case arcv1.WorkflowPhaseError:
+		o.reason, o.warning = ReasonError, true
+	case arcv1.WorkflowPhaseRunning:
+		o.reason = ReasonRunning
+	default:
+		o.reason = ReasonPending
+		if o.message == "" {
+			o.message = "Workflow created; waiting for Argo Workflows to start it"
+		}
+	}
+	return o
+}
+
+// mirroredPhase maps Argo's workflow phase onto ARC's. Argo leaves the phase
+// empty until its controller has seen the Workflow: that is Pending to us.
+func mirroredPhase(p wfv1.WorkflowPhase) arcv1.WorkflowPhase {
+	switch p {
+	case wfv1.WorkflowRunning:
+		return arcv1.WorkflowPhaseRunning
+	case wfv1.WorkflowSucceeded:
+		return arcv1.WorkflowPhaseSucceeded
+	case wfv1.WorkflowFailed:
+		return arcv1.WorkflowPhaseFailed
+	case wfv1.WorkflowError:
+		return arcv1.WorkflowPhaseError
+	default:
+		return arcv1.WorkflowPhasePending
+	}
+}
+
+func timeOrNil(t metav1.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return t.DeepCopy()
+}
+
+// finish writes the status the outcome asks for, if it changed, emits its
+// Warning if the status is new, and returns the outcome's result.
+func (c *Controller) finish(ctx context.Context, aw *arcv1.ArtifactWorkflow, o syncOutcome) error {
+	if o.reason == "" {
+		// Nothing to report (a transient error before any decision).
+		return o.result
+	}
+	status := c.statusFor(aw, o)
+	if equality.Semantic.DeepEqual(aw.Status, status) {
+		return o.result
+	}
+	updated := aw.DeepCopy()
+	updated.Status = status
+	if _, err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		return errors.Join(fmt.Errorf("writing status: %w", err), o.result)
+	}
+	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "reason", o.reason)
+	if o.warning && (aw.Status.Message != status.Message || aw.Status.Phase != status.Phase) {
+		c.recorder.Event(aw, corev1.EventTypeWarning, o.reason, status.Message)
+	}
+	return o.result
+}
+
+// statusFor computes the status an outcome leads to, keeping the
+// condition's transition time when its status does not change.
+func (c *Controller) statusFor(aw *arcv1.ArtifactWorkflow, o syncOutcome) arcv1.ArtifactWorkflowStatus {
+	status := arcv1.ArtifactWorkflowStatus{
+		ObservedGeneration: aw.Generation,
+		Phase:              o.phase,
+		Message:            o.message,
+		StartedAt:          o.startedAt,
+		FinishedAt:         o.finishedAt,
+	}
+	if o.keepTimes {
+		status.StartedAt, status.FinishedAt = aw.Status.StartedAt, aw.Status.FinishedAt
+	}
+	for i := range aw.Status.Conditions {
+		status.Conditions = append(status.Conditions, *aw.Status.Conditions[i].DeepCopy())
+	}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type:               arcv1.ConditionReady,
+		Status:             o.ready,
+		Reason:             o.reason,
+		Message:            o.message,
+		ObservedGeneration: aw.Generation,
+		LastTransitionTime: metav1.NewTime(c.clock.Now()),
+	})
+	return status
+}

@@ -1,0 +1,84 @@
+// Package controllertest helps the controllers' unit tests: it describes the
+// writes a fake clientset recorded and drains the events a fake recorder got,
+// so tests compare short readable strings, independent of order.
+package controllertest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+)
+
+// Writes describes the write actions among actions as "verb resource[/subresource] namespace/name",
+// sorted. Reads (get, list, watch) are left out: they do not change the cluster.
+func Writes(actions ...[]k8stesting.Action) []string {
+	var out []string
+	for _, list := range actions {
+		for _, a := range list {
+			switch a.GetVerb() {
+			case "get", "list", "watch":
+				continue
+			}
+			out = append(out, Describe(a))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Describe renders one action as "verb resource[/subresource] namespace/name".
+func Describe(a k8stesting.Action) string {
+	resource := a.GetResource().Resource
+	if sub := a.GetSubresource(); sub != "" {
+		resource += "/" + sub
+	}
+	return fmt.Sprintf("%s %s %s/%s", a.GetVerb(), resource, a.GetNamespace(), objectName(a))
+}
+
+func objectName(a k8stesting.Action) string {
+	switch act := a.(type) {
+	case k8stesting.CreateAction:
+		if m, ok := act.GetObject().(interface{ GetName() string }); ok {
+			return m.GetName()
+		}
+	case k8stesting.UpdateAction:
+		if m, ok := act.GetObject().(interface{ GetName() string }); ok {
+			return m.GetName()
+		}
+	case k8stesting.DeleteAction:
+		return act.GetName()
+	case k8stesting.PatchAction:
+		return act.GetName()
+	}
+	return ""
+}
+
+// Events drains the events a FakeRecorder holds, as "Type Reason Message".
+func Events(rec *record.FakeRecorder) []string {
+	var out []string
+	for {
+		select {
+		case e := <-rec.Events:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+// EventReasons returns "Type Reason" of every event, sorted, for checks that
+// should not depend on the exact wording of messages.
+func EventReasons(events []string) []string {
+	out := make([]string, 0, len(events))
+	for _, e := range events {
+		fields := strings.SplitN(e, " ", 3)
+		if len(fields) >= 2 {
+			out = append(out, fields[0]+" "+fields[1])
+		}
+	}
+	sort.Strings(out)
+	return out
+}

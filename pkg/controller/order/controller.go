@@ -1,0 +1,294 @@
+// Package order implements the Order controller: for every artifact of an
+// Order it resolves the Endpoints, derives the workflow parameters and keeps
+// exactly one ArtifactWorkflow per distinct artifact, then reports the
+// progress of those ArtifactWorkflows in the Order's status.
+package order
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
+	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions/arc/v1alpha1"
+	arclisters "github.com/artifact-conduit/arc/pkg/generated/listers/arc/v1alpha1"
+)
+
+// Name is the controller's name: it names its workqueue, its metrics and its events.
+const Name = "order"
+
+// Index names.
+const (
+	// indexByEndpoint maps "namespace/endpoint" to the Orders that refer to it.
+	indexByEndpoint = "endpoint"
+	// indexBySecret maps "namespace/secret" to the Endpoints that refer to it.
+	indexBySecret = "secret"
+)
+
+var orderKind = arcv1.SchemeGroupVersion.WithKind("Order")
+
+// Controller keeps the ArtifactWorkflows of Orders in step with their artifacts.
+type Controller struct {
+	client   arcclient.Interface
+	recorder record.EventRecorder
+	clock    clock.PassiveClock
+	queue    controller.Queue
+
+	orders        arclisters.OrderLister
+	orderIndex    cache.Indexer
+	workflows     arclisters.ArtifactWorkflowLister
+	workflowIndex cache.Indexer
+	endpoints     arclisters.EndpointLister
+	endpointIndex cache.Indexer
+	secrets       cache.GenericLister
+	cacheSynced   []cache.InformerSynced
+}
+
+// Informers are the informers the Order controller reads.
+type Informers struct {
+	Orders            arcinformers.OrderInformer
+	ArtifactWorkflows arcinformers.ArtifactWorkflowInformer
+	Endpoints         arcinformers.EndpointInformer
+	// Secrets is a metadata-only informer: the controller only needs to know
+	// that a Secret exists, and never holds Secret data.
+	Secrets informers.GenericInformer
+}
+
+// New builds the controller and registers its indexes and event handlers.
+// The informers are started by the caller, after every controller is built.
+func New(client arcclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock) (*Controller, error) {
+	c := &Controller{
+		client:        client,
+		recorder:      recorder,
+		clock:         clk,
+		queue:         controller.NewQueue(Name),
+		orders:        inf.Orders.Lister(),
+		orderIndex:    inf.Orders.Informer().GetIndexer(),
+		workflows:     inf.ArtifactWorkflows.Lister(),
+		workflowIndex: inf.ArtifactWorkflows.Informer().GetIndexer(),
+		endpoints:     inf.Endpoints.Lister(),
+		endpointIndex: inf.Endpoints.Informer().GetIndexer(),
+		secrets:       inf.Secrets.Lister(),
+		cacheSynced: []cache.InformerSynced{
+			inf.Orders.Informer().HasSynced,
+			inf.ArtifactWorkflows.Informer().HasSynced,
+			inf.Endpoints.Informer().HasSynced,
+			inf.Secrets.Informer().HasSynced,
+		},
+	}
+	if err := addIndexers(inf); err != nil {
+		return nil, err
+	}
+	if err := c.addEventHandlers(inf); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Worker returns what controller.Run needs to drive this controller.
+func (c *Controller) Worker() controller.Worker {
+	return controller.Worker{Name: Name, Queue: c.queue, Sync: c.sync, CacheSynced: c.cacheSynced}
+}
+
+// PhaseCounts counts the cached Orders per phase, for metrics.
+func (c *Controller) PhaseCounts() map[string]int {
+	counts := map[string]int{}
+	orders, _ := c.orders.List(everything)
+	for _, o := range orders {
+		counts[string(o.Status.Phase)]++
+	}
+	return counts
+}
+
+func addIndexers(inf Informers) error {
+	if err := inf.Orders.Informer().AddIndexers(cache.Indexers{indexByEndpoint: endpointKeysOfOrder}); err != nil {
+		return fmt.Errorf("adding Order indexer: %w", err)
+	}
+	if err := inf.Endpoints.Informer().AddIndexers(cache.Indexers{indexBySecret: secretKeysOfEndpoint}); err != nil {
+		return fmt.Errorf("adding Endpoint indexer: %w", err)
+	}
+	// Both controllers share the ArtifactWorkflow informer; the index may already be there.
+	if _, exists := inf.ArtifactWorkflows.Informer().GetIndexer().GetIndexers()[controller.IndexByControllerUID]; !exists {
+		if err := inf.ArtifactWorkflows.Informer().AddIndexers(cache.Indexers{controller.IndexByControllerUID: controller.ControllerUIDIndexer}); err != nil {
+			return fmt.Errorf("adding ArtifactWorkflow indexer: %w", err)
+		}
+	}
+	return nil
+}
+
+// endpointKeysOfOrder indexes an Order by every Endpoint it refers to, so an
+// Endpoint event reaches exactly the Orders that use it.
+func endpointKeysOfOrder(obj interface{}) ([]string, error) {
+	order, ok := obj.(*arcv1.Order)
+	if !ok {
+		return nil, nil
+	}
+	seen := map[string]struct{}{}
+	add := func(ref *corev1.LocalObjectReference) {
+		if ref != nil && ref.Name != "" {
+			seen[order.Namespace+"/"+ref.Name] = struct{}{}
+		}
+	}
+	if d := order.Spec.Defaults; d != nil {
+		add(d.SrcRef)
+		add(d.DstRef)
+	}
+	for i := range order.Spec.Artifacts {
+		add(order.Spec.Artifacts[i].SrcRef)
+		add(order.Spec.Artifacts[i].DstRef)
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// secretKeysOfEndpoint indexes an Endpoint by the Secret it refers to.
+func secretKeysOfEndpoint(obj interface{}) ([]string, error) {
+	ep, ok := obj.(*arcv1.Endpoint)
+	if !ok || ep.Spec.SecretRef == nil || ep.Spec.SecretRef.Name == "" {
+		return nil, nil
+	}
+	return []string{ep.Namespace + "/" + ep.Spec.SecretRef.Name}, nil
+}
+
+func (c *Controller) addEventHandlers(inf Informers) error {
+	handlers := []struct {
+		informer cache.SharedIndexInformer
+		handler  cache.ResourceEventHandler
+	}{
+		{inf.Orders.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOrder,
+			UpdateFunc: c.updateOrder,
+		}},
+		{inf.ArtifactWorkflows.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOwnerOrder,
+			UpdateFunc: c.updateArtifactWorkflow,
+			DeleteFunc: c.enqueueOwnerOrder,
+		}},
+		{inf.Endpoints.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOrdersOfEndpoint,
+			UpdateFunc: c.updateEndpoint,
+			DeleteFunc: c.enqueueOrdersOfEndpoint,
+		}},
+		// Only the existence of a Secret matters, so updates are ignored.
+		{inf.Secrets.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOrdersOfSecret,
+			DeleteFunc: c.enqueueOrdersOfSecret,
+		}},
+	}
+	for _, h := range handlers {
+		if _, err := h.informer.AddEventHandler(h.handler); err != nil {
+			return fmt.Errorf("adding event handler: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Controller) enqueueOrder(obj interface{}) {
+	if m := controller.ObjectMeta(obj); m != nil {
+		c.queue.Add(cache.MetaObjectToName(m))
+	}
+}
+
+// updateOrder enqueues on spec changes, deletion and periodic resyncs, and
+// skips the update events of the controller's own status writes.
+func (c *Controller) updateOrder(oldObj, newObj interface{}) {
+	oldOrder, okOld := oldObj.(*arcv1.Order)
+	newOrder, okNew := newObj.(*arcv1.Order)
+	if !okOld || !okNew {
+		return
+	}
+	statusOnly := oldOrder.ResourceVersion != newOrder.ResourceVersion &&
+		oldOrder.Generation == newOrder.Generation &&
+		equality.Semantic.DeepEqual(oldOrder.DeletionTimestamp, newOrder.DeletionTimestamp)
+	if statusOnly {
+		return
+	}
+	c.enqueueOrder(newObj)
+}
+
+// enqueueOwnerOrder enqueues the Order that controls an ArtifactWorkflow.
+func (c *Controller) enqueueOwnerOrder(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	if owner, _, ok := controller.ControllerOf(m, orderKind.GroupKind()); ok {
+		c.queue.Add(owner)
+	}
+}
+
+// updateArtifactWorkflow enqueues the owner Order when what the Order
+// reports about the ArtifactWorkflow, or the ArtifactWorkflow itself, changed.
+// Resyncs are skipped: the Order informer resyncs the Orders themselves.
+func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
+	oldAW, okOld := oldObj.(*arcv1.ArtifactWorkflow)
+	newAW, okNew := newObj.(*arcv1.ArtifactWorkflow)
+	if !okOld || !okNew || oldAW.ResourceVersion == newAW.ResourceVersion {
+		return
+	}
+	if oldAW.Status.Phase == newAW.Status.Phase &&
+		oldAW.Status.Message == newAW.Status.Message &&
+		oldAW.Generation == newAW.Generation &&
+		equality.Semantic.DeepEqual(oldAW.Labels, newAW.Labels) &&
+		equality.Semantic.DeepEqual(oldAW.OwnerReferences, newAW.OwnerReferences) &&
+		equality.Semantic.DeepEqual(oldAW.DeletionTimestamp, newAW.DeletionTimestamp) {
+		return
+	}
+	c.enqueueOwnerOrder(newObj)
+	if !equality.Semantic.DeepEqual(oldAW.OwnerReferences, newAW.OwnerReferences) {
+		c.enqueueOwnerOrder(oldObj)
+	}
+}
+
+func (c *Controller) updateEndpoint(oldObj, newObj interface{}) {
+	oldEP, okOld := oldObj.(*arcv1.Endpoint)
+	newEP, okNew := newObj.(*arcv1.Endpoint)
+	if !okOld || !okNew || equality.Semantic.DeepEqual(oldEP.Spec, newEP.Spec) {
+		return
+	}
+	c.enqueueOrdersOfEndpoint(newObj)
+}
+
+func (c *Controller) enqueueOrdersOfEndpoint(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	c.enqueueByIndex(c.orderIndex, indexByEndpoint, m.GetNamespace()+"/"+m.GetName())
+}
+
+// enqueueOrdersOfSecret follows Secret -> Endpoints -> Orders through the
+// indexes, so a Secret event never lists all Orders.
+func (c *Controller) enqueueOrdersOfSecret(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	endpoints, err := c.endpointIndex.ByIndex(indexBySecret, m.GetNamespace()+"/"+m.GetName())
+	if err != nil {
+		return
+	}
+	for _, ep := range endpoints {
+		c.enqueueOrdersOfEndpoint(ep)
+	}
+}
+
+func (c *Controller) enqueueByIndex(indexer cache.Indexer, index, key string) {
+	objs, err := indexer.ByIndex(index, key)
+	if err != nil {
+		return
+	}
+	for _, obj := range objs {
+		c.enqueueOrder(obj)
+	}
+}

@@ -1,0 +1,182 @@
+package order
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/naming"
+	"github.com/artifact-conduit/arc/pkg/parameters"
+)
+
+// Reasons an artifact cannot become an ArtifactWorkflow. They appear in
+// status.unresolvedArtifacts and as the reason of the Warning events.
+const (
+	ReasonEndpointNotSet   = "EndpointNotSet"
+	ReasonEndpointNotFound = "EndpointNotFound"
+	ReasonEndpointUsage    = "EndpointUsageViolation"
+	ReasonSecretNotFound   = "SecretNotFound"
+	ReasonInvalidSpec      = "InvalidSpec"
+	ReasonNameConflict     = "NameConflict"
+	reasonLookupFailed     = "LookupFailed"
+	directionSource        = "source"
+	directionDestination   = "destination"
+)
+
+// desiredWorkflow is one ArtifactWorkflow the Order needs, with the indexes
+// of the artifacts it does the work for (identical artifacts share one).
+type desiredWorkflow struct {
+	name    string
+	hash    string
+	spec    arcv1.ArtifactWorkflowSpec
+	indices []int32
+}
+
+// plan is what an Order asks for, resolved against the cluster's Endpoints
+// and Secrets: the ArtifactWorkflows it needs and the artifacts that cannot
+// become one yet.
+type plan struct {
+	workflows  []*desiredWorkflow
+	byName     map[string]*desiredWorkflow
+	unresolved []arcv1.UnresolvedArtifact
+	// retained are ArtifactWorkflows kept for artifacts that cannot be
+	// resolved right now, by name (see retainedForUnresolved).
+	retained map[string]previousEntry
+}
+
+// problem is why one artifact cannot be resolved.
+type problem struct {
+	reason, message string
+}
+
+// lookupError is an unexpected failure reading a cache, as opposed to a
+// missing object: the sync is retried.
+type lookupError struct{ err error }
+
+func (e *lookupError) Error() string { return e.err.Error() }
+
+// makePlan resolves every artifact of order. It never fails on bad input:
+// such artifacts land in plan.unresolved and the others go on.
+func (c *Controller) makePlan(order *arcv1.Order) (*plan, error) {
+	p := &plan{byName: map[string]*desiredWorkflow{}}
+	var lookupErrs []error
+	for i := range order.Spec.Artifacts {
+		index := int32(i)
+		spec, problems := c.resolveArtifact(order, &order.Spec.Artifacts[i])
+		if len(problems) > 0 {
+			for _, pr := range problems {
+				if pr.reason == reasonLookupFailed {
+					lookupErrs = append(lookupErrs, errors.New(pr.message))
+				}
+			}
+			p.unresolved = append(p.unresolved, unresolvedArtifact(index, problems))
+			continue
+		}
+		name, hash := naming.ArtifactWorkflow(order.Name, spec)
+		if existing, ok := p.byName[name]; ok {
+			existing.indices = append(existing.indices, index)
+			continue
+		}
+		w := &desiredWorkflow{name: name, hash: hash, spec: *spec, indices: []int32{index}}
+		p.workflows = append(p.workflows, w)
+		p.byName[name] = w
+	}
+	return p, errors.Join(lookupErrs...)
+}
+
+func unresolvedArtifact(index int32, problems []problem) arcv1.UnresolvedArtifact {
+	messages := make([]string, len(problems))
+	for i, pr := range problems {
+		messages[i] = pr.message
+	}
+	return arcv1.UnresolvedArtifact{
+		ArtifactIndex: index,
+		Reason:        problems[0].reason,
+		Message:       strings.Join(messages, "; "),
+	}
+}
+
+// resolveArtifact turns one artifact into the spec of its ArtifactWorkflow,
+// or reports every problem that prevents it.
+func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact) (*arcv1.ArtifactWorkflowSpec, []problem) {
+	src, srcProblems := c.resolveEndpoint(order, a.SrcRef, defaultRef(order, true), directionSource)
+	dst, dstProblems := c.resolveEndpoint(order, a.DstRef, defaultRef(order, false), directionDestination)
+	problems := append(srcProblems, dstProblems...)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	var raw []byte
+	if a.Spec != nil {
+		raw = a.Spec.Raw
+	}
+	params, err := parameters.Build(raw, src.Spec, dst.Spec)
+	if err != nil {
+		return nil, []problem{{ReasonInvalidSpec, fmt.Sprintf("artifact spec cannot become workflow parameters: %v", err)}}
+	}
+	return &arcv1.ArtifactWorkflowSpec{
+		Type:         a.Type,
+		Parameters:   params,
+		SrcSecretRef: secretRefOf(src),
+		DstSecretRef: secretRefOf(dst),
+	}, nil
+}
+
+func defaultRef(order *arcv1.Order, source bool) *corev1.LocalObjectReference {
+	if order.Spec.Defaults == nil {
+		return nil
+	}
+	if source {
+		return order.Spec.Defaults.SrcRef
+	}
+	return order.Spec.Defaults.DstRef
+}
+
+// resolveEndpoint finds the Endpoint an artifact uses in one direction and
+// checks that it may be used that way and that its Secret exists.
+func (c *Controller) resolveEndpoint(order *arcv1.Order, ref, fallback *corev1.LocalObjectReference, direction string) (*arcv1.Endpoint, []problem) {
+	name := ""
+	if ref != nil && ref.Name != "" {
+		name = ref.Name
+	} else if fallback != nil {
+		name = fallback.Name
+	}
+	if name == "" {
+		field := "srcRef"
+		if direction == directionDestination {
+			field = "dstRef"
+		}
+		return nil, []problem{{ReasonEndpointNotSet, fmt.Sprintf("no %s Endpoint: set the artifact's %s or spec.defaults.%s", direction, field, field)}}
+	}
+	ep, err := c.endpoints.Endpoints(order.Namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil, []problem{{ReasonEndpointNotFound, fmt.Sprintf("%s Endpoint %q not found in namespace %q", direction, name, order.Namespace)}}
+	}
+	if err != nil {
+		return nil, []problem{{reasonLookupFailed, fmt.Sprintf("reading %s Endpoint %q: %v", direction, name, err)}}
+	}
+	if direction == directionSource && !ep.Spec.Usage.AllowsPull() {
+		return nil, []problem{{ReasonEndpointUsage, fmt.Sprintf("Endpoint %q has usage %s and cannot be a source", name, ep.Spec.Usage)}}
+	}
+	if direction == directionDestination && !ep.Spec.Usage.AllowsPush() {
+		return nil, []problem{{ReasonEndpointUsage, fmt.Sprintf("Endpoint %q has usage %s and cannot be a destination", name, ep.Spec.Usage)}}
+	}
+	if ref := ep.Spec.SecretRef; ref != nil && ref.Name != "" {
+		if _, err := c.secrets.ByNamespace(order.Namespace).Get(ref.Name); apierrors.IsNotFound(err) {
+			return nil, []problem{{ReasonSecretNotFound, fmt.Sprintf("Secret %q of %s Endpoint %q not found in namespace %q", ref.Name, direction, name, order.Namespace)}}
+		} else if err != nil {
+			return nil, []problem{{reasonLookupFailed, fmt.Sprintf("reading Secret %q: %v", ref.Name, err)}}
+		}
+	}
+	return ep, nil
+}
+
+func secretRefOf(ep *arcv1.Endpoint) *corev1.LocalObjectReference {
+	if ep.Spec.SecretRef == nil || ep.Spec.SecretRef.Name == "" {
+		return nil
+	}
+	return &corev1.LocalObjectReference{Name: ep.Spec.SecretRef.Name}
+}

@@ -1,0 +1,288 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+)
+
+var everything = labels.Everything()
+
+// sync brings the ArtifactWorkflows of one Order in line with its artifacts
+// and writes its status: read from the caches, compute the plan, act on the
+// children, then write the status once, and only if it changed.
+func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
+	order, err := c.orders.Orders(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		// The garbage collector removes the ArtifactWorkflows of a deleted Order.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if order.DeletionTimestamp != nil {
+		return nil
+	}
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "order", klog.KObj(order))
+	ctx = klog.NewContext(ctx, logger)
+
+	p, lookupErr := c.makePlan(order)
+	owned, err := c.ownedArtifactWorkflows(order)
+	if err != nil {
+		return err
+	}
+	current, actErr := c.reconcileArtifactWorkflows(ctx, order, p, owned)
+
+	status := computeStatus(order, p, current, c.clock.Now())
+	c.reportNewProblems(order, status.UnresolvedArtifacts)
+	statusErr := c.writeStatus(ctx, order, status)
+	return errors.Join(lookupErr, actErr, statusErr)
+}
+
+// ownedArtifactWorkflows returns the ArtifactWorkflows the Order controls, by name.
+func (c *Controller) ownedArtifactWorkflows(order *arcv1.Order) (map[string]*arcv1.ArtifactWorkflow, error) {
+	objs, err := c.workflowIndex.ByIndex(controller.IndexByControllerUID, string(order.UID))
+	if err != nil {
+		return nil, err
+	}
+	owned := make(map[string]*arcv1.ArtifactWorkflow, len(objs))
+	for _, obj := range objs {
+		if aw, ok := obj.(*arcv1.ArtifactWorkflow); ok && aw.Namespace == order.Namespace {
+			owned[aw.Name] = aw
+		}
+	}
+	return owned, nil
+}
+
+// reconcileArtifactWorkflows creates the missing ArtifactWorkflows, repairs
+// changed ones and deletes the ones no artifact needs any more. It returns
+// the ArtifactWorkflows the status reports on, by name. One failing call
+// does not stop the others; their errors are joined.
+func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv1.Order, p *plan, owned map[string]*arcv1.ArtifactWorkflow) (map[string]*arcv1.ArtifactWorkflow, error) {
+	current := make(map[string]*arcv1.ArtifactWorkflow, len(p.workflows))
+	var errs []error
+	kept := p.workflows[:0:0]
+	for _, want := range p.workflows {
+		aw, err := c.ensureArtifactWorkflow(ctx, order, want, owned[want.name])
+		var conflict *nameConflictError
+		switch {
+		case errors.As(err, &conflict):
+			p.unresolved = append(p.unresolved, arcv1.UnresolvedArtifact{
+				ArtifactIndex: want.indices[0], Reason: ReasonNameConflict, Message: conflict.Error(),
+			})
+			delete(p.byName, want.name)
+			continue
+		case err != nil:
+			errs = append(errs, err)
+		}
+		kept = append(kept, want)
+		if aw != nil {
+			current[want.name] = aw
+		}
+	}
+	p.workflows = kept
+
+	retained := retainedForUnresolved(order, p)
+	p.retained = make(map[string]previousEntry, len(retained))
+	for name, aw := range owned {
+		if _, wanted := p.byName[name]; wanted {
+			continue
+		}
+		if entry, ok := retained[name]; ok {
+			current[name] = aw
+			p.retained[name] = entry
+			continue
+		}
+		if err := c.deleteArtifactWorkflow(ctx, order, aw); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return current, errors.Join(errs...)
+}
+
+// nameConflictError reports an ArtifactWorkflow of the wanted name that the
+// Order does not control. ARC never touches it.
+type nameConflictError struct{ name string }
+
+func (e *nameConflictError) Error() string {
+	return fmt.Sprintf("an ArtifactWorkflow named %q already exists and is not controlled by this Order; delete or rename it", e.name)
+}
+
+// ensureArtifactWorkflow makes sure the wanted ArtifactWorkflow exists with
+// the wanted spec and returns it.
+func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredWorkflow, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+	if existing == nil {
+		other, err := c.workflows.ArtifactWorkflows(order.Namespace).Get(want.name)
+		if err == nil && !controller.IsControlledBy(other, order) {
+			return nil, &nameConflictError{name: want.name}
+		}
+		if err == nil {
+			existing = other
+		}
+	}
+	desired := newArtifactWorkflow(order, want)
+	if existing == nil {
+		return c.createArtifactWorkflow(ctx, order, desired)
+	}
+	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && hasLabels(existing, desired.Labels) {
+		return existing, nil
+	}
+	// Someone edited the ArtifactWorkflow: restore what the Order asks for.
+	updated := existing.DeepCopy()
+	updated.Spec = desired.Spec
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
+	for k, v := range desired.Labels {
+		updated.Labels[k] = v
+	}
+	result, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
+	if err != nil {
+		return existing, fmt.Errorf("restoring ArtifactWorkflow %s: %w", want.name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Restored ArtifactWorkflow", "artifactWorkflow", klog.KObj(result))
+	return result, nil
+}
+
+func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+	created, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Create(ctx, desired, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// The cache has not seen it yet (for example right after a restart):
+		// sync again once it has, and decide then.
+		return nil, fmt.Errorf("ArtifactWorkflow %s exists but is not in the cache yet: %w", desired.Name, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating ArtifactWorkflow %s: %w", desired.Name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Created ArtifactWorkflow", "artifactWorkflow", klog.KObj(created))
+	c.recorder.Eventf(order, corev1.EventTypeNormal, "Created", "Created ArtifactWorkflow %s for artifact %d", created.Name, indexOf(created))
+	return created, nil
+}
+
+func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Order, aw *arcv1.ArtifactWorkflow) error {
+	uid := aw.UID
+	err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).Delete(ctx, aw.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &uid},
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deleting ArtifactWorkflow %s: %w", aw.Name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Deleted ArtifactWorkflow no artifact needs", "artifactWorkflow", klog.KObj(aw))
+	c.recorder.Eventf(order, corev1.EventTypeNormal, "Deleted", "Deleted ArtifactWorkflow %s: no artifact of the Order needs it any more", aw.Name)
+	return nil
+}
+
+// newArtifactWorkflow returns the ArtifactWorkflow the Order wants for one
+// distinct artifact, owned by the Order.
+func newArtifactWorkflow(order *arcv1.Order, want *desiredWorkflow) *arcv1.ArtifactWorkflow {
+	return &arcv1.ArtifactWorkflow{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      want.name,
+			Namespace: order.Namespace,
+			Labels: map[string]string{
+				arcv1.LabelManagedBy:    arcv1.ManagedByValue,
+				arcv1.LabelOrderUID:     string(order.UID),
+				arcv1.LabelArtifactHash: want.hash,
+			},
+			Annotations: map[string]string{
+				arcv1.AnnotationOrderName: order.Name,
+				annotationArtifactIndex:   fmt.Sprint(want.indices[0]),
+			},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, orderKind)},
+		},
+		Spec: *want.spec.DeepCopy(),
+	}
+}
+
+// annotationArtifactIndex records, for people and events, which artifact an
+// ArtifactWorkflow was first created for.
+const annotationArtifactIndex = arcv1.GroupName + "/artifact-index"
+
+func indexOf(aw *arcv1.ArtifactWorkflow) string {
+	return aw.Annotations[annotationArtifactIndex]
+}
+
+func hasLabels(obj metav1.Object, want map[string]string) bool {
+	have := obj.GetLabels()
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// previousEntry is an ArtifactWorkflow as the last status reported it.
+type previousEntry struct {
+	hash   string
+	status arcv1.OrderArtifactWorkflowStatus
+}
+
+// retainedForUnresolved returns the ArtifactWorkflows that earlier served
+// artifacts which cannot be resolved now. They are kept rather than deleted:
+// a Secret or Endpoint that disappears for a while must not throw away work
+// that is running or done. They go once the artifact resolves again.
+func retainedForUnresolved(order *arcv1.Order, p *plan) map[string]previousEntry {
+	if len(p.unresolved) == 0 {
+		return nil
+	}
+	unresolved := make(map[int32]bool, len(p.unresolved))
+	for _, u := range p.unresolved {
+		unresolved[u.ArtifactIndex] = true
+	}
+	retained := map[string]previousEntry{}
+	for hash, entry := range order.Status.ArtifactWorkflows {
+		indices := append([]int32{entry.ArtifactIndex}, entry.DuplicateIndices...)
+		for _, i := range indices {
+			if unresolved[i] {
+				retained[entry.Name] = previousEntry{hash: hash, status: entry}
+				break
+			}
+		}
+	}
+	return retained
+}
+
+// reportNewProblems emits a Warning event for every unresolved artifact
+// whose problem is new since the last status, so a resync repeats nothing.
+func (c *Controller) reportNewProblems(order *arcv1.Order, unresolved []arcv1.UnresolvedArtifact) {
+	before := make(map[int32]string, len(order.Status.UnresolvedArtifacts))
+	for _, u := range order.Status.UnresolvedArtifacts {
+		before[u.ArtifactIndex] = u.Message
+	}
+	for _, u := range unresolved {
+		if msg, ok := before[u.ArtifactIndex]; ok && msg == u.Message {
+			continue
+		}
+		c.recorder.Eventf(order, corev1.EventTypeWarning, u.Reason, "artifact %d: %s", u.ArtifactIndex, u.Message)
+	}
+}
+
+// writeStatus writes the Order's status if it differs from what is stored.
+func (c *Controller) writeStatus(ctx context.Context, order *arcv1.Order, status arcv1.OrderStatus) error {
+	if equality.Semantic.DeepEqual(order.Status, status) {
+		return nil
+	}
+	updated := order.DeepCopy()
+	updated.Status = status
+	_, err := c.client.ArcV1alpha1().Orders(order.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "succeeded", status.Succeeded, "failed", status.Failed, "total", status.Total)
+	return nil
+}
