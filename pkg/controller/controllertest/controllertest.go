@@ -6,7 +6,12 @@ package controllertest
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
@@ -81,4 +86,27 @@ func EventReasons(events []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// BumpResourceVersions makes a fake clientset give every created or updated
+// object a new resourceVersion, as the API server does. The fakes leave it
+// empty, which would make every update look like a resync to the
+// controllers' event handlers.
+func BumpResourceVersions(fake *k8stesting.Fake) {
+	var counter atomic.Int64
+	fake.PrependReactor("*", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		var obj runtime.Object
+		switch a := action.(type) {
+		case k8stesting.CreateAction:
+			obj = a.GetObject()
+		case k8stesting.UpdateAction:
+			obj = a.GetObject()
+		default:
+			return false, nil, nil
+		}
+		if m, err := meta.Accessor(obj); err == nil {
+			m.SetResourceVersion(strconv.FormatInt(counter.Add(1), 10))
+		}
+		return false, nil, nil
+	})
 }
