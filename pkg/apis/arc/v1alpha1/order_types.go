@@ -46,9 +46,10 @@ type OrderArtifact struct {
 	Spec *runtime.RawExtension `json:"spec,omitempty"`
 }
 
-// OrderSpec is the list of artifacts an Order asks to move.
 // +kubebuilder:validation:XValidation:rule="self.artifacts.all(a, (has(a.srcRef) && has(a.srcRef.name) && a.srcRef.name != '') || (has(self.defaults) && has(self.defaults.srcRef) && has(self.defaults.srcRef.name) && self.defaults.srcRef.name != ''))",message="every artifact needs a srcRef, or the Order needs spec.defaults.srcRef"
 // +kubebuilder:validation:XValidation:rule="self.artifacts.all(a, (has(a.dstRef) && has(a.dstRef.name) && a.dstRef.name != '') || (has(self.defaults) && has(self.defaults.dstRef) && has(self.defaults.dstRef.name) && self.defaults.dstRef.name != ''))",message="every artifact needs a dstRef, or the Order needs spec.defaults.dstRef"
+
+// OrderSpec is the list of artifacts an Order asks to move.
 type OrderSpec struct {
 	// Defaults apply to every artifact that does not set the field itself.
 	// +optional
