@@ -14,6 +14,12 @@ export GOFLAGS
 # Short fuzzing in `make test`; longer runs: make fuzz FUZZTIME=10m
 FUZZTIME    ?= 15s
 
+KUBECTL     := $(BIN_DIR)/kubectl
+# The cluster `make install` targets; run-local and e2e always use the local one.
+KUBECONFIG  ?= $(LOCAL_DIR)/kubeconfig
+LOCAL_KUBECONFIG := $(LOCAL_DIR)/kubeconfig
+ARC_CRDS    := endpoints artifacttypes clusterartifacttypes orders artifactworkflows
+
 .PHONY: all
 all: build
 
@@ -23,15 +29,45 @@ all: build
 build: ## Build bin/arc-controller.
 	$(GO) build -o $(BIN_DIR)/arc-controller ./cmd/arc-controller
 
+.PHONY: tools
+tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, kwok, controller-gen, kustomize) into bin/.
+	hack/build-tool.sh all
+
+##@ Local cluster
+
+.PHONY: run-local
+run-local: build ## Start a local control plane with Argo, run the controller and the example Order, show the result.
+	hack/run-local.sh
+
+.PHONY: cluster-up
+cluster-up: ## Start (or reuse) the local control plane: etcd, kube-apiserver, scheduler, controller-manager, kwok, Argo.
+	hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the controller run-local started and every process of the local cluster.
+	@if [[ -f $(LOCAL_DIR)/arc-controller.pid ]]; then hack/run-local.sh stop; fi
+	hack/cluster.sh down
+
+.PHONY: install
+install: ## Apply ARC's CRDs to the cluster KUBECONFIG names and wait until they are served.
+	@hack/build-tool.sh kubectl >/dev/null
+	$(KUBECTL) --kubeconfig $(KUBECONFIG) apply --server-side -k manifests/crd
+	$(KUBECTL) --kubeconfig $(KUBECONFIG) wait --for condition=Established --timeout 60s \
+	  $(foreach r,$(ARC_CRDS),crd/$(r).arc.opendefense.cloud)
+
+.PHONY: uninstall
+uninstall: ## Delete ARC's CRDs (and with them every ARC object) from the cluster KUBECONFIG names.
+	$(KUBECTL) --kubeconfig $(KUBECONFIG) delete --ignore-not-found -k manifests/crd
+
 ##@ Code generation
 
 .PHONY: generate
-generate: ## Regenerate clientset, listers, informers, deepcopy and CRDs from pkg/apis.
+generate: ## Regenerate clientset, listers, informers, deepcopy and CRDs.
 	hack/update-codegen.sh
 	hack/update-crds.sh
 
 .PHONY: verify
-verify: ## Fail when generated code is stale, code is not gofmt-ed or go vet complains.
+verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed or go vet complains.
 	hack/verify-codegen.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/') ); \
 	  if [[ -n "$$out" ]]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -41,12 +77,17 @@ verify: ## Fail when generated code is stale, code is not gofmt-ed or go vet com
 ##@ Tests
 
 .PHONY: test
-test: unit ## Run unit tests, a short fuzz run, then the end-to-end suite.
+test: unit e2e ## Run unit tests, a short fuzz run, then the end-to-end suite.
 
 .PHONY: unit
 unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
+
+.PHONY: e2e
+e2e: build cluster-up ## End-to-end suite against the local cluster (built and started if needed).
+	$(MAKE) install KUBECONFIG=$(LOCAL_KUBECONFIG)
+	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/e2e.sh
 
 .PHONY: fuzz
 fuzz: ## Fuzz the parameter flattening for FUZZTIME.

@@ -74,9 +74,10 @@ tool_cgo() {
 # Rough cold-build figures on a 2-core machine (see hack/README.md).
 tool_estimate() {
   case "$1" in
-    kubernetes) echo "about 8 minutes" ;;
-    argo) echo "about 5 minutes" ;;
-    *) echo "under 2 minutes" ;;
+    kubernetes) echo "about 9 minutes" ;;
+    argo) echo "about 6 minutes" ;;
+    kwok) echo "about 3 minutes" ;;
+    *) echo "about 1 minute" ;;
   esac
 }
 
@@ -121,14 +122,15 @@ build_tool() {
     return 0
   fi
   echo "==> ${tool}: building $(tool_binaries "${tool}" | cut -d= -f1 | tr '\n' ' ')from hack/tools/${tool}"
-  echo "    (compiled from source: a cold build takes $(tool_estimate "${tool}") on 2 cores; later builds reuse Go's build cache)"
+  echo "    (compiled from source: a cold build takes $(tool_estimate "${tool}") on 2 idle cores, more on a busy machine;"
+  echo "     later builds reuse Go's build cache)"
   mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
   rm -f "${STAMP_DIR}/${tool}"
   start=${SECONDS}
   while read -r pair; do
     bin="${pair%%=*}"
     pkg="${pair#*=}"
-    echo "    go build ${pkg} -> bin/${bin##*/}"
+    echo "    go build ${pkg} -> ${BIN_DIR#"${ROOT}/"}/${bin}"
     tmp="${BIN_DIR}/.${bin}.tmp"
     CGO_ENABLED="$(tool_cgo "${tool}")" \
       go build -C "${TOOLS_DIR}/${tool}" -mod=readonly -ldflags "$(tool_ldflags "${tool}")" -o "${tmp}" "${pkg}"

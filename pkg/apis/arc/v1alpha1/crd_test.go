@@ -204,7 +204,7 @@ func (c *loadedCRD) schema() *jsonSchema {
 // loadCRDs reads every CRD under manifests/crd, keyed by kind.
 func loadCRDs(t *testing.T) map[string]*loadedCRD {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(crdDir, "arc.opendefense.cloud_*.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no CRDs in %s", crdDir)
 	crds := map[string]*loadedCRD{}

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Run ARC on the local cluster with the OCI example, and show what it did.
+#
+# Usage: hack/run-local.sh [run|stop]
+#
+#   run   (default) build bin/arc-controller, start the local cluster
+#         (hack/cluster.sh up; reused when it runs), install ARC's CRDs, apply
+#         the OCI example into namespace default (examples/oci plus
+#         examples/run-local), (re)start bin/arc-controller in the background,
+#         follow the example Order until it succeeds or fails, and print each
+#         artifact with its ArtifactWorkflow and Workflow, and the Order status.
+#         Running it again replays the example: the Order is deleted (with
+#         everything ARC made for it) and applied again.
+#   stop  stop the arc-controller a previous 'run' started (nothing else).
+#
+# Environment:
+#   ARC_RUN_LOCAL_TIMEOUT=SEC  how long to follow the Order (default 180)
+#   ARC_SKIP_BUILD=1           do not build bin/arc-controller, and let
+#                              hack/cluster.sh skip its tool builds too
+#   ARC_BIN_DIR=DIR            where the binaries are (default: <repo>/bin)
+#
+# The controller logs to .local/logs/arc-controller.log, its pid is in
+# .local/arc-controller.pid. 'make cluster-down' stops it with the cluster.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+BIN_DIR="${ARC_BIN_DIR:-${ROOT}/bin}"
+LOCAL_DIR=".local"
+KUBECONFIG_FILE="${LOCAL_DIR}/kubeconfig"
+LOG_DIR="${LOCAL_DIR}/logs"
+CONTROLLER_LOG="${LOG_DIR}/arc-controller.log"
+CONTROLLER_PID="${LOCAL_DIR}/arc-controller.pid"
+NAMESPACE="default"
+TIMEOUT="${ARC_RUN_LOCAL_TIMEOUT:-180}"
+
+ORDER_FILE="examples/oci/order.yaml"
+EXAMPLE_FILES=(
+  examples/oci/endpoints.yaml
+  examples/oci/artifact-type.yaml
+  examples/run-local/
+)
+
+LABEL_ORDER_UID="arc.opendefense.cloud/order-uid"
+
+step() { printf '\n==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() {
+  printf '\nrun-local: error: %s\n' "$*" >&2
+  exit 1
+}
+
+kc() { "${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG_FILE}" "$@"; }
+
+is_true() {
+  case "${1,,}" in
+    1 | true | yes | on) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# ------------------------------------------------------------ the controller
+
+# controller_alive PID: PID runs, and runs an arc-controller binary (guards
+# against a pid recycled by another program).
+controller_alive() {
+  local pid="$1" exe
+  [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null || return 1
+  exe="$(tr '\0' '\n' <"/proc/${pid}/cmdline" 2>/dev/null | head -n1)" || return 1
+  [[ "${exe##*/}" == arc-controller ]]
+}
+
+stop_controller() {
+  local pid i
+  [[ -f "${CONTROLLER_PID}" ]] || return 0
+  pid="$(cat "${CONTROLLER_PID}")"
+  if controller_alive "${pid}"; then
+    info "stopping the arc-controller of a previous run (pid ${pid})"
+    kill -TERM "${pid}" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+      kill -0 "${pid}" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "${pid}" 2>/dev/null; then
+      info "arc-controller did not stop within 20 s: KILL"
+      kill -KILL "${pid}" 2>/dev/null || true
+    fi
+  fi
+  rm -f "${CONTROLLER_PID}"
+}
+
+port_free() {
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError: sys.exit(1)' "$1"
+  else
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 1; fi
+  fi
+}
+
+# free_port [EXCEPT]: a free port on 127.0.0.1, below Linux' ephemeral range.
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 12000))
+    [[ "${p}" == "${1:-}" ]] && continue
+    port_free "${p}" && break
+  done
+  echo "${p}"
+}
+
+start_controller() {
+  local metrics_port probe_port pid i
+  metrics_port="$(free_port)"
+  probe_port="$(free_port "${metrics_port}")"
+  mkdir -p "${LOG_DIR}"
+  : >"${CONTROLLER_LOG}"
+  # Its own session, so it outlives this script (and a Ctrl-C of make).
+  setsid "${BIN_DIR}/arc-controller" \
+    --kubeconfig="${KUBECONFIG_FILE}" \
+    --leader-elect=false \
+    --metrics-bind-address="127.0.0.1:${metrics_port}" \
+    --health-probe-bind-address="127.0.0.1:${probe_port}" \
+    --shutdown-grace-period=10s \
+    -v=2 \
+    </dev/null >>"${CONTROLLER_LOG}" 2>&1 &
+  pid=$!
+  echo "${pid}" >"${CONTROLLER_PID}"
+  for ((i = 0; i < 600; i++)); do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      tail -n 20 "${CONTROLLER_LOG}" >&2 || true
+      die "arc-controller exited at start-up; see ${CONTROLLER_LOG}"
+    fi
+    if curl -fsS -o /dev/null "http://127.0.0.1:${probe_port}/readyz" 2>/dev/null; then
+      info "arc-controller running (pid ${pid}), caches synced"
+      info "metrics: http://127.0.0.1:${metrics_port}/metrics, log: ${CONTROLLER_LOG}"
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "arc-controller did not become ready within 60 s; see ${CONTROLLER_LOG}"
+}
+
+# ------------------------------------------------------------ the example
+
+install_crds() {
+  local crds
+  kc apply --server-side --force-conflicts --field-manager=arc-run-local -f manifests/crd/ >/dev/null
+  crds="$(kc get -f manifests/crd/ -o name)"
+  # shellcheck disable=SC2086 # one name per word
+  kc wait --for=condition=Established --timeout=60s ${crds} >/dev/null
+  info "$(wc -w <<<"${crds}") CRDs established"
+}
+
+# remove_previous_order NAME: delete the Order of a previous run and wait
+# until the garbage collector removed its ArtifactWorkflows and Workflows, so
+# the new Order starts from nothing.
+remove_previous_order() {
+  local name="$1" uid left i
+  uid="$(kc get order "${name}" -n "${NAMESPACE}" -o 'jsonpath={.metadata.uid}' 2>/dev/null || true)"
+  [[ -n "${uid}" ]] || return 0
+  info "deleting Order ${name} of a previous run, and what ARC made for it"
+  kc delete order "${name}" -n "${NAMESPACE}" --wait=true >/dev/null
+  for ((i = 0; i < 120; i++)); do
+    left="$(kc get artifactworkflows.arc.opendefense.cloud,workflows.argoproj.io -n "${NAMESPACE}" \
+      -l "${LABEL_ORDER_UID}=${uid}" -o name 2>/dev/null || true)"
+    [[ -z "${left}" ]] && return 0
+    sleep 0.5
+  done
+  die "the ArtifactWorkflows and Workflows of the previous Order ${name} are still there after 60 s: ${left}"
+}
+
+order_field() { kc get order "${ORDER}" -n "${NAMESPACE}" -o "jsonpath=$1" 2>/dev/null || true; }
+
+# follow_order: print the Order's progress until it is Succeeded or Failed.
+# Returns 0 on Succeeded, 1 on Failed, 2 on timeout.
+follow_order() {
+  local start=${SECONDS} line last="" phase total succeeded running pending failed
+  while :; do
+    # ';' separates: with a tab, read would merge the empty fields of zero counters.
+    IFS=';' read -r phase total succeeded running pending failed < <(
+      order_field '{.status.phase}{";"}{.status.total}{";"}{.status.succeeded}{";"}{.status.running}{";"}{.status.pending}{";"}{.status.failed}{"\n"}'
+    ) || true
+    line="${phase:-} (${succeeded:-0}/${total:-0} succeeded, ${running:-0} running, ${pending:-0} pending, ${failed:-0} failed)"
+    if [[ -n "${phase}" && "${line}" != "${last}" ]]; then
+      printf '    [%3ds] Order %s: %s\n' "$((SECONDS - start))" "${ORDER}" "${line}"
+      last="${line}"
+    fi
+    case "${phase}" in
+      Succeeded) return 0 ;;
+      Failed) return 1 ;;
+    esac
+    if ((SECONDS - start >= TIMEOUT)); then
+      printf '    [%3ds] still %s, giving up\n' "$((SECONDS - start))" "${phase:-without a phase}"
+      return 2
+    fi
+    sleep 1
+  done
+}
+
+print_table() {
+  local idx name phase wf_phase type spec
+  local fmt='%-9s %-6s %-60s %-63s %-10s %s\n'
+  # shellcheck disable=SC2059 # the format is ours
+  printf "${fmt}" ARTIFACT TYPE SPEC "ARTIFACTWORKFLOW (= WORKFLOW)" AW-PHASE WORKFLOW-PHASE
+  while IFS=$'\t' read -r idx name phase; do
+    [[ -n "${idx}" ]] || continue
+    type="$(order_field "{.spec.artifacts[${idx}].type}")"
+    spec="$(order_field "{.spec.artifacts[${idx}].spec}")"
+    [[ -n "${spec}" ]] || spec='{}'
+    wf_phase="$(kc get workflows.argoproj.io "${name}" -n "${NAMESPACE}" -o 'jsonpath={.status.phase}' 2>/dev/null || echo "(none)")"
+    # shellcheck disable=SC2059
+    printf "${fmt}" "${idx}" "${type}" "${spec}" "${name}" "${phase:--}" "${wf_phase:--}"
+  done < <(order_field '{range .status.artifactWorkflows.*}{.artifactIndex}{"\t"}{.name}{"\t"}{.phase}{"\n"}{end}' | sort -n)
+  while IFS=$'\t' read -r idx reason message; do
+    [[ -n "${idx}" ]] || continue
+    # shellcheck disable=SC2059
+    printf "${fmt}" "${idx}" "$(order_field "{.spec.artifacts[${idx}].type}")" "$(order_field "{.spec.artifacts[${idx}].spec}")" \
+      "(none: ${reason})" "-" "${message}"
+  done < <(order_field '{range .status.unresolvedArtifacts[*]}{.artifactIndex}{"\t"}{.reason}{"\t"}{.message}{"\n"}{end}')
+}
+
+print_epilogue() {
+  cat <<EOF
+
+==> Look around
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE} get arc                 # every ARC object
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE} get orders,workflows,pods
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE} describe order ${ORDER}   # events included
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE} get pods -o yaml          # the commands each step would run
+    Controller log:  ${CONTROLLER_LOG} (pid $(cat "${CONTROLLER_PID}" 2>/dev/null || echo '?') in ${CONTROLLER_PID})
+    Cluster logs:    ${LOG_DIR}/
+    Run it again:    make run-local
+    Stop everything: make cluster-down   (the controller and the cluster)
+EOF
+}
+
+cmd_run() {
+  local rc=0
+  step "Building bin/arc-controller"
+  if is_true "${ARC_SKIP_BUILD:-false}"; then
+    info "skipped (ARC_SKIP_BUILD)"
+  else
+    GOFLAGS="${GOFLAGS:--buildvcs=false}" go build -o "${BIN_DIR}/arc-controller" ./cmd/arc-controller
+    info "done"
+  fi
+  [[ -x "${BIN_DIR}/arc-controller" ]] || die "${BIN_DIR}/arc-controller is missing (run make build)"
+
+  step "Starting the local cluster (hack/cluster.sh up)"
+  ARC_BIN_DIR="${BIN_DIR}" hack/cluster.sh up
+
+  step "Installing ARC's CRDs (manifests/crd)"
+  install_crds
+
+  ORDER="$(kc create --dry-run=client -o 'jsonpath={.metadata.name}' -f "${ORDER_FILE}")"
+
+  step "Preparing namespace ${NAMESPACE}"
+  stop_controller
+  remove_previous_order "${ORDER}"
+  local -a files=()
+  local f
+  for f in "${EXAMPLE_FILES[@]}"; do files+=(-f "${f}"); done
+  kc apply -n "${NAMESPACE}" "${files[@]}" | sed 's/^/    /'
+
+  step "Starting arc-controller"
+  start_controller
+
+  step "Applying the Order (${ORDER_FILE}) and following it for up to ${TIMEOUT} s"
+  kc apply -n "${NAMESPACE}" -f "${ORDER_FILE}" | sed 's/^/    /'
+  follow_order || rc=$?
+
+  step "Artifacts of Order ${ORDER}"
+  print_table | sed 's/^/    /'
+
+  step "Status of Order ${ORDER} (kubectl get order ${ORDER} -o yaml)"
+  kc get order "${ORDER}" -n "${NAMESPACE}" -o yaml | sed -n '/^status:/,$p' | sed 's/^/    /'
+
+  print_epilogue
+  case "${rc}" in
+    0) printf '\nrun-local: Order %s succeeded.\n' "${ORDER}" ;;
+    1) die "Order ${ORDER} failed; see its status above and ${CONTROLLER_LOG}" ;;
+    *) die "Order ${ORDER} did not finish within ${TIMEOUT} s; see ${CONTROLLER_LOG} and ${LOG_DIR}/workflow-controller.log" ;;
+  esac
+}
+
+case "${1:-run}" in
+  run) cmd_run ;;
+  stop)
+    if [[ -f "${CONTROLLER_PID}" ]]; then
+      stop_controller
+      echo "run-local: arc-controller stopped"
+    else
+      echo "run-local: no arc-controller of run-local is running"
+    fi
+    ;;
+  -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' ;;
+  *)
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

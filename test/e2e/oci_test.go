@@ -1,0 +1,240 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+)
+
+// ociType is the ArtifactType of the OCI example (examples/oci/artifact-type.yaml)
+// with the given template.
+func ociType(template string) arcv1.ArtifactTypeSpec {
+	return arcv1.ArtifactTypeSpec{
+		Rules:               arcv1.ArtifactTypeRules{SrcTypes: []string{"oci"}, DstTypes: []string{"oci"}},
+		Parameters:          []arcv1.Parameter{{Name: "scanSeverity", Value: "HIGH,CRITICAL"}},
+		WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: template, ClusterScope: true},
+	}
+}
+
+// TestOCIExample runs the OCI example of examples/oci (its Endpoints and its
+// Order, with the Secret of examples/run-local) through ARC and Argo, with
+// the ArtifactType pointing at the e2e pipeline.
+func TestOCIExample(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "oci")
+	f.setUpOCIEndpoints()
+	f.createArtifactType("oci", ociType(templateOCI))
+	applied := f.applyRepoFile("examples/oci/order.yaml")
+	require.Len(t, applied, 1)
+	orderName := applied[0].GetName()
+
+	// One ArtifactWorkflow, with the spec the Order asks for.
+	order := f.waitOrder(orderName, "one ArtifactWorkflow", func(o *arcv1.Order) (bool, string) {
+		return len(o.Status.ArtifactWorkflows) == 1, ""
+	})
+	name := f.mustEntry(order, 0).Name
+	aws, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, aws.Items, 1, "the Order has one artifact, so one ArtifactWorkflow")
+	aw := &aws.Items[0]
+	require.Equal(t, name, aw.Name)
+	assert.Equal(t, "oci", aw.Spec.Type)
+	assert.Nil(t, aw.Spec.SrcSecretRef, "dockerhub has no Secret")
+	if assert.NotNil(t, aw.Spec.DstSecretRef) {
+		assert.Equal(t, "dst-reg-secret", aw.Spec.DstSecretRef.Name)
+	}
+	assert.True(t, metav1.IsControlledBy(aw, order), "the Order controls its ArtifactWorkflow")
+	assert.Equal(t, string(order.UID), aw.Labels[arcv1.LabelOrderUID])
+
+	// The Workflow carries exactly the documented parameters.
+	wf := f.waitWorkflow(name, "created", func(*wfv1.Workflow) (bool, error) { return true, nil })
+	assert.Equal(t, map[string]string{
+		"srcType":      "oci",
+		"srcRemoteURL": "docker.io",
+		"srcSecret":    "false",
+		"dstType":      "oci",
+		"dstRemoteURL": "registry.internal.example",
+		"dstSecret":    "true",
+		"specImage":    "library/alpine:3.18",
+		"specOverride": "myteam/alpine:3.18-dev",
+		"scanSeverity": "HIGH,CRITICAL",
+	}, f.workflowParameters(wf))
+	require.NotNil(t, wf.Spec.WorkflowTemplateRef)
+	assert.Equal(t, wfv1.WorkflowTemplateRef{Name: templateOCI, ClusterScope: true}, *wf.Spec.WorkflowTemplateRef)
+	assert.True(t, metav1.IsControlledBy(wf, aw), "the ArtifactWorkflow controls its Workflow")
+	assert.Equal(t, aw.Name, wf.Labels[arcv1.LabelArtifactWorkflow])
+
+	// Argo accepts it: it runs (or, on KWOK, may already be done).
+	f.waitWorkflow(name, "accepted by Argo (Running or Succeeded)", func(wf *wfv1.Workflow) (bool, error) {
+		switch wf.Status.Phase {
+		case wfv1.WorkflowRunning, wfv1.WorkflowSucceeded:
+			return true, nil
+		case wfv1.WorkflowFailed, wfv1.WorkflowError:
+			return false, fmt.Errorf("Argo did not run the Workflow: %s: %s", wf.Status.Phase, wf.Status.Message)
+		}
+		return false, nil
+	})
+
+	// Its pods get the credentials: Secret dst-reg-secret at /secret/dst, an
+	// empty directory at /secret/src, both read-only in container main.
+	var pods []corev1.Pod
+	f.waitFor("pods of Workflow "+name, defaultTimeout, func(ctx context.Context) (bool, string, error) {
+		list, err := s.kube.CoreV1().Pods(f.ns).List(ctx, metav1.ListOptions{LabelSelector: argoWorkflowLabel + "=" + name})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		pods = list.Items
+		return len(pods) > 0, fmt.Sprintf("%d pods", len(pods)), nil
+	})
+	for i := range pods {
+		checkCredentialMounts(t, &pods[i])
+	}
+
+	f.waitWorkflowPhase(name, wfv1.WorkflowSucceeded)
+	// Every step ran as a pod: pull, scan, push.
+	list, err := s.kube.CoreV1().Pods(f.ns).List(t.Context(), metav1.ListOptions{LabelSelector: argoWorkflowLabel + "=" + name})
+	require.NoError(t, err)
+	assert.Len(t, list.Items, 3, "one pod per step of %s", templateOCI)
+	for i := range list.Items {
+		assert.Equal(t, corev1.PodSucceeded, list.Items[i].Status.Phase, "pod %s", list.Items[i].Name)
+		assert.Equal(t, "kwok", list.Items[i].Spec.NodeSelector["type"], "pod %s runs on the fake node", list.Items[i].Name)
+	}
+
+	aw = f.waitArtifactWorkflow(name, "Succeeded", func(aw *arcv1.ArtifactWorkflow) (bool, string, error) {
+		return aw.Status.Phase == arcv1.WorkflowPhaseSucceeded, "", nil
+	})
+	if ready := conditionOf(aw.Status.Conditions, arcv1.ConditionReady); assert.NotNil(t, ready) {
+		assert.Equal(t, metav1.ConditionTrue, ready.Status)
+	}
+	assert.NotNil(t, aw.Status.StartedAt, "startedAt")
+	assert.NotNil(t, aw.Status.FinishedAt, "finishedAt")
+
+	order = f.waitOrderPhase(orderName, arcv1.OrderPhaseSucceeded)
+	st := order.Status
+	assert.Equal(t, [5]int32{1, 1, 0, 0, 0}, [5]int32{st.Total, st.Succeeded, st.Failed, st.Running, st.Pending}, "total, succeeded, failed, running, pending")
+	assert.Empty(t, st.UnresolvedArtifacts)
+	assert.Equal(t, arcv1.WorkflowPhaseSucceeded, f.mustEntry(order, 0).Phase)
+	if ready := conditionOf(st.Conditions, arcv1.ConditionReady); assert.NotNil(t, ready, "Order condition Ready") {
+		assert.Equal(t, metav1.ConditionTrue, ready.Status)
+		assert.Equal(t, order.Generation, ready.ObservedGeneration)
+	}
+}
+
+// checkCredentialMounts checks how a step pod of an ARC Workflow of the OCI
+// example holds the credentials.
+func checkCredentialMounts(t *testing.T, pod *corev1.Pod) {
+	t.Helper()
+	volumes := map[string]corev1.Volume{}
+	for _, v := range pod.Spec.Volumes {
+		volumes[v.Name] = v
+	}
+	var main *corev1.Container
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == "main" {
+			main = &pod.Spec.Containers[i]
+		}
+	}
+	require.NotNil(t, main, "pod %s has no container main", pod.Name)
+	mounts := map[string]corev1.VolumeMount{}
+	for _, m := range main.VolumeMounts {
+		mounts[m.MountPath] = m
+	}
+
+	dst, ok := mounts["/secret/dst"]
+	if assert.True(t, ok, "pod %s: container main mounts nothing at /secret/dst: %+v", pod.Name, main.VolumeMounts) {
+		assert.True(t, dst.ReadOnly, "pod %s: /secret/dst is read-only", pod.Name)
+		vol, ok := volumes[dst.Name]
+		if assert.True(t, ok, "pod %s: no volume %s", pod.Name, dst.Name) && assert.NotNil(t, vol.Secret, "pod %s: /secret/dst is a Secret volume: %+v", pod.Name, vol) {
+			assert.Equal(t, "dst-reg-secret", vol.Secret.SecretName)
+		}
+	}
+	src, ok := mounts["/secret/src"]
+	if assert.True(t, ok, "pod %s: container main mounts nothing at /secret/src: %+v", pod.Name, main.VolumeMounts) {
+		assert.True(t, src.ReadOnly, "pod %s: /secret/src is read-only", pod.Name)
+		vol, ok := volumes[src.Name]
+		if assert.True(t, ok, "pod %s: no volume %s", pod.Name, src.Name) {
+			assert.NotNil(t, vol.EmptyDir, "pod %s: /secret/src is an empty directory (dockerhub has no Secret): %+v", pod.Name, vol)
+		}
+	}
+	// The Secret is a volume, never an environment variable.
+	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				t.Errorf("pod %s, container %s: env %s comes from Secret %s", pod.Name, c.Name, e.Name, e.ValueFrom.SecretKeyRef.Name)
+			}
+		}
+	}
+}
+
+// TestFailingStep lets a Workflow fail (its pods carry the test-fail label)
+// and checks that the failure and Argo's message reach the ArtifactWorkflow
+// and the Order.
+func TestFailingStep(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "fail")
+	f.setUpOCIEndpoints()
+	f.createArtifactType("oci", ociType(templateFail))
+	const orderName = "doomed"
+	f.createOrder(&arcv1.Order{
+		ObjectMeta: metav1.ObjectMeta{Name: orderName},
+		Spec: arcv1.OrderSpec{
+			Defaults: &arcv1.OrderDefaults{SrcRef: ref("dockerhub"), DstRef: ref("internal")},
+			Artifacts: []arcv1.OrderArtifact{{
+				Type: "oci",
+				Spec: rawSpec(`{"image":"library/alpine:3.18","override":"myteam/alpine:3.18-dev"}`),
+			}},
+		},
+	})
+
+	order := f.waitOrder(orderName, "one ArtifactWorkflow", func(o *arcv1.Order) (bool, string) {
+		return len(o.Status.ArtifactWorkflows) == 1, ""
+	})
+	name := f.mustEntry(order, 0).Name
+
+	wf := f.waitWorkflowPhase(name, wfv1.WorkflowFailed)
+	require.NotEmpty(t, wf.Status.Message, "Argo explains why the Workflow failed")
+	t.Logf("Workflow message: %q", wf.Status.Message)
+
+	aw := f.waitArtifactWorkflow(name, "Failed with the Workflow's message", func(aw *arcv1.ArtifactWorkflow) (bool, string, error) {
+		if aw.Status.Phase == arcv1.WorkflowPhaseSucceeded {
+			return false, "", fmt.Errorf("the ArtifactWorkflow succeeded")
+		}
+		// Argo may still polish the message once; compare with the current one.
+		cur, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return aw.Status.Phase == arcv1.WorkflowPhaseFailed && aw.Status.Message != "" && aw.Status.Message == cur.Status.Message,
+			fmt.Sprintf("(Workflow message %q)", cur.Status.Message), nil
+	})
+	if ready := conditionOf(aw.Status.Conditions, arcv1.ConditionReady); assert.NotNil(t, ready) {
+		assert.Equal(t, metav1.ConditionFalse, ready.Status)
+		assert.Equal(t, "WorkflowFailed", ready.Reason)
+	}
+	assert.NotNil(t, aw.Status.FinishedAt, "finishedAt")
+	ev := f.waitEvent("ArtifactWorkflow", name, corev1.EventTypeWarning, "WorkflowFailed")
+	assert.Equal(t, aw.Status.Message, ev.Message)
+
+	order = f.waitOrder(orderName, "phase Failed with the ArtifactWorkflow's message", func(o *arcv1.Order) (bool, string) {
+		e, ok := entryFor(o, 0)
+		return o.Status.Phase == arcv1.OrderPhaseFailed && ok && e.Message == aw.Status.Message, fmt.Sprintf("entry %+v", e)
+	})
+	entry := f.mustEntry(order, 0)
+	assert.Equal(t, arcv1.WorkflowPhaseFailed, entry.Phase)
+	st := order.Status
+	assert.Equal(t, [5]int32{1, 0, 1, 0, 0}, [5]int32{st.Total, st.Succeeded, st.Failed, st.Running, st.Pending}, "total, succeeded, failed, running, pending")
+	if ready := conditionOf(st.Conditions, arcv1.ConditionReady); assert.NotNil(t, ready) {
+		assert.Equal(t, metav1.ConditionFalse, ready.Status)
+		assert.Equal(t, "ArtifactsFailed", ready.Reason)
+	}
+}
