@@ -33,6 +33,12 @@ build: ## Build bin/arc-controller.
 tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, kwok, controller-gen, kustomize) into bin/.
 	hack/build-tool.sh all
 
+IMAGE ?= ghcr.io/artifact-conduit/arc-controller:dev
+
+.PHONY: docker-build
+docker-build: ## Build the controller image IMAGE with Docker (multi-stage, distroless, non-root).
+	docker build -t $(IMAGE) .
+
 ##@ Local cluster
 
 .PHONY: run-local
@@ -62,13 +68,20 @@ uninstall: ## Delete ARC's CRDs (and with them every ARC object) from the cluste
 ##@ Code generation
 
 .PHONY: generate
-generate: ## Regenerate clientset, listers, informers, deepcopy and CRDs.
+generate: ## Regenerate clientset, listers, informers, deepcopy, CRDs and RBAC.
 	hack/update-codegen.sh
 	hack/update-crds.sh
+	hack/update-rbac.sh
+
+.PHONY: manifests
+manifests: ## Regenerate the CRDs and the RBAC role of manifests/ from pkg/apis and the rbac markers.
+	hack/update-crds.sh
+	hack/update-rbac.sh
 
 .PHONY: verify
 verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed or go vet complains.
 	hack/verify-codegen.sh
+	hack/verify-rbac.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/') ); \
 	  if [[ -n "$$out" ]]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
