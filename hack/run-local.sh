@@ -148,8 +148,8 @@ start_controller() {
 
 install_crds() {
   local crds
-  kc apply --server-side --force-conflicts --field-manager=arc-run-local -f manifests/crd/ >/dev/null
-  crds="$(kc get -f manifests/crd/ -o name)"
+  kc apply --server-side --force-conflicts --field-manager=arc-run-local -k manifests/crd >/dev/null
+  crds="$(kc get -k manifests/crd -o name)"
   # shellcheck disable=SC2086 # one name per word
   kc wait --for=condition=Established --timeout=60s ${crds} >/dev/null
   info "$(wc -w <<<"${crds}") CRDs established"
@@ -203,24 +203,36 @@ follow_order() {
 
 print_table() {
   local idx name phase wf_phase type spec
-  local fmt='%-9s %-6s %-60s %-63s %-10s %s\n'
-  # shellcheck disable=SC2059 # the format is ours
-  printf "${fmt}" ARTIFACT TYPE SPEC "ARTIFACTWORKFLOW (= WORKFLOW)" AW-PHASE WORKFLOW-PHASE
-  while IFS=$'\t' read -r idx name phase; do
-    [[ -n "${idx}" ]] || continue
-    type="$(order_field "{.spec.artifacts[${idx}].type}")"
-    spec="$(order_field "{.spec.artifacts[${idx}].spec}")"
-    [[ -n "${spec}" ]] || spec='{}'
-    wf_phase="$(kc get workflows.argoproj.io "${name}" -n "${NAMESPACE}" -o 'jsonpath={.status.phase}' 2>/dev/null || echo "(none)")"
-    # shellcheck disable=SC2059
-    printf "${fmt}" "${idx}" "${type}" "${spec}" "${name}" "${phase:--}" "${wf_phase:--}"
-  done < <(order_field '{range .status.artifactWorkflows.*}{.artifactIndex}{"\t"}{.name}{"\t"}{.phase}{"\n"}{end}' | sort -n)
-  while IFS=$'\t' read -r idx reason message; do
-    [[ -n "${idx}" ]] || continue
-    # shellcheck disable=SC2059
-    printf "${fmt}" "${idx}" "$(order_field "{.spec.artifacts[${idx}].type}")" "$(order_field "{.spec.artifacts[${idx}].spec}")" \
-      "(none: ${reason})" "-" "${message}"
-  done < <(order_field '{range .status.unresolvedArtifacts[*]}{.artifactIndex}{"\t"}{.reason}{"\t"}{.message}{"\n"}{end}')
+  {
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' ARTIFACT TYPE SPEC "ARTIFACTWORKFLOW (= WORKFLOW)" AW-PHASE WORKFLOW-PHASE
+    while IFS=$'\t' read -r idx name phase; do
+      [[ -n "${idx}" ]] || continue
+      type="$(order_field "{.spec.artifacts[${idx}].type}")"
+      spec="$(order_field "{.spec.artifacts[${idx}].spec}")"
+      [[ -n "${spec}" ]] || spec='{}'
+      wf_phase="$(kc get workflows.argoproj.io "${name}" -n "${NAMESPACE}" -o 'jsonpath={.status.phase}' 2>/dev/null || echo "(none)")"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${idx}" "${type}" "${spec}" "${name}" "${phase:--}" "${wf_phase:--}"
+    done < <(order_field '{range .status.artifactWorkflows.*}{.artifactIndex}{"\t"}{.name}{"\t"}{.phase}{"\n"}{end}' | sort -n)
+    while IFS=$'\t' read -r idx reason message; do
+      [[ -n "${idx}" ]] || continue
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${idx}" "$(order_field "{.spec.artifacts[${idx}].type}")" \
+        "$(order_field "{.spec.artifacts[${idx}].spec}")" "(none: ${reason})" "-" "${message}"
+    done < <(order_field '{range .status.unresolvedArtifacts[*]}{.artifactIndex}{"\t"}{.reason}{"\t"}{.message}{"\n"}{end}')
+  } | align_columns
+}
+
+# align_columns: tab-separated rows as columns padded to their widest cell
+# (awk, because column(1) is not on every machine).
+align_columns() {
+  awk -F'\t' '
+    { rows[NR] = $0; for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); if (NF > n) n = NF }
+    END {
+      for (r = 1; r <= NR; r++) {
+        c = split(rows[r], f, "\t"); line = ""
+        for (i = 1; i <= c; i++) line = line (i < c ? sprintf("%-" w[i] + 2 "s", f[i]) : f[i])
+        print line
+      }
+    }'
 }
 
 print_epilogue() {
