@@ -163,29 +163,8 @@ wait_for() {
   die "timed out after ${READY_TIMEOUT}s waiting for ${desc}"
 }
 
-port_free() {
-  if command -v python3 >/dev/null; then
-    python3 -c 'import socket,sys
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try: s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError: sys.exit(1)' "$1"
-  else
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 1; fi
-  fi
-}
-
-# free_ports N: N distinct free ports on 127.0.0.1, below Linux' ephemeral
-# range so that outgoing connections do not grab them later.
-free_ports() {
-  local n="$1" p
-  local -a ports=()
-  while ((${#ports[@]} < n)); do
-    p=$((20000 + RANDOM % 12000))
-    [[ " ${ports[*]} " == *" ${p} "* ]] && continue
-    port_free "${p}" && ports+=("${p}")
-  done
-  echo "${ports[@]}"
-}
+# shellcheck source=hack/lib/ports.sh
+source "${ROOT}/hack/lib/ports.sh"
 
 require_binaries() {
   local -a tools=(kubernetes etcd kwok) missing=()

@@ -90,32 +90,12 @@ stop_controller() {
   rm -f "${CONTROLLER_PID}"
 }
 
-port_free() {
-  if command -v python3 >/dev/null; then
-    python3 -c 'import socket,sys
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try: s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError: sys.exit(1)' "$1"
-  else
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 1; fi
-  fi
-}
-
-# free_port [EXCEPT]: a free port on 127.0.0.1, below Linux' ephemeral range.
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    [[ "${p}" == "${1:-}" ]] && continue
-    port_free "${p}" && break
-  done
-  echo "${p}"
-}
+# shellcheck source=hack/lib/ports.sh
+source "${ROOT}/hack/lib/ports.sh"
 
 start_controller() {
   local metrics_port probe_port pid i
-  metrics_port="$(free_port)"
-  probe_port="$(free_port "${metrics_port}")"
+  read -r metrics_port probe_port <<<"$(free_ports 2)"
   mkdir -p "${LOG_DIR}"
   : >"${CONTROLLER_LOG}"
   # Its own session, so it outlives this script (and a Ctrl-C of make).

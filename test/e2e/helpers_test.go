@@ -391,6 +391,28 @@ func (f *fixture) createOrder(order *arcv1.Order) *arcv1.Order {
 	return out
 }
 
+// createAlpineOrder creates an Order named name with the design documents'
+// one OCI artifact (alpine 3.18 from dockerhub to internal, the Endpoints of
+// setUpOCIEndpoints), and waits until it has its ArtifactWorkflow, whose
+// name it returns.
+func (f *fixture) createAlpineOrder(name string) string {
+	f.t.Helper()
+	f.createOrder(&arcv1.Order{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: arcv1.OrderSpec{
+			Defaults: &arcv1.OrderDefaults{SrcRef: ref("dockerhub"), DstRef: ref("internal")},
+			Artifacts: []arcv1.OrderArtifact{{
+				Type: "oci",
+				Spec: rawSpec(`{"image":"library/alpine:3.18","override":"myteam/alpine:3.18-dev"}`),
+			}},
+		},
+	})
+	order := f.waitOrder(name, "one ArtifactWorkflow", func(o *arcv1.Order) (bool, string) {
+		return len(o.Status.ArtifactWorkflows) == 1, ""
+	})
+	return f.mustEntry(order, 0).Name
+}
+
 // applyRepoFile applies a YAML file of the repository into the namespace.
 func (f *fixture) applyRepoFile(path string) []*unstructured.Unstructured {
 	f.t.Helper()

@@ -134,28 +134,14 @@ func TestLongOrderName(t *testing.T) {
 	f := newFixture(t, "longname")
 	f.setUpOCIEndpoints()
 	f.createArtifactType("oci", ociType(templateOCI))
-	f.createOrder(&arcv1.Order{
-		ObjectMeta: metav1.ObjectMeta{Name: orderName},
-		Spec: arcv1.OrderSpec{
-			Defaults: &arcv1.OrderDefaults{SrcRef: ref("dockerhub"), DstRef: ref("internal")},
-			Artifacts: []arcv1.OrderArtifact{{
-				Type: "oci",
-				Spec: rawSpec(`{"image":"library/alpine:3.18","override":"myteam/alpine:3.18-dev"}`),
-			}},
-		},
-	})
-
-	order := f.waitOrder(orderName, "one ArtifactWorkflow", func(o *arcv1.Order) (bool, string) {
-		return len(o.Status.ArtifactWorkflows) == 1, ""
-	})
-	name := f.mustEntry(order, 0).Name
+	name := f.createAlpineOrder(orderName)
 	t.Logf("ArtifactWorkflow name: %s (%d characters)", name, len(name))
 	assert.LessOrEqual(t, len(name), 63)
 	assert.Empty(t, validation.IsDNS1123Label(name), "the ArtifactWorkflow name is a DNS-1123 label")
 
 	wf := f.waitWorkflowPhase(name, wfv1.WorkflowSucceeded)
 	assert.Equal(t, orderName, wf.Annotations[arcv1.AnnotationOrderName], "the Workflow names its Order in full")
-	order = f.waitOrderPhase(orderName, arcv1.OrderPhaseSucceeded)
+	order := f.waitOrderPhase(orderName, arcv1.OrderPhaseSucceeded)
 	assert.Equal(t, int32(1), order.Status.Succeeded)
 	aw, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Get(t.Context(), name, metav1.GetOptions{})
 	require.NoError(t, err)

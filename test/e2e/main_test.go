@@ -510,6 +510,33 @@ func (st *suite) launchController(extraArgs ...string) (*controllerProcess, erro
 	return nil, fmt.Errorf("arc-controller not ready after 90 s; last lines of %s:\n%s", st.relative(st.controllerLog), tail(st.controllerLog, 20))
 }
 
+// suspendSharedController stops the suite's shared controller for the rest
+// of test t, which runs a controller of its own, and starts it again when t
+// ends, whatever happens in between. Only tests that do not call t.Parallel
+// may use it.
+func (st *suite) suspendSharedController(t *testing.T) {
+	t.Helper()
+	st.mu.Lock()
+	shared := st.controller
+	st.controller = nil
+	st.mu.Unlock()
+	if shared != nil {
+		if err := shared.stop(20 * time.Second); err != nil {
+			t.Fatalf("stopping the shared arc-controller: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		st.mu.Lock()
+		running := st.controller != nil
+		st.mu.Unlock()
+		if !running {
+			if err := st.startController(); err != nil {
+				t.Errorf("restarting the shared arc-controller: %v", err)
+			}
+		}
+	})
+}
+
 // pid of the process.
 func (p *controllerProcess) pid() int { return p.cmd.Process.Pid }
 

@@ -185,21 +185,7 @@ func TestFailingStep(t *testing.T) {
 	f.setUpOCIEndpoints()
 	f.createArtifactType("oci", ociType(templateFail))
 	const orderName = "doomed"
-	f.createOrder(&arcv1.Order{
-		ObjectMeta: metav1.ObjectMeta{Name: orderName},
-		Spec: arcv1.OrderSpec{
-			Defaults: &arcv1.OrderDefaults{SrcRef: ref("dockerhub"), DstRef: ref("internal")},
-			Artifacts: []arcv1.OrderArtifact{{
-				Type: "oci",
-				Spec: rawSpec(`{"image":"library/alpine:3.18","override":"myteam/alpine:3.18-dev"}`),
-			}},
-		},
-	})
-
-	order := f.waitOrder(orderName, "one ArtifactWorkflow", func(o *arcv1.Order) (bool, string) {
-		return len(o.Status.ArtifactWorkflows) == 1, ""
-	})
-	name := f.mustEntry(order, 0).Name
+	name := f.createAlpineOrder(orderName)
 
 	wf := f.waitWorkflowPhase(name, wfv1.WorkflowFailed)
 	require.NotEmpty(t, wf.Status.Message, "Argo explains why the Workflow failed")
@@ -225,7 +211,7 @@ func TestFailingStep(t *testing.T) {
 	ev := f.waitEvent("ArtifactWorkflow", name, corev1.EventTypeWarning, "WorkflowFailed")
 	assert.Equal(t, aw.Status.Message, ev.Message)
 
-	order = f.waitOrder(orderName, "phase Failed with the ArtifactWorkflow's message", func(o *arcv1.Order) (bool, string) {
+	order := f.waitOrder(orderName, "phase Failed with the ArtifactWorkflow's message", func(o *arcv1.Order) (bool, string) {
 		e, ok := entryFor(o, 0)
 		return o.Status.Phase == arcv1.OrderPhaseFailed && ok && e.Message == aw.Status.Message, fmt.Sprintf("entry %+v", e)
 	})

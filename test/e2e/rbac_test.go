@@ -520,23 +520,7 @@ func rbacDeployedIdentity(t *testing.T, deploy *appsv1.Deployment) {
 
 	// Stop the shared controller, as TestRestart does: it would act on this
 	// namespace too, with admin rights. Whatever happens, the suite gets it back.
-	s.mu.Lock()
-	shared := s.controller
-	s.controller = nil
-	s.mu.Unlock()
-	if shared != nil {
-		require.NoError(t, shared.stop(20*time.Second), "stopping the shared arc-controller")
-	}
-	t.Cleanup(func() {
-		s.mu.Lock()
-		running := s.controller != nil
-		s.mu.Unlock()
-		if !running {
-			if err := s.startController(); err != nil {
-				t.Errorf("restarting the shared arc-controller: %v", err)
-			}
-		}
-	})
+	s.suspendSharedController(t)
 
 	err := s.kube.CoordinationV1().Leases(rbacNamespace).Delete(t.Context(), rbacLease, metav1.DeleteOptions{})
 	require.NoError(t, ignoreNotFound(err), "removing a Lease left by an earlier run")

@@ -39,23 +39,7 @@ func TestRestart(t *testing.T) {
 
 	// Swap the shared controller for a slow one. Whatever happens, the suite
 	// gets a normal shared controller back.
-	s.mu.Lock()
-	shared := s.controller
-	s.controller = nil
-	s.mu.Unlock()
-	if shared != nil {
-		require.NoError(t, shared.stop(20*time.Second), "stopping the shared arc-controller")
-	}
-	t.Cleanup(func() {
-		s.mu.Lock()
-		running := s.controller != nil
-		s.mu.Unlock()
-		if !running {
-			if err := s.startController(); err != nil {
-				t.Errorf("restarting the shared arc-controller: %v", err)
-			}
-		}
-	})
+	s.suspendSharedController(t)
 	slow, err := s.launchController("--kube-api-qps=5", "--kube-api-burst=5")
 	require.NoError(t, err, "starting the slow arc-controller")
 	killed := false
