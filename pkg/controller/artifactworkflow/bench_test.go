@@ -1,0 +1,232 @@
+package artifactworkflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argofake "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
+	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
+)
+
+// BenchmarkSyncCreateWorkflow measures the sync of a new ArtifactWorkflow:
+// it resolves the type, checks the rules, builds and creates the Argo
+// Workflow and writes the status once. This is the cost of every artifact
+// an Order adds. The fake Argo API server accepts the Workflow without
+// storing it, so every iteration finds the same new ArtifactWorkflow with
+// no per-iteration setup; the figures include the fakes' handling of the
+// two writes (they deep-copy every action they record), which stands in
+// for the API round trips. writes/op is 2 (the Workflow and the status)
+// and events/op is 1 (WorkflowCreated).
+func BenchmarkSyncCreateWorkflow(b *testing.B) {
+	f := newBenchFixture(b)
+	ctx := context.Background()
+	arc, argo := f.useNewClients(true)
+
+	// Check once that the sync does what is measured.
+	require.NoError(b, f.ctrl.sync(ctx, f.key))
+	require.Equal(b, 2, f.writes, "the Workflow's create and one status write")
+	require.Equal(b, 1, f.recorder.events)
+
+	f.writes, f.recorder.events = 0, 0
+	for b.Loop() {
+		if err := f.ctrl.sync(ctx, f.key); err != nil {
+			b.Fatal(err)
+		}
+		arc.ClearActions()
+		argo.ClearActions()
+	}
+	f.report(b)
+}
+
+// BenchmarkSyncSteadyState measures the sync of an ArtifactWorkflow whose
+// running Workflow has not changed since its status was last mirrored.
+// This is what every resync of every ArtifactWorkflow costs. Such a sync
+// must not write: writes/op and events/op must be 0, and a regression that
+// writes on every resync shows there as a non-zero figure.
+func BenchmarkSyncSteadyState(b *testing.B) {
+	f := newBenchFixture(b)
+	ctx := context.Background()
+	arc, argo := f.converge(b)
+
+	for b.Loop() {
+		if err := f.ctrl.sync(ctx, f.key); err != nil {
+			b.Fatal(err)
+		}
+		// Nothing is recorded while the sync writes nothing; if it does
+		// write, the recorded actions must not pile up.
+		arc.ClearActions()
+		argo.ClearActions()
+	}
+	f.report(b)
+}
+
+// benchFixture is an ArtifactWorkflow controller whose informer caches the
+// benchmark fills directly. The informers never run, so the benchmarks
+// measure the sync and not the informer machinery.
+type benchFixture struct {
+	ctrl              *Controller
+	recorder          *countingRecorder
+	artifactWorkflows cache.Indexer
+	workflows         cache.Indexer
+	key               cache.ObjectName
+	// writes counts the write actions the fake API servers received.
+	writes int
+}
+
+func newBenchFixture(b *testing.B) *benchFixture {
+	b.Helper()
+	client := arcfake.NewSimpleClientset()
+	argo := argofake.NewSimpleClientset()
+	arcFactory := arcinformers.NewSharedInformerFactory(client, 0)
+	argoFactory := argoinformers.NewSharedInformerFactory(argo, 0)
+	inf := arcFactory.Arc().V1alpha1()
+	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
+	f := &benchFixture{
+		recorder:          &countingRecorder{},
+		artifactWorkflows: inf.ArtifactWorkflows().Informer().GetIndexer(),
+		workflows:         workflows.Informer().GetIndexer(),
+	}
+	ctrl, err := New(client, argo, Informers{
+		ArtifactWorkflows:    inf.ArtifactWorkflows(),
+		ArtifactTypes:        inf.ArtifactTypes(),
+		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
+		Workflows:            workflows,
+	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
+	require.NoError(b, err)
+	f.ctrl = ctrl
+	aw := alpineArtifactWorkflow()
+	f.key = cache.MetaObjectToName(aw)
+	require.NoError(b, f.artifactWorkflows.Add(aw))
+	require.NoError(b, inf.ArtifactTypes().Informer().GetIndexer().Add(ociArtifactType()))
+	return f
+}
+
+// useNewClients gives the controller new fake API servers: the ARC one
+// holds the ArtifactWorkflow as the cache holds it, the Argo one is empty.
+// With discard, they answer every create as if they stored the object,
+// without storing it.
+func (f *benchFixture) useNewClients(discard bool) (*arcfake.Clientset, *argofake.Clientset) {
+	cached, exists, err := f.artifactWorkflows.GetByKey(f.key.String())
+	if err != nil || !exists {
+		panic(fmt.Sprintf("the ArtifactWorkflow is not in the cache: %v", err))
+	}
+	client := arcfake.NewSimpleClientset(cached.(*arcv1.ArtifactWorkflow))
+	argo := argofake.NewSimpleClientset()
+	for _, fake := range []*k8stesting.Fake{&client.Fake, &argo.Fake} {
+		if discard {
+			discardCreates(fake)
+		}
+		// Prepended last, so it sees every action first.
+		f.countWrites(fake)
+	}
+	f.ctrl.client, f.ctrl.argo = client, argo
+	return client, argo
+}
+
+// discardCreates makes a fake API server answer every create as if it
+// stored the object, without storing it.
+func discardCreates(fake *k8stesting.Fake) {
+	fake.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		return true, action.(k8stesting.CreateAction).GetObject(), nil
+	})
+}
+
+// countWrites counts the write actions fake receives in f.writes.
+func (f *benchFixture) countWrites(fake *k8stesting.Fake) {
+	fake.PrependReactor("*", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		switch action.GetVerb() {
+		case "get", "list", "watch":
+		default:
+			f.writes++
+		}
+		return false, nil, nil
+	})
+}
+
+// converge brings the ArtifactWorkflow to a steady state and returns the
+// fake API servers that hold it: its Workflow runs, and its status mirrors
+// that. The caches then hold what the API servers hold, through a JSON
+// round trip as an informer would receive it, and the Workflow slimmed as
+// the real Workflow informer slims it.
+func (f *benchFixture) converge(b *testing.B) (*arcfake.Clientset, *argofake.Clientset) {
+	b.Helper()
+	ctx := context.Background()
+	client, argo := f.useNewClients(false)
+	require.NoError(b, f.ctrl.sync(ctx, f.key))
+
+	wf, err := argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, awName, metav1.GetOptions{})
+	require.NoError(b, err)
+	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(testNow.Add(-60e9))}
+	wf, err = argo.ArgoprojV1alpha1().Workflows(ns).Update(ctx, wf, metav1.UpdateOptions{})
+	require.NoError(b, err)
+	slim, err := SlimWorkflow(roundTrip(b, wf))
+	require.NoError(b, err)
+	require.NoError(b, f.workflows.Add(slim))
+
+	f.refreshArtifactWorkflow(b, client)
+	require.NoError(b, f.ctrl.sync(ctx, f.key))
+	aw := f.refreshArtifactWorkflow(b, client)
+	require.Equal(b, arcv1.WorkflowPhaseRunning, aw.Status.Phase)
+
+	client.ClearActions()
+	argo.ClearActions()
+	f.writes, f.recorder.events = 0, 0
+	return client, argo
+}
+
+// refreshArtifactWorkflow puts the ArtifactWorkflow the fake API server holds into the cache.
+func (f *benchFixture) refreshArtifactWorkflow(b *testing.B, client *arcfake.Clientset) *arcv1.ArtifactWorkflow {
+	b.Helper()
+	aw, err := client.ArcV1alpha1().ArtifactWorkflows(ns).Get(context.Background(), awName, metav1.GetOptions{})
+	require.NoError(b, err)
+	aw = roundTrip(b, aw)
+	require.NoError(b, f.artifactWorkflows.Update(aw))
+	return aw
+}
+
+// report adds the writes and events per sync to the benchmark's figures.
+func (f *benchFixture) report(b *testing.B) {
+	b.ReportMetric(float64(f.writes)/float64(b.N), "writes/op")
+	b.ReportMetric(float64(f.recorder.events)/float64(b.N), "events/op")
+}
+
+// roundTrip returns obj after JSON encoding and decoding, as an informer
+// receives it from the API server.
+func roundTrip[T any](b *testing.B, obj *T) *T {
+	b.Helper()
+	raw, err := json.Marshal(obj)
+	require.NoError(b, err)
+	out := new(T)
+	require.NoError(b, json.Unmarshal(raw, out))
+	return out
+}
+
+// countingRecorder is an event recorder for benchmarks: it formats each
+// message, as a real recorder does, and counts the events. Unlike
+// record.FakeRecorder it has no channel that fills up and blocks.
+type countingRecorder struct{ events int }
+
+func (r *countingRecorder) Event(_ runtime.Object, _, _, _ string) { r.events++ }
+
+func (r *countingRecorder) Eventf(_ runtime.Object, _, _, messageFmt string, args ...interface{}) {
+	_ = fmt.Sprintf(messageFmt, args...)
+	r.events++
+}
+
+func (r *countingRecorder) AnnotatedEventf(_ runtime.Object, _ map[string]string, _, _, messageFmt string, args ...interface{}) {
+	_ = fmt.Sprintf(messageFmt, args...)
+	r.events++
+}
