@@ -19,6 +19,7 @@ type options struct {
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
 	resyncPeriod            time.Duration
+	orderStatusBatchPeriod  time.Duration
 
 	leaderElect         bool
 	leaderElectSet      bool
@@ -42,6 +43,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.artifactWorkflowWorkers, "artifactworkflow-workers", 8, "ArtifactWorkflows synced in parallel.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server (client-go's default of 5 is far too low for a controller).")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "Burst of requests to the API server above --kube-api-qps.")
+	fs.DurationVar(&o.orderStatusBatchPeriod, "order-status-batch-period", time.Second, "How long the Order controller collects the phase changes of an Order's ArtifactWorkflows before it syncs the Order: one status write per period instead of one per change. 0 syncs at once.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute, "How often every cached object is synced again, to repair anything an event missed. 0 disables resyncs.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Hold a Lease so only one replica works at a time. Default: on in a cluster, off with --kubeconfig.")
 	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "arc-controller", "Name of the leader election Lease.")
@@ -90,6 +92,9 @@ func (o *options) validate() error {
 	}
 	if o.resyncPeriod < 0 {
 		errs = append(errs, fmt.Errorf("--resync-period must not be negative, got %v", o.resyncPeriod))
+	}
+	if o.orderStatusBatchPeriod < 0 {
+		errs = append(errs, fmt.Errorf("--order-status-batch-period must not be negative, got %v", o.orderStatusBatchPeriod))
 	}
 	if o.shutdownGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-grace-period must be positive, got %v", o.shutdownGracePeriod))

@@ -141,7 +141,7 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 		ArtifactWorkflows: arc.ArtifactWorkflows(),
 		Endpoints:         arc.Endpoints(),
 		Secrets:           secrets,
-	}, recorder, clock.RealClock{})
+	}, recorder, clock.RealClock{}, order.WithStatusBatchPeriod(o.orderStatusBatchPeriod))
 	if err != nil {
 		return err
 	}

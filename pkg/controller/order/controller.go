@@ -6,6 +6,7 @@ package order
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -49,6 +50,23 @@ type Controller struct {
 	endpointIndex cache.Indexer
 	secrets       cache.GenericLister
 	cacheSynced   []cache.InformerSynced
+
+	// statusBatchPeriod delays the sync an ArtifactWorkflow event asks of
+	// its Order; see WithStatusBatchPeriod.
+	statusBatchPeriod time.Duration
+}
+
+// Option changes how New builds the controller.
+type Option func(*Controller)
+
+// WithStatusBatchPeriod makes an event of an ArtifactWorkflow sync its Order
+// only after period, so that the phase changes of many ArtifactWorkflows of
+// one Order in that window cost one sync and one status write instead of one
+// each (the workqueue keeps a key that waits once). The Job controller
+// batches its pod events the same way. Events of the Order itself, its
+// Endpoints and Secrets are not delayed. Zero, the default, syncs at once.
+func WithStatusBatchPeriod(period time.Duration) Option {
+	return func(c *Controller) { c.statusBatchPeriod = period }
 }
 
 // Informers are the informers the Order controller reads.
@@ -63,7 +81,7 @@ type Informers struct {
 
 // New builds the controller and registers its indexes and event handlers.
 // The informers are started by the caller, after every controller is built.
-func New(client arcclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock) (*Controller, error) {
+func New(client arcclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock, opts ...Option) (*Controller, error) {
 	c := &Controller{
 		client:        client,
 		recorder:      recorder,
@@ -82,6 +100,9 @@ func New(client arcclient.Interface, inf Informers, recorder record.EventRecorde
 			inf.Endpoints.Informer().HasSynced,
 			inf.Secrets.Informer().HasSynced,
 		},
+	}
+	for _, opt := range opts {
+		opt(c)
 	}
 	if err := addIndexers(inf); err != nil {
 		return nil, err
@@ -216,13 +237,19 @@ func (c *Controller) updateOrder(oldObj, newObj interface{}) {
 	c.enqueueOrder(newObj)
 }
 
-// enqueueOwnerOrder enqueues the Order that controls an ArtifactWorkflow.
+// enqueueOwnerOrder enqueues the Order that controls an ArtifactWorkflow,
+// after the status batch period.
 func (c *Controller) enqueueOwnerOrder(obj interface{}) {
 	m := controller.ObjectMeta(obj)
 	if m == nil {
 		return
 	}
-	if owner, _, ok := controller.ControllerOf(m, orderKind.GroupKind()); ok {
+	owner, _, ok := controller.ControllerOf(m, orderKind.GroupKind())
+	switch {
+	case !ok:
+	case c.statusBatchPeriod > 0:
+		c.queue.AddAfter(owner, c.statusBatchPeriod)
+	default:
 		c.queue.Add(owner)
 	}
 }

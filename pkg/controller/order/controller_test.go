@@ -3,6 +3,7 @@ package order
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -398,6 +399,44 @@ func TestSyncReportsPhasesOfArtifactWorkflows(t *testing.T) {
 				assert.Equal(t, tc.phases[entry.ArtifactIndex], entry.Phase)
 				assert.Equal(t, fmt.Sprintf("message of %d", entry.ArtifactIndex), entry.Message)
 			}
+		})
+	}
+}
+
+func TestArtifactWorkflowEventsReachTheirOrder(t *testing.T) {
+	second := alpineArtifact(t)
+	second.Spec = rawSpec(t, map[string]any{"image": "library/busybox:1", "override": "myteam/busybox:1"})
+	cases := []struct {
+		name        string
+		batchPeriod time.Duration
+		wantAtOnce  int
+	}{
+		{"without a batch period the Order is queued at once", 0, 1},
+		{"with a batch period the phase changes of all its ArtifactWorkflows wait and cost one sync", 50 * time.Millisecond, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, newOrder("o", alpineArtifact(t), second), dockerhub(), internal(), secret("dst-reg-secret"))
+			_, _, err := f.sync("o")
+			require.NoError(t, err)
+			aws := f.artifactWorkflows()
+			require.Len(t, aws, 2)
+			f.ctrl.statusBatchPeriod = tc.batchPeriod
+
+			for i := range aws {
+				running := aws[i].DeepCopy()
+				running.ResourceVersion += "1"
+				running.Status.Phase = arcv1.WorkflowPhaseRunning
+				f.ctrl.updateArtifactWorkflow(&aws[i], running)
+			}
+			assert.Equal(t, tc.wantAtOnce, f.ctrl.queue.Len(), "Orders queued right after the events")
+			require.Eventually(t, func() bool { return f.ctrl.queue.Len() == 1 }, 5*time.Second, 5*time.Millisecond,
+				"the Order is queued once")
+			key, _ := f.ctrl.queue.Get()
+			assert.Equal(t, "o", key.Name)
+			f.ctrl.queue.Done(key)
+			assert.Never(t, func() bool { return f.ctrl.queue.Len() > 0 }, 3*tc.batchPeriod+20*time.Millisecond, 5*time.Millisecond,
+				"no second sync for the same batch")
 		})
 	}
 }
