@@ -51,6 +51,10 @@ type Controller struct {
 	clusterArtifactTypes arclisters.ClusterArtifactTypeLister
 	workflows            argolisters.WorkflowLister
 	cacheSynced          []cache.InformerSynced
+
+	// ownWrites keeps a sync from writing the same status twice while the
+	// cache still holds the version before its own write.
+	ownWrites *controller.OwnWrites
 }
 
 // Informers are the informers the ArtifactWorkflow controller reads.
@@ -72,6 +76,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		recorder:             recorder,
 		clock:                clk,
 		queue:                controller.NewQueue(Name),
+		ownWrites:            controller.NewOwnWrites(),
 		artifactWorkflows:    inf.ArtifactWorkflows.Lister(),
 		artifactWorkflowIdx:  inf.ArtifactWorkflows.Informer().GetIndexer(),
 		artifactTypes:        inf.ArtifactTypes.Lister(),
@@ -147,6 +152,7 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 		{inf.ArtifactWorkflows.Informer(), cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueue,
 			UpdateFunc: c.updateArtifactWorkflow,
+			DeleteFunc: c.forgetArtifactWorkflow,
 		}},
 		{inf.Workflows.Informer(), cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOwner,
@@ -186,10 +192,22 @@ func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 	if !okOld || !okNew {
 		return
 	}
+	if c.ownWrites.Observed(cache.MetaObjectToName(newAW), newAW.ResourceVersion) {
+		// A sync skipped while the cache lagged behind a status write.
+		c.enqueue(newObj)
+		return
+	}
 	if oldAW.ResourceVersion != newAW.ResourceVersion && oldAW.Generation == newAW.Generation {
 		return
 	}
 	c.enqueue(newObj)
+}
+
+// forgetArtifactWorkflow drops what ownWrites knows of a deleted ArtifactWorkflow.
+func (c *Controller) forgetArtifactWorkflow(obj interface{}) {
+	if m := controller.ObjectMeta(obj); m != nil {
+		c.ownWrites.Forget(cache.MetaObjectToName(m))
+	}
 }
 
 // enqueueOwner enqueues the ArtifactWorkflow that controls a Workflow.

@@ -1,6 +1,7 @@
 package artifactworkflow
 
 import (
+	"context"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
@@ -309,6 +311,34 @@ func TestSyncTrustsTheAPIServerWhenTheCacheLags(t *testing.T) {
 	for _, w := range writes {
 		assert.NotContains(t, w, "create workflows")
 	}
+}
+
+func TestSyncWaitsForTheCacheToCatchUpWithItsOwnStatusWrite(t *testing.T) {
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+	before := f.artifactWorkflow()
+	_, _, err := f.sync()
+	require.NoError(t, err)
+	written := f.artifactWorkflow()
+	require.Equal(t, arcv1.WorkflowPhasePending, written.Status.Phase)
+	require.NotEqual(t, before.ResourceVersion, written.ResourceVersion)
+
+	// The Workflow's event arrives before the ArtifactWorkflow's: the cache
+	// still holds the version without the status.
+	awIndexer := f.arc.Arc().V1alpha1().ArtifactWorkflows().Informer().GetIndexer()
+	require.NoError(t, awIndexer.Update(before))
+	f.client.ClearActions()
+	require.NoError(t, f.ctrl.sync(context.Background(), cache.MetaObjectToName(before)))
+	assert.Empty(t, controllertest.Writes(f.client.Actions(), f.argo.Actions()),
+		"no second write of the same status with an outdated resourceVersion")
+	assert.Equal(t, 0, f.ctrl.queue.Len())
+
+	// The status write's own event reaches the cache: the skipped sync runs.
+	require.NoError(t, awIndexer.Update(written))
+	f.ctrl.updateArtifactWorkflow(before, written)
+	assert.Equal(t, 1, f.ctrl.queue.Len(), "the ArtifactWorkflow is queued again")
+	writes, _, err := f.sync()
+	require.NoError(t, err)
+	assert.Empty(t, writes, "the status is current")
 }
 
 func TestSyncKeepsTheResultOfAFinishedArtifactWorkflow(t *testing.T) {

@@ -57,6 +57,10 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 		argo:     argofake.NewSimpleClientset(argoObjects...),
 		recorder: record.NewFakeRecorder(100),
 	}
+	// The controller tells its own writes from a lagging cache by
+	// resourceVersion, which the fakes would leave unchanged.
+	controllertest.BumpResourceVersions(&f.client.Fake)
+	controllertest.BumpResourceVersions(&f.argo.Fake)
 	f.arc = arcinformers.NewSharedInformerFactory(f.client, 0)
 	f.wf = argoinformers.NewSharedInformerFactory(f.argo, 0)
 	inf := f.arc.Arc().V1alpha1()

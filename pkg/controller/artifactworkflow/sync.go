@@ -59,6 +59,12 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "artifactWorkflow", klog.KObj(aw))
 	ctx = klog.NewContext(ctx, logger)
+	if c.ownWrites.Stale(key, aw.ResourceVersion) {
+		// The cache holds the version our last status write replaced; the
+		// update handler queues the ArtifactWorkflow again when it catches up.
+		logger.V(4).Info("Cache behind our own status write; waiting for it")
+		return nil
+	}
 
 	wf, err := c.findWorkflow(ctx, aw)
 	if err != nil {
@@ -317,6 +323,7 @@ func (c *Controller) finish(ctx context.Context, aw *arcv1.ArtifactWorkflow, o s
 	if _, err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
 		return errors.Join(fmt.Errorf("writing status: %w", err), o.result)
 	}
+	c.ownWrites.Wrote(cache.MetaObjectToName(aw), aw.ResourceVersion)
 	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "reason", o.reason)
 	if o.warning && (aw.Status.Message != status.Message || aw.Status.Phase != status.Phase) {
 		c.recorder.Event(aw, corev1.EventTypeWarning, o.reason, status.Message)
