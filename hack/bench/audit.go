@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -201,45 +203,107 @@ func (c RequestCount) String() string {
 
 // auditTail reads an audit log incrementally: each refresh parses only the
 // complete lines appended since the last one, so a run can check the log
-// every second without reading it all again.
+// every second without reading it all again. It follows the API server's
+// log rotation (at --audit-log-maxsize, 100 MB by default, audit.log is
+// renamed to audit-<time>.log and a new audit.log started): the position is
+// a file, by inode, and an offset in it, and a refresh reads the rest of
+// that file, every file rotated after it, and the new audit.log.
 type auditTail struct {
 	path string
 	user string
+	ino  uint64
 	off  int64
 	reqs []request
 	bad  int
 }
 
-func newAuditTail(path, user string, off int64) *auditTail {
-	return &auditTail{path: path, user: user, off: off}
+// newAuditTail starts reading path at its current end: what a run reads is
+// what was logged after it started.
+func newAuditTail(path, user string) (*auditTail, error) {
+	t := &auditTail{path: path, user: user}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	t.ino, t.off = inode(st), st.Size()
+	return t, nil
+}
+
+func inode(st os.FileInfo) uint64 {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return sys.Ino
+	}
+	return 0
+}
+
+// logChain is the audit log's files, oldest first: the rotated
+// audit-<time>.log files (the time in the name sorts), then audit.log.
+func logChain(path string) ([]string, error) {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	rotated, err := filepath.Glob(base + "-*" + ext)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(rotated)
+	return append(rotated, path), nil
 }
 
 // refresh parses what was appended and returns every request so far.
 func (t *auditTail) refresh() ([]request, error) {
-	f, err := os.Open(t.path)
+	chain, err := logChain(t.path)
 	if err != nil {
 		return t.reqs, err
+	}
+	// Find the file the position is in; every later file is read whole.
+	start := len(chain) - 1
+	for i, f := range chain {
+		if st, err := os.Stat(f); err == nil && inode(st) == t.ino {
+			start = i
+			break
+		}
+	}
+	for i := start; i < len(chain); i++ {
+		st, err := os.Stat(chain[i])
+		if err != nil {
+			return t.reqs, err
+		}
+		if ino := inode(st); ino != t.ino {
+			t.ino, t.off = ino, 0
+		}
+		if err := t.readFile(chain[i]); err != nil {
+			return t.reqs, err
+		}
+	}
+	return t.reqs, nil
+}
+
+// readFile parses the complete lines of file after the offset.
+func (t *auditTail) readFile(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil || end <= t.off {
-		return t.reqs, err
+		return err
 	}
 	buf := make([]byte, end-t.off)
 	if _, err := f.ReadAt(buf, t.off); err != nil && err != io.EOF {
-		return t.reqs, err
+		return err
 	}
 	// A line still being written is left for the next refresh.
 	n := bytes.LastIndexByte(buf, '\n') + 1
 	if n == 0 {
-		return t.reqs, nil
+		return nil
 	}
 	reqs, bad, err := parseAudit(bytes.NewReader(buf[:n]), t.user)
 	if err != nil {
-		return t.reqs, err
+		return err
 	}
 	t.off += int64(n)
 	t.reqs = append(t.reqs, reqs...)
 	t.bad += bad
-	return t.reqs, nil
+	return nil
 }

@@ -119,31 +119,67 @@ func TestWindowAndLastWrite(t *testing.T) {
 	}
 }
 
+func appendFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAuditTail(t *testing.T) {
 	data, err := os.ReadFile("testdata/audit.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := t.TempDir() + "/audit.log"
-	// Two complete lines and half of the third.
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	first := append(append(append([]byte{}, lines[0]...), lines[1]...), lines[2][:40]...)
-	if err := os.WriteFile(path, first, 0o644); err != nil {
+	dir := t.TempDir()
+	path := dir + "/audit.log"
+	// What was logged before the run started does not count.
+	appendFile(t, path, lines[0])
+	tail, err := newAuditTail(path, arcUser)
+	if err != nil {
 		t.Fatal(err)
 	}
-	tail := newAuditTail(path, arcUser, 0)
+	// Two complete lines (one of ARC, a watch's ResponseStarted) and half a line.
+	appendFile(t, path, lines[1])
+	appendFile(t, path, lines[2])
+	appendFile(t, path, lines[3][:40])
 	reqs, err := tail.refresh()
-	if err != nil || len(reqs) != 1 {
-		t.Fatalf("first refresh: %d requests, %v", len(reqs), err)
+	if err != nil || len(reqs) != 1 || reqs[0].Code != 409 {
+		t.Fatalf("first refresh: %+v, %v", reqs, err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	// The rest of the line, then the API server rotates the log (renames
+	// it, starts a new one) twice before the next refresh.
+	appendFile(t, path, lines[3][40:])
+	appendFile(t, path, lines[4])
+	if err := os.Rename(path, dir+"/audit-2026-01-01T10-00-05.000.log"); err != nil {
 		t.Fatal(err)
+	}
+	appendFile(t, path, lines[5])
+	if err := os.Rename(path, dir+"/audit-2026-01-01T10-00-06.000.log"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines[6:] {
+		appendFile(t, path, l)
 	}
 	reqs, err = tail.refresh()
-	if err != nil || len(reqs) != 5 || tail.bad != 1 {
-		t.Fatalf("second refresh: %d requests, %d bad, %v", len(reqs), tail.bad, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if reqs, _ = tail.refresh(); len(reqs) != 5 {
+	var got []string
+	for _, r := range reqs {
+		got = append(got, r.Verb+" "+r.Resource)
+	}
+	want := []string{"update orders/status", "update orders/status", "get /version", "watch workflows"}
+	if !reflect.DeepEqual(got, want) || tail.bad != 1 {
+		t.Errorf("after rotation: %v (bad %d), want %v (bad 1)", got, tail.bad, want)
+	}
+	if reqs, _ = tail.refresh(); len(reqs) != 4 {
 		t.Errorf("a refresh without new lines changed the requests: %d", len(reqs))
 	}
 }

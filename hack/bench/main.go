@@ -69,6 +69,9 @@ var presets = map[string]struct {
 
 var started = time.Now()
 
+// auditMu serialises reads of the audit log.
+var auditMu sync.Mutex
+
 func logf(format string, a ...any) {
 	fmt.Printf("[bench +%5.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
 }
@@ -263,7 +266,19 @@ func run(ctx context.Context, c config) (err error) {
 	}
 
 	// ---- ARC
-	audit := newAuditTail(p.auditLog(), arcUser, fileSize(p.auditLog()))
+	audit, err := newAuditTail(p.auditLog(), arcUser)
+	if err != nil {
+		return fmt.Errorf("the audit log: %w", err)
+	}
+	// Follow the log during the run, so the rotated files it reads at the
+	// end are few and the position is never far behind.
+	stopAudit := every(10*time.Second, func() { auditMu.Lock(); _, _ = audit.refresh(); auditMu.Unlock() })
+	defer stopAudit()
+	refreshAudit := func() ([]request, error) {
+		auditMu.Lock()
+		defer auditMu.Unlock()
+		return audit.refresh()
+	}
 	ctrlStart := time.Now()
 	ctrl, err = p.startController(runCtx, kubeconfig, []string{
 		fmt.Sprintf("--kube-api-qps=%g", c.qps),
@@ -373,7 +388,7 @@ func run(ctx context.Context, c config) (err error) {
 	// Settle: events and the last status writes may trail behind.
 	var settled time.Time
 	err = waitEvery(runCtx, time.Second, c.progress, fmt.Sprintf("ARC to make no write for %s", c.settle), func() (bool, string) {
-		reqs, err := audit.refresh()
+		reqs, err := refreshAudit()
 		if err != nil {
 			return false, err.Error()
 		}
@@ -399,7 +414,7 @@ func run(ctx context.Context, c config) (err error) {
 	idleStart := time.Now()
 	logf("idle window: %s with nothing to do (resync every %s); ARC should write nothing", c.idle, c.resync)
 	if err := sleepWithProgress(runCtx, c.idle, c.progress, func() string {
-		reqs, _ := audit.refresh()
+		reqs, _ := refreshAudit()
 		return fmt.Sprintf("idle: %d writes of ARC so far", countWrites(window(reqs, idleStart, time.Now().Add(time.Hour))))
 	}); err != nil {
 		return err
@@ -415,7 +430,8 @@ func run(ctx context.Context, c config) (err error) {
 	ctrl.stop()
 	ctrl = nil
 
-	reqs, err := audit.refresh()
+	stopAudit()
+	reqs, err := refreshAudit()
 	if err != nil {
 		return err
 	}
