@@ -110,6 +110,21 @@ fuzz: ## Fuzz the parameter flattening for FUZZTIME.
 bench-micro: ## Go benchmarks of the pure packages and the controllers' sync functions.
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./pkg/...
 
+##@ Scale benchmark
+
+# make bench [SCALE=default|large] [ARGS='--argo ...']: see hack/bench/README.md.
+SCALE ?= default
+ARGS  ?=
+
+.PHONY: bench
+bench: build ## Scale benchmark against the local cluster (audit log on): times, API writes, memory, ARC vs a client-go baseline.
+	cd hack/bench && $(GO) build -o $(BIN_DIR)/arc-bench .
+	$(BIN_DIR)/arc-bench --root $(CURDIR) --scale $(SCALE) $(ARGS)
+
+.PHONY: bench-test
+bench-test: ## Unit tests of the benchmark harness (its own module under hack/bench).
+	cd hack/bench && $(GO) test -count=1 ./...
+
 ##@ Housekeeping
 
 .PHONY: clean

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestArithmetic(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	if got := seconds(t0, t0.Add(1500*time.Millisecond+400*time.Microsecond)); got != 1.5 {
+		t.Errorf("seconds = %v, want 1.5", got)
+	}
+	if got := seconds(time.Time{}, t0); got != 0 {
+		t.Errorf("seconds from an unset time = %v, want 0", got)
+	}
+	if got := ratio(30, 12); got != 2.5 {
+		t.Errorf("ratio = %v", got)
+	}
+	if got := ratio(1, 0); got != 0 {
+		t.Errorf("ratio over 0 = %v, want 0", got)
+	}
+	if got := perArtifact(1234, 1000); got != 1.23 {
+		t.Errorf("perArtifact = %v", got)
+	}
+	if got := perArtifact(5, 0); got != 0 {
+		t.Errorf("perArtifact of no artifacts = %v", got)
+	}
+	if got := mib(1536); got != 1.5 {
+		t.Errorf("mib = %v", got)
+	}
+}
+
+func TestLatest(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	got, ok := latest([]time.Time{t0, t0.Add(time.Second), t0.Add(-time.Second)})
+	if !ok || !got.Equal(t0.Add(time.Second)) {
+		t.Errorf("latest = %v %v", got, ok)
+	}
+	if _, ok := latest([]time.Time{t0, {}}); ok {
+		t.Error("latest with an unset time must not be ok")
+	}
+	if _, ok := latest(nil); ok {
+		t.Error("latest of nothing must not be ok")
+	}
+}
+
+func TestCumulative(t *testing.T) {
+	ref := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	got := cumulative([]time.Time{ref.Add(2 * time.Second), ref.Add(-time.Second), {}, ref.Add(time.Second)}, ref)
+	want := []Sample{{T: -1, V: 1}, {T: 1, V: 2}, {T: 2, V: 3}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("cumulative = %+v, want %+v", got, want)
+	}
+}
+
+func TestParseProc(t *testing.T) {
+	status := "Name:\tarc-controller\nVmPeak:\t 1300000 kB\nVmHWM:\t   61440 kB\nVmRSS:\t   40960 kB\nThreads:\t12\n"
+	rss, hwm, err := parseProcStatus(status)
+	if err != nil || rss != 40960 || hwm != 61440 {
+		t.Errorf("parseProcStatus = %d %d %v", rss, hwm, err)
+	}
+	if _, _, err := parseProcStatus("Name:\tx\n"); err == nil {
+		t.Error("parseProcStatus without VmHWM must fail")
+	}
+	// The command name may contain spaces and parentheses.
+	stat := "4242 (arc (ctrl) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 566 0 0 20 0 12 0 100 1000 200"
+	cpu, err := parseProcStat(stat)
+	if err != nil || cpu != 18.0 {
+		t.Errorf("parseProcStat = %v %v, want 18 s (1234+566 ticks)", cpu, err)
+	}
+	if _, err := parseProcStat("4242 (x) S 1"); err == nil {
+		t.Error("parseProcStat of a short line must fail")
+	}
+}
+
+func TestReadClusterEnv(t *testing.T) {
+	env := readClusterEnv("ETCD_PORT=1\nAPISERVER_PORT=2\nAUDIT_POLICY=/w/hack/bench/audit-policy.yaml\nEMPTY=''\n")
+	if env["AUDIT_POLICY"] != "/w/hack/bench/audit-policy.yaml" || env["APISERVER_PORT"] != "2" || env["EMPTY"] != "" {
+		t.Errorf("readClusterEnv = %v", env)
+	}
+}
+
+func TestNewOrder(t *testing.T) {
+	o := newOrder("bench-arc-1", 7, 6)
+	if o.Name != "order-00007" || o.Namespace != "bench-arc-1" || len(o.Spec.Artifacts) != 6 {
+		t.Fatalf("order %s/%s with %d artifacts", o.Namespace, o.Name, len(o.Spec.Artifacts))
+	}
+	types := map[string]int{}
+	specs := map[string]bool{}
+	for _, a := range o.Spec.Artifacts {
+		types[a.Type]++
+		specs[string(a.Spec.Raw)] = true
+	}
+	if !reflect.DeepEqual(types, map[string]int{typeOCI: 2, typeHelm: 2, typeFile: 2}) {
+		t.Errorf("types = %v", types)
+	}
+	if len(specs) != 6 {
+		t.Errorf("artifacts must be distinct, got %d distinct specs", len(specs))
+	}
+	if orderNamespace(nsPrefixARC, 9, 4) != "bench-arc-1" {
+		t.Error("orderNamespace must spread round-robin")
+	}
+}
+
+func TestPrintTable(t *testing.T) {
+	r := &Result{Scale: "default", Mode: "simulated-argo", Orders: 2, ArtifactsPerOrder: 3, Artifacts: 6, Namespaces: 1,
+		Ratio: 1.75, WritesPerArtifact: 6.5, AuditUser: arcUser,
+		Requests: []RequestCount{{Verb: "create", Resource: "workflows", Count: 6, Write: true}}}
+	var buf bytes.Buffer
+	printTable(&buf, r)
+	out := buf.String()
+	for _, want := range []string{"ARC / baseline", "1.75", "6.50", "create", "workflows", "total"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

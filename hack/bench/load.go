@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	"golang.org/x/time/rate"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
+)
+
+// parallel runs fn for every item with n goroutines and returns the first
+// error (after all started calls returned).
+func parallel[T any](ctx context.Context, items []T, n int, fn func(context.Context, T) error) error {
+	ch := make(chan T)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				if err := fn(ctx, it); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		}()
+	}
+	for _, it := range items {
+		select {
+		case ch <- it:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}
+
+// applyOrders creates the Orders and returns when the first create started
+// and the last one returned.
+func applyOrders(ctx context.Context, arc arcclient.Interface, orders []*arcv1.Order, workers int) (first, last time.Time, err error) {
+	first = time.Now()
+	var done atomic.Int64
+	stopProgress := every(5*time.Second, func() {
+		logf("applying Orders: %d of %d", done.Load(), len(orders))
+	})
+	defer stopProgress()
+	err = parallel(ctx, orders, workers, func(ctx context.Context, o *arcv1.Order) error {
+		_, err := arc.ArcV1alpha1().Orders(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("creating Order %s/%s: %w", o.Namespace, o.Name, err)
+		}
+		done.Add(1)
+		return nil
+	})
+	return first, time.Now(), err
+}
+
+// moveWorkflows plays Argo: it sets the phase of every Workflow (in the
+// main resource, where Argo keeps the status) at most ratePerSec per
+// second, and returns when the last update returned.
+func moveWorkflows(ctx context.Context, argo argoclient.Interface, keys []string, phase wfv1.WorkflowPhase, ratePerSec float64, workers int) (time.Time, error) {
+	lim := rate.NewLimiter(rate.Limit(ratePerSec), max(1, int(ratePerSec/10)))
+	var done atomic.Int64
+	stopProgress := every(5*time.Second, func() {
+		logf("simulated Argo: %d of %d Workflows moved to %s", done.Load(), len(keys), phase)
+	})
+	defer stopProgress()
+	err := parallel(ctx, keys, workers, func(ctx context.Context, k string) error {
+		if err := lim.Wait(ctx); err != nil {
+			return err
+		}
+		ns, name, _ := strings.Cut(k, "/")
+		now := time.Now().UTC().Format(time.RFC3339)
+		var patch string
+		switch phase {
+		case wfv1.WorkflowRunning:
+			patch = fmt.Sprintf(`{"status":{"phase":"Running","startedAt":%q,"progress":"0/1"}}`, now)
+		default:
+			patch = fmt.Sprintf(`{"status":{"phase":%q,"finishedAt":%q,"progress":"1/1"}}`, phase, now)
+		}
+		_, err := argo.ArgoprojV1alpha1().Workflows(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		if err != nil {
+			return fmt.Errorf("moving Workflow %s to %s: %w", k, phase, err)
+		}
+		done.Add(1)
+		return nil
+	})
+	return time.Now(), err
+}
+
+// baselineStats is what the baseline run reports.
+type baselineStats struct {
+	start  time.Time
+	errors int
+}
+
+// runBaseline is the plain client-go program ARC is compared with: it
+// creates the same ArtifactWorkflows and Workflows ARC created, in the
+// baseline's namespaces, with clients of the same QPS and burst (one
+// rate limiter per API group client, as in arc-controller) and the same
+// concurrency: orderWorkers goroutines create the ArtifactWorkflows Order by
+// Order, awWorkers goroutines create a Workflow for each as soon as its
+// ArtifactWorkflow exists. No reads, no status writes, no events.
+func runBaseline(ctx context.Context, arc arcclient.Interface, argo argoclient.Interface,
+	aws []*arcv1.ArtifactWorkflow, wfs map[string]*wfv1.Workflow, nsOf func(arcNS string) string,
+	orderWorkers, awWorkers int, argoMode bool) (baselineStats, error) {
+	// Group by Order, as ARC's Order workers do.
+	byOrder := map[string][]*arcv1.ArtifactWorkflow{}
+	var orderKeys []string
+	for _, aw := range aws {
+		k := aw.Namespace + "/" + aw.Annotations[arcv1.AnnotationOrderName]
+		if _, ok := byOrder[k]; !ok {
+			orderKeys = append(orderKeys, k)
+		}
+		byOrder[k] = append(byOrder[k], aw)
+	}
+	created := make(chan *arcv1.ArtifactWorkflow, len(aws))
+	var stats baselineStats
+	var errCount atomic.Int64
+	var wfErr error
+	var wfErrOnce sync.Once
+	var wg sync.WaitGroup
+	stats.start = time.Now()
+	for range awWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for aw := range created {
+				src := wfs[key(aw.Annotations[annotationSourceNS], aw.Name)]
+				if src == nil {
+					wfErrOnce.Do(func() { wfErr = fmt.Errorf("no Workflow of ARC for %s", aw.Name) })
+					continue
+				}
+				if err := retryCreate(ctx, func() error {
+					_, err := argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, baselineWorkflow(src, aw.Namespace, argoMode), metav1.CreateOptions{})
+					return err
+				}); err != nil {
+					errCount.Add(1)
+					wfErrOnce.Do(func() { wfErr = err })
+				}
+			}
+		}()
+	}
+	awErr := parallel(ctx, orderKeys, orderWorkers, func(ctx context.Context, k string) error {
+		for _, aw := range byOrder[k] {
+			copyAW := baselineArtifactWorkflow(aw, nsOf(aw.Namespace))
+			var out *arcv1.ArtifactWorkflow
+			if err := retryCreate(ctx, func() error {
+				var err error
+				out, err = arc.ArcV1alpha1().ArtifactWorkflows(copyAW.Namespace).Create(ctx, copyAW, metav1.CreateOptions{})
+				return err
+			}); err != nil {
+				errCount.Add(1)
+				return err
+			}
+			if out.Annotations == nil {
+				out.Annotations = map[string]string{}
+			}
+			out.Annotations[annotationSourceNS] = aw.Namespace
+			created <- out
+		}
+		return nil
+	})
+	close(created)
+	wg.Wait()
+	stats.errors = int(errCount.Load())
+	if awErr != nil {
+		return stats, awErr
+	}
+	return stats, wfErr
+}
+
+// annotationSourceNS is set only in the baseline's memory (never sent) to
+// find ARC's Workflow an ArtifactWorkflow copy was made from.
+const annotationSourceNS = "bench/source-namespace"
+
+// retryCreate retries a create on throttling and server timeouts, as
+// client-go's callers usually do; AlreadyExists counts as done.
+func retryCreate(ctx context.Context, create func() error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = create()
+		if err == nil || apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		if !apierrors.IsTooManyRequests(err) && !apierrors.IsServerTimeout(err) && !apierrors.IsTimeout(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// every calls fn every d until the returned stop is called.
+func every(d time.Duration, fn func()) (stop func()) {
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}

@@ -1,0 +1,752 @@
+// Command arc-bench is ARC's scale benchmark (make bench): it runs
+// bin/arc-controller on the worktree's local cluster against N Orders of M
+// artifacts, measures how long ARC takes, how many API requests it makes
+// (from the API server's audit log) and how much memory and CPU it uses,
+// and compares its time with a plain client-go program that creates the
+// same objects in the same run. See hack/bench/README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
+)
+
+type config struct {
+	root         string
+	scale        string
+	orders       int
+	artifacts    int
+	namespaces   int
+	argo         bool
+	qps          float64
+	burst        int
+	orderWorkers int
+	awWorkers    int
+	resync       time.Duration
+	idle         time.Duration
+	settle       time.Duration
+	phaseRate    float64
+	timeout      time.Duration
+	progress     time.Duration
+	keep         bool
+	down         bool
+}
+
+// presets are the sizes of --scale; --orders and --artifacts override them.
+var presets = map[string]struct {
+	orders, artifacts int
+	timeout           time.Duration
+}{
+	"default": {100, 10, 20 * time.Minute},
+	"large":   {1000, 10, 90 * time.Minute},
+	// With the real Argo controller every Workflow runs a pod: smaller.
+	"default-argo": {20, 5, 20 * time.Minute},
+	"large-argo":   {100, 10, 60 * time.Minute},
+}
+
+var started = time.Now()
+
+// auditMu serialises reads of the audit log.
+var auditMu sync.Mutex
+
+func logf(format string, a ...any) {
+	fmt.Printf("[bench +%5.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
+}
+
+func main() {
+	var c config
+	fs := flag.NewFlagSet("arc-bench", flag.ExitOnError)
+	fs.StringVar(&c.root, "root", "", "the worktree (default: the git top level of the current directory)")
+	fs.StringVar(&c.scale, "scale", "default", "preset size: default (100 Orders x 10 artifacts) or large (1000 x 10); with --argo 20 x 5 and 100 x 10")
+	fs.IntVar(&c.orders, "orders", 0, "Orders N (0: from --scale)")
+	fs.IntVar(&c.artifacts, "artifacts", 0, "artifacts per Order M (0: from --scale; at most 250)")
+	fs.IntVar(&c.namespaces, "namespaces", 4, "namespaces the Orders are spread over")
+	fs.BoolVar(&c.argo, "argo", false, "run Argo's real workflow-controller (KWOK completes the pods) instead of simulating it")
+	fs.Float64Var(&c.qps, "kube-api-qps", 50, "arc-controller --kube-api-qps, and the baseline's")
+	fs.IntVar(&c.burst, "kube-api-burst", 100, "arc-controller --kube-api-burst, and the baseline's")
+	fs.IntVar(&c.orderWorkers, "order-workers", 4, "arc-controller --order-workers, and the baseline's ArtifactWorkflow creators")
+	fs.IntVar(&c.awWorkers, "artifactworkflow-workers", 8, "arc-controller --artifactworkflow-workers, and the baseline's Workflow creators")
+	fs.DurationVar(&c.resync, "resync-period", 20*time.Second, "arc-controller --resync-period: resyncs must happen inside the idle window")
+	fs.DurationVar(&c.idle, "idle", time.Minute, "the idle window after convergence in which ARC should write nothing")
+	fs.DurationVar(&c.settle, "settle", 5*time.Second, "ARC has settled once it made no write for this long after every Order succeeded")
+	fs.Float64Var(&c.phaseRate, "phase-rate", 200, "simulated Argo: Workflow phase changes per second")
+	fs.DurationVar(&c.timeout, "timeout", 0, "give up after this long (0: from --scale)")
+	fs.DurationVar(&c.progress, "progress-every", 5*time.Second, "how often to print progress while waiting")
+	fs.BoolVar(&c.keep, "keep", false, "keep the benchmark's namespaces and objects for inspection")
+	fs.BoolVar(&c.down, "down", false, "stop the local cluster at the end (default: leave it running for the next run)")
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "arc-bench takes no arguments, got %q\n", fs.Args())
+		os.Exit(2)
+	}
+	if err := c.complete(); err != nil {
+		fmt.Fprintf(os.Stderr, "arc-bench: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintf(os.Stderr, "\narc-bench: error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func (c *config) complete() error {
+	name := c.scale
+	if c.argo {
+		name += "-argo"
+	}
+	p, ok := presets[name]
+	if !ok {
+		return fmt.Errorf("--scale must be default or large, got %q", c.scale)
+	}
+	if c.orders == 0 {
+		c.orders = p.orders
+	}
+	if c.artifacts == 0 {
+		c.artifacts = p.artifacts
+	}
+	if c.timeout == 0 {
+		c.timeout = p.timeout
+	}
+	switch {
+	case c.orders < 1, c.artifacts < 1, c.artifacts > arcv1.MaxArtifactsPerOrder:
+		return fmt.Errorf("need --orders >= 1 and 1 <= --artifacts <= %d", arcv1.MaxArtifactsPerOrder)
+	case c.namespaces < 1:
+		return fmt.Errorf("--namespaces must be at least 1")
+	case c.phaseRate <= 0, c.qps <= 0, c.burst < 1, c.orderWorkers < 1, c.awWorkers < 1:
+		return fmt.Errorf("rates, burst and workers must be positive")
+	}
+	if c.namespaces > c.orders {
+		c.namespaces = c.orders
+	}
+	if c.root == "" {
+		out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+		if err != nil {
+			return fmt.Errorf("--root not given and not in a git worktree: %w", err)
+		}
+		c.root = strings.TrimSpace(string(out))
+	}
+	abs, err := filepath.Abs(c.root)
+	if err != nil {
+		return err
+	}
+	c.root = abs
+	return nil
+}
+
+// clients of the benchmark itself: the admin identity, with a generous rate
+// limit so that applying Orders and playing Argo never wait on it.
+type clients struct {
+	kube kubernetes.Interface
+	arc  arcclient.Interface
+	argo argoclient.Interface
+}
+
+func newClients(kubeconfig string, qps float32, burst int) (*clients, *rest.Config, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.QPS, cfg.Burst = qps, burst
+	cfg.UserAgent = "arc-bench"
+	c := &clients{}
+	if c.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, nil, err
+	}
+	if c.arc, err = arcclient.NewForConfig(cfg); err != nil {
+		return nil, nil, err
+	}
+	if c.argo, err = argoclient.NewForConfig(cfg); err != nil {
+		return nil, nil, err
+	}
+	return c, cfg, nil
+}
+
+func run(ctx context.Context, c config) (err error) {
+	p := paths{root: c.root}
+	if err := os.MkdirAll(p.outDir(), 0o755); err != nil {
+		return err
+	}
+	for _, b := range []string{"arc-controller", "kubectl"} {
+		if _, err := os.Stat(p.bin(b)); err != nil {
+			return fmt.Errorf("%s is missing: run make build (make bench builds it)", p.bin(b))
+		}
+	}
+	mode := "simulated-argo"
+	if c.argo {
+		mode = "argo"
+	}
+	artifacts := c.orders * c.artifacts
+	logf("ARC scale benchmark: %d Orders x %d artifacts = %d artifacts over %d namespaces, %s, timeout %s",
+		c.orders, c.artifacts, artifacts, c.namespaces, mode, c.timeout)
+
+	// Stop an arc-controller of this worktree before anything else: it
+	// would act on the benchmark's Orders.
+	stopRecorded(p.local("arc-controller.pid"), "make run-local")
+	stopRecorded(filepath.Join(p.outDir(), "arc-controller.pid"), "an interrupted benchmark")
+
+	if err := p.ensureCluster(ctx, c.argo); err != nil {
+		return err
+	}
+	if err := p.installARC(ctx); err != nil {
+		return err
+	}
+	admin, _, err := newClients(p.kubeconfig(), 1000, 2000)
+	if err != nil {
+		return err
+	}
+
+	// Everything after this point is cleaned up, whatever happens.
+	var ctrl *controllerProc
+	defer func() {
+		ctrl.stop()
+		cerr := cleanup(admin, c)
+		if c.down {
+			logf("stopping the local cluster (--down)")
+			if derr := runStreaming(p.clusterScript(context.Background(), nil, "down")); derr != nil {
+				cerr = errors.Join(cerr, derr)
+			}
+		} else {
+			logf("the local cluster keeps running for the next run (hack/cluster.sh down stops it)")
+		}
+		err = errors.Join(err, cerr)
+	}()
+	if err := cleanup(admin, c); err != nil {
+		return fmt.Errorf("removing what an earlier run left: %w", err)
+	}
+
+	res := &Result{
+		Scale: c.scale, Mode: mode, StartedAt: time.Now().UTC(),
+		Orders: c.orders, ArtifactsPerOrder: c.artifacts, Artifacts: artifacts, Namespaces: c.namespaces,
+		LoadAverage: loadAverage(), AuditUser: arcUser,
+		Controller: ControllerSettings{QPS: c.qps, Burst: c.burst, OrderWorkers: c.orderWorkers, AWWorkers: c.awWorkers, ResyncPeriod: c.resync.String()},
+		Idle:       IdleFigures{Seconds: c.idle.Seconds(), ResyncPeriod: c.resync.String()},
+	}
+	if !c.argo {
+		res.Controller.PhaseMoveRate = c.phaseRate
+	}
+
+	if err := createFixtures(ctx, admin, c); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	trk := newTracker(admin.arc, admin.argo)
+	if err := trk.start(runCtx); err != nil {
+		return err
+	}
+	kubeconfig, err := p.writeControllerKubeconfig(ctx, admin.kube, c.timeout+time.Hour)
+	if err != nil {
+		return err
+	}
+
+	// ---- ARC
+	audit, err := newAuditTail(p.auditLog(), arcUser)
+	if err != nil {
+		return fmt.Errorf("the audit log: %w", err)
+	}
+	// Follow the log during the run, so the rotated files it reads at the
+	// end are few and the position is never far behind.
+	stopAudit := every(10*time.Second, func() { auditMu.Lock(); _, _ = audit.refresh(); auditMu.Unlock() })
+	defer stopAudit()
+	refreshAudit := func() ([]request, error) {
+		auditMu.Lock()
+		defer auditMu.Unlock()
+		return audit.refresh()
+	}
+	ctrlStart := time.Now()
+	ctrl, err = p.startController(runCtx, kubeconfig, []string{
+		fmt.Sprintf("--kube-api-qps=%g", c.qps),
+		fmt.Sprintf("--kube-api-burst=%d", c.burst),
+		fmt.Sprintf("--order-workers=%d", c.orderWorkers),
+		fmt.Sprintf("--artifactworkflow-workers=%d", c.awWorkers),
+		"--resync-period=" + c.resync.String(),
+	})
+	if err != nil {
+		return err
+	}
+	startup, err := readProc(ctrl.pid())
+	if err != nil {
+		return err
+	}
+	res.ARC.StartupRSSMiB = mib(startup.RSSKiB)
+	res.ARC.StartupCPUSeconds = round2(startup.CPUSeconds)
+	logf("arc-controller ready in %.1f s: RSS %.1f MiB, CPU %.2f s", time.Since(ctrlStart).Seconds(), res.ARC.StartupRSSMiB, startup.CPUSeconds)
+	rss := sampleRSS(ctrl.pid())
+	defer rss.stop()
+
+	orders := make([]*arcv1.Order, c.orders)
+	exp := expected{prefix: nsPrefixARC, total: artifacts}
+	for i := range orders {
+		orders[i] = newOrder(orderNamespace(nsPrefixARC, i, c.namespaces), i, c.artifacts)
+		exp.orders = append(exp.orders, key(orders[i].Namespace, orders[i].Name))
+	}
+	apiCPU0 := procCPU(p.apiserverPid())
+	logf("applying %d Orders", len(orders))
+	firstApply, lastApplied, err := applyOrders(runCtx, admin.arc, orders, 16)
+	if err != nil {
+		return err
+	}
+	res.ARC.ApplySeconds = seconds(firstApply, lastApplied)
+	logf("applied %d Orders in %.2f s; waiting for ARC to create %d ArtifactWorkflows and Workflows", len(orders), res.ARC.ApplySeconds, artifacts)
+
+	var pr progress
+	err = waitFor(runCtx, c.progress, "every ArtifactWorkflow and Workflow of ARC", func() (bool, string) {
+		pr = trk.progress(exp)
+		return pr.AWs >= artifacts && pr.WFs >= artifacts,
+			fmt.Sprintf("ARC: %d of %d ArtifactWorkflows, %d of %d Workflows exist", pr.AWs, artifacts, pr.WFs, artifacts)
+	}, func() string {
+		pr := trk.progress(exp)
+		return fmt.Sprintf("Orders whose status lacks ArtifactWorkflows: %s; ArtifactWorkflows without a Workflow: %s",
+			listOrNone(pr.OrdersWithoutAllAWs), listOrNone(pr.AWsWithoutWF))
+	})
+	if err != nil {
+		return err
+	}
+	wfsExist := pr.LastWFSeen
+	res.ARC.AWsExistSeconds = seconds(lastApplied, pr.LastAWSeen)
+	res.ARC.WorkflowsExistSeconds = seconds(lastApplied, wfsExist)
+	res.ARC.APIServerCPUSeconds = round2(procCPU(p.apiserverPid()) - apiCPU0)
+	logf("every ArtifactWorkflow exists %.2f s and every Workflow %.2f s after the last Order was applied",
+		res.ARC.AWsExistSeconds, res.ARC.WorkflowsExistSeconds)
+
+	var lastFinished, mirrored time.Time
+	if c.argo {
+		err = waitFor(runCtx, c.progress, "Argo to finish every Workflow", func() (bool, string) {
+			pr = trk.progress(exp)
+			return pr.WFsFinished >= artifacts, fmt.Sprintf("Argo: %d of %d Workflows finished; ARC: %d of %d Orders Succeeded",
+				pr.WFsFinished, artifacts, pr.OrdersDone, c.orders)
+		}, func() string { return trk.orderSummary(exp, 5) })
+		if err != nil {
+			return err
+		}
+		lastFinished = pr.LastWFFinished
+	} else {
+		keys := trk.workflowKeys(nsPrefixARC)
+		logf("simulated Argo: moving %d Workflows to Running at %g per second", len(keys), c.phaseRate)
+		lastRunning, err := moveWorkflows(runCtx, admin.argo, keys, wfv1.WorkflowRunning, c.phaseRate, 8)
+		if err != nil {
+			return err
+		}
+		err = waitFor(runCtx, c.progress, "ARC to report every artifact running", func() (bool, string) {
+			pr = trk.progress(exp)
+			return pr.OrdersRunning >= c.orders, fmt.Sprintf("ARC: %d of %d ArtifactWorkflows Running, %d of %d Orders report all artifacts running",
+				pr.AWsRunning, artifacts, pr.OrdersRunning, c.orders)
+		}, func() string { return trk.orderSummary(exp, 5) })
+		if err != nil {
+			return err
+		}
+		mirrored = time.Now()
+		res.ARC.RunningMirroredSeconds = seconds(lastRunning, mirrored)
+		logf("ARC reported every artifact running %.2f s after the last Workflow started", res.ARC.RunningMirroredSeconds)
+		logf("simulated Argo: moving %d Workflows to Succeeded at %g per second", len(keys), c.phaseRate)
+		lastFinished, err = moveWorkflows(runCtx, admin.argo, keys, wfv1.WorkflowSucceeded, c.phaseRate, 8)
+		if err != nil {
+			return err
+		}
+	}
+	err = waitFor(runCtx, c.progress, "every Order to report Succeeded", func() (bool, string) {
+		pr = trk.progress(exp)
+		return pr.OrdersDone >= c.orders || pr.OrdersFailed > 0, fmt.Sprintf("ARC: %d of %d ArtifactWorkflows Succeeded, %d of %d Orders Succeeded",
+			pr.AWsSucceeded, artifacts, pr.OrdersDone, c.orders)
+	}, func() string { return trk.orderSummary(exp, 5) })
+	if err != nil {
+		return err
+	}
+	if pr.OrdersFailed > 0 {
+		return fmt.Errorf("%d Orders Failed:\n  %s", pr.OrdersFailed, trk.orderSummary(exp, 5))
+	}
+	ordersDone := time.Now()
+	res.ARC.OrdersSucceededSeconds = seconds(lastFinished, ordersDone)
+	logf("every Order Succeeded %.2f s after the last Workflow finished", res.ARC.OrdersSucceededSeconds)
+
+	// Settle: events and the last status writes may trail behind.
+	var settled time.Time
+	err = waitEvery(runCtx, time.Second, c.progress, fmt.Sprintf("ARC to make no write for %s", c.settle), func() (bool, string) {
+		reqs, err := refreshAudit()
+		if err != nil {
+			return false, err.Error()
+		}
+		lw := lastWrite(reqs)
+		settled = lw
+		if settled.Before(ordersDone) {
+			settled = ordersDone
+		}
+		quiet := time.Since(settled)
+		return quiet >= c.settle, fmt.Sprintf("last write of ARC %.1f s ago", time.Since(lw).Seconds())
+	}, func() string { return "ARC keeps writing; see .local/logs/bench-arc-controller.log" })
+	if err != nil {
+		return err
+	}
+	res.ARC.SettleSeconds = seconds(ordersDone, settled)
+	res.ARC.TotalSeconds = seconds(firstApply, settled)
+	atSettle, err := readProc(ctrl.pid())
+	if err != nil {
+		return err
+	}
+	res.ARC.CPUSeconds = round2(atSettle.CPUSeconds - startup.CPUSeconds)
+
+	idleStart := time.Now()
+	logf("idle window: %s with nothing to do (resync every %s); ARC should write nothing", c.idle, c.resync)
+	if err := sleepWithProgress(runCtx, c.idle, c.progress, func() string {
+		reqs, _ := refreshAudit()
+		return fmt.Sprintf("idle: %d writes of ARC so far", countWrites(window(reqs, idleStart, time.Now().Add(time.Hour))))
+	}); err != nil {
+		return err
+	}
+	idleEnd := time.Now()
+	final, err := readProc(ctrl.pid())
+	if err != nil {
+		return err
+	}
+	res.ARC.IdleCPUSeconds = round2(final.CPUSeconds - atSettle.CPUSeconds)
+	res.ARC.PeakRSSMiB = mib(final.HWMKiB)
+	rss.stop()
+	ctrl.stop()
+	ctrl = nil
+
+	stopAudit()
+	reqs, err := refreshAudit()
+	if err != nil {
+		return err
+	}
+	bad := audit.bad
+	if len(reqs) == 0 {
+		return fmt.Errorf("the audit log %s has no request of %s: is the cluster running with %s?", p.auditLog(), arcUser, p.auditPolicy())
+	}
+	res.AuditBadLines = bad
+	life := window(reqs, ctrlStart, idleStart)
+	res.Requests = countRequests(life)
+	res.Writes = countWrites(life)
+	res.WritesPerArtifact = perArtifact(res.Writes, artifacts)
+	phases := map[string][]request{"create": window(reqs, ctrlStart, wfsExist)}
+	if c.argo {
+		phases["finish"] = window(reqs, wfsExist, idleStart)
+	} else {
+		phases["running"] = window(reqs, wfsExist, mirrored)
+		phases["finish"] = window(reqs, mirrored, idleStart)
+	}
+	res.WritesPerArtifactByPhase = map[string]float64{}
+	res.RequestsByPhase = map[string][]RequestCount{}
+	for name, rs := range phases {
+		res.WritesPerArtifactByPhase[name] = perArtifact(countWrites(rs), artifacts)
+		res.RequestsByPhase[name] = countRequests(rs)
+	}
+	idle := window(reqs, idleStart, idleEnd)
+	res.Idle.Writes = countWrites(idle)
+	res.Idle.Requests = countRequests(idle)
+	res.ARC.RSSSamples = rss.samples(lastApplied)
+
+	// ---- baseline
+	aws, wfs := trk.objects(nsPrefixARC)
+	logf("baseline: a plain client-go program creates the same %d ArtifactWorkflows and Workflows (arc-controller is stopped)", len(aws))
+	nsOf := func(arcNS string) string { return nsPrefixBase + strings.TrimPrefix(arcNS, nsPrefixARC) }
+	baseClients, _, err := newClients(p.kubeconfig(), float32(c.qps), c.burst)
+	if err != nil {
+		return err
+	}
+	apiCPU0 = procCPU(p.apiserverPid())
+	bs, err := runBaseline(runCtx, baseClients.arc, baseClients.argo, aws, wfs, nsOf, c.orderWorkers, c.awWorkers, c.argo)
+	res.Baseline.Errors = bs.errors
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	baseExp := expected{prefix: nsPrefixBase, total: len(aws)}
+	err = waitFor(runCtx, c.progress, "the baseline's objects", func() (bool, string) {
+		pr = trk.progress(baseExp)
+		return pr.AWs >= len(aws) && pr.WFs >= len(aws),
+			fmt.Sprintf("baseline: %d of %d ArtifactWorkflows, %d of %d Workflows seen", pr.AWs, len(aws), pr.WFs, len(aws))
+	}, func() string { return "the baseline's creates returned but the watch did not deliver every object" })
+	if err != nil {
+		return err
+	}
+	res.Baseline.APIServerCPUSeconds = round2(procCPU(p.apiserverPid()) - apiCPU0)
+	res.Baseline.AWsExistSeconds = seconds(bs.start, pr.LastAWSeen)
+	res.Baseline.WorkflowsExistSeconds = seconds(bs.start, pr.LastWFSeen)
+	res.Ratio = ratio(res.ARC.WorkflowsExistSeconds, res.Baseline.WorkflowsExistSeconds)
+	logf("baseline: every ArtifactWorkflow exists after %.2f s, every Workflow after %.2f s",
+		res.Baseline.AWsExistSeconds, res.Baseline.WorkflowsExistSeconds)
+
+	// ---- report
+	arcAWs, arcWFs := trk.firstSeen(nsPrefixARC)
+	baseAWs, baseWFs := trk.firstSeen(nsPrefixBase)
+	series := plotSeries{
+		arcAWs: cumulative(arcAWs, lastApplied), arcWFs: cumulative(arcWFs, lastApplied),
+		baseAWs: cumulative(baseAWs, bs.start), baseWFs: cumulative(baseWFs, bs.start),
+	}
+	stem := fmt.Sprintf("bench-%s-%s-%s", c.scale, mode, time.Now().Format("20060102-150405"))
+	jsonPath := filepath.Join(p.outDir(), stem+".json")
+	pngPath := filepath.Join(p.outDir(), stem+"-objects.png")
+	memPath := filepath.Join(p.outDir(), stem+"-rss.png")
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	title := fmt.Sprintf("%d Orders x %d artifacts, %s (ARC/baseline %.2f)", c.orders, c.artifacts, mode, res.Ratio)
+	if err := plotObjects(pngPath, title, series); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if err := plotRSS(memPath, title, res.ARC.RSSSamples); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	fmt.Println()
+	printTable(os.Stdout, res)
+	fmt.Println()
+	logf("results: %s", rel(c.root, jsonPath))
+	logf("plots:   %s, %s", rel(c.root, pngPath), rel(c.root, memPath))
+	return nil
+}
+
+func rel(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil {
+		return r
+	}
+	return path
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}
+
+// waitFor polls check every 100 ms (the resolution of the times it
+// measures) until it is done, printing its status
+// every progressEvery; when ctx ends first it fails with the last status
+// and what missing() says is missing.
+func waitFor(ctx context.Context, progressEvery time.Duration, what string, check func() (bool, string), missing func() string) error {
+	return waitEvery(ctx, 100*time.Millisecond, progressEvery, what, check, missing)
+}
+
+// waitEvery is waitFor with another poll interval.
+func waitEvery(ctx context.Context, poll, progressEvery time.Duration, what string, check func() (bool, string), missing func() string) error {
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	lastPrint := time.Now()
+	start := time.Now()
+	for {
+		done, status := check()
+		if done {
+			return nil
+		}
+		if time.Since(lastPrint) >= progressEvery {
+			logf("waiting for %s (%.0f s): %s", what, time.Since(start).Seconds(), status)
+			lastPrint = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out (--timeout) waiting for %s: %s\n  missing: %s", what, status, missing())
+			}
+			return fmt.Errorf("interrupted waiting for %s: %s", what, status)
+		case <-tick.C:
+		}
+	}
+}
+
+func sleepWithProgress(ctx context.Context, d, every time.Duration, status func() string) error {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		wait := min(every, time.Until(end))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted in the idle window: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		logf("%s, %.0f s left", status(), max(0, time.Until(end).Seconds()))
+	}
+	return nil
+}
+
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// procCPU is the CPU seconds of pid so far (0 if unknown).
+func procCPU(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	cpu, _ := parseProcStat(string(st))
+	return cpu
+}
+
+// rssSampler records the controller's VmRSS every second.
+type rssSampler struct {
+	mu    sync.Mutex
+	at    []time.Time
+	kib   []int64
+	stopF func()
+}
+
+func sampleRSS(pid int) *rssSampler {
+	s := &rssSampler{}
+	s.stopF = every(time.Second, func() {
+		st, err := readProc(pid)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.at, s.kib = append(s.at, time.Now()), append(s.kib, st.RSSKiB)
+		s.mu.Unlock()
+	})
+	return s
+}
+
+func (s *rssSampler) stop() { s.stopF() }
+
+func (s *rssSampler) samples(ref time.Time) []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Sample, len(s.at))
+	for i := range s.at {
+		out[i] = Sample{T: round2(s.at[i].Sub(ref).Seconds()), V: mib(s.kib[i])}
+	}
+	return out
+}
+
+// createFixtures creates the namespaces, Secrets, Endpoints and types ARC
+// resolves against, and the ClusterWorkflowTemplate they name.
+func createFixtures(ctx context.Context, cl *clients, c config) error {
+	logf("creating %d + %d namespaces with Endpoints, a Secret and an ArtifactType each, 2 ClusterArtifactTypes and ClusterWorkflowTemplate %s",
+		c.namespaces, c.namespaces, templateName)
+	create := func(err error) error {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	}
+	for i := 0; i < c.namespaces; i++ {
+		for _, prefix := range []string{nsPrefixARC, nsPrefixBase} {
+			ns := namespaceName(prefix, i)
+			if _, err := cl.kube.CoreV1().Namespaces().Create(ctx, newNamespace(ns), metav1.CreateOptions{}); create(err) != nil {
+				return err
+			}
+		}
+		ns := namespaceName(nsPrefixARC, i)
+		secret, eps, at := namespaceFixtures(ns)
+		if _, err := cl.kube.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); create(err) != nil {
+			return err
+		}
+		for _, ep := range eps {
+			if _, err := cl.arc.ArcV1alpha1().Endpoints(ns).Create(ctx, ep, metav1.CreateOptions{}); create(err) != nil {
+				return err
+			}
+		}
+		if _, err := cl.arc.ArcV1alpha1().ArtifactTypes(ns).Create(ctx, at, metav1.CreateOptions{}); create(err) != nil {
+			return err
+		}
+	}
+	for _, cat := range clusterArtifactTypes() {
+		if _, err := cl.arc.ArcV1alpha1().ClusterArtifactTypes().Create(ctx, cat, metav1.CreateOptions{}); create(err) != nil {
+			return err
+		}
+	}
+	if _, err := cl.argo.ArgoprojV1alpha1().ClusterWorkflowTemplates().Create(ctx, workflowTemplate(), metav1.CreateOptions{}); create(err) != nil {
+		return err
+	}
+	return nil
+}
+
+// cleanup deletes what the benchmark created (namespaces with everything in
+// them, the cluster-scoped types and template) and waits until the
+// namespaces are gone, so the next run starts from nothing.
+func cleanup(cl *clients, c config) error {
+	if c.keep {
+		logf("--keep: leaving the benchmark's namespaces (label %s) in place", labelBench)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	sel := metav1.ListOptions{LabelSelector: labelBench + "=true"}
+	nss, err := cl.kube.CoreV1().Namespaces().List(ctx, sel)
+	if err != nil {
+		return err
+	}
+	if len(nss.Items) > 0 {
+		logf("cleaning up: deleting %d namespaces of the benchmark", len(nss.Items))
+	}
+	bg := metav1.DeletePropagationBackground
+	for _, ns := range nss.Items {
+		if ns.DeletionTimestamp != nil {
+			continue
+		}
+		if err := cl.kube.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	if err := cl.arc.ArcV1alpha1().ClusterArtifactTypes().DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err := cl.argo.ArgoprojV1alpha1().ClusterWorkflowTemplates().DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	start := time.Now()
+	lastPrint := time.Now()
+	for {
+		nss, err := cl.kube.CoreV1().Namespaces().List(ctx, sel)
+		if err != nil {
+			return err
+		}
+		if len(nss.Items) == 0 {
+			if time.Since(start) > time.Second {
+				logf("cleaning up: namespaces gone after %.0f s", time.Since(start).Seconds())
+			}
+			return nil
+		}
+		if time.Since(lastPrint) >= 5*time.Second {
+			left := map[corev1.NamespacePhase]int{}
+			for _, ns := range nss.Items {
+				left[ns.Status.Phase]++
+			}
+			logf("cleaning up: waiting for %d namespaces to go (%v)", len(nss.Items), left)
+			lastPrint = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("namespaces of the benchmark still there after %s: %d", time.Since(start).Round(time.Second), len(nss.Items))
+		case <-time.After(time.Second):
+		}
+	}
+}
