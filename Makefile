@@ -86,6 +86,7 @@ verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed
 	  if [[ -n "$$out" ]]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@if [[ -d test ]]; then $(GO) vet -tags e2e ./test/...; fi
+	cd hack/bench && $(GO) vet ./...
 
 ##@ Tests
 
@@ -96,6 +97,7 @@ test: unit e2e ## Run unit tests, a short fuzz run, then the end-to-end suite.
 unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
+	$(MAKE) bench-test
 
 .PHONY: e2e
 e2e: build cluster-up ## End-to-end suite against the local cluster (built and started if needed).
