@@ -16,15 +16,41 @@ import (
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 )
 
-// clients are the API clients the controllers share. They all use one
-// rate limiter budget each, configured by --kube-api-qps and --kube-api-burst.
+// clients are ARC's API clients, one set for each part of the process that
+// talks to the API server. Each set has its own rate limiter (a clientset
+// gets one of --kube-api-qps and --kube-api-burst) and its own user agent,
+// as kube-controller-manager gives each controller its own client: while the
+// Order controller creates the ArtifactWorkflows of a large Order at the
+// limit, the ArtifactWorkflow controller still writes the phases of running
+// Workflows, the events do not queue behind either, the Lease is renewed
+// in time, and the audit log names the part behind every request.
 type clients struct {
-	config   *rest.Config
+	config *rest.Config
+	// informers lists and watches for the shared informers.
+	informers componentClients
+	// leaderElection renews the Lease; events writes the events.
+	leaderElection, events componentClients
+	// order and artifactWorkflow are the controllers' clients for their writes.
+	order, artifactWorkflow componentClients
+}
+
+// componentClients are the clientsets of one part, sharing its rate limiter
+// budget per clientset and its user agent.
+type componentClients struct {
 	kube     kubernetes.Interface
 	arc      arcclient.Interface
 	argo     argoclient.Interface
 	metadata metadata.Interface
 }
+
+// The parts, as they end the user agent (arc-controller/<version> (<os>/<arch>) kubernetes/<commit>/<part>).
+const (
+	componentInformers        = "informers"
+	componentLeaderElection   = "leader-election"
+	componentEvents           = "events"
+	componentOrder            = "order-controller"
+	componentArtifactWorkflow = "artifactworkflow-controller"
+)
 
 func newClients(o options) (*clients, error) {
 	cfg, err := restConfig(o.kubeconfig)
@@ -33,22 +59,47 @@ func newClients(o options) (*clients, error) {
 	}
 	cfg.QPS = float32(o.kubeAPIQPS)
 	cfg.Burst = o.kubeAPIBurst
-	cfg = rest.AddUserAgent(cfg, "arc-controller")
 
 	c := &clients{config: cfg}
-	if c.kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if c.arc, err = arcclient.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if c.argo, err = argoclient.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if c.metadata, err = metadata.NewForConfig(cfg); err != nil {
-		return nil, err
+	for _, part := range []struct {
+		into *componentClients
+		name string
+	}{
+		{&c.informers, componentInformers},
+		{&c.leaderElection, componentLeaderElection},
+		{&c.events, componentEvents},
+		{&c.order, componentOrder},
+		{&c.artifactWorkflow, componentArtifactWorkflow},
+	} {
+		if *part.into, err = newComponentClients(cfg, part.name); err != nil {
+			return nil, fmt.Errorf("clients of %s: %w", part.name, err)
+		}
 	}
 	return c, nil
+}
+
+// newComponentClients builds the clientsets of one part. Every clientset
+// builds its own token bucket from the config's QPS and burst; the HTTP
+// connections are shared (client-go caches transports by TLS config).
+func newComponentClients(base *rest.Config, name string) (componentClients, error) {
+	cfg := rest.AddUserAgent(rest.CopyConfig(base), name)
+	var (
+		cc  componentClients
+		err error
+	)
+	if cc.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return cc, err
+	}
+	if cc.arc, err = arcclient.NewForConfig(cfg); err != nil {
+		return cc, err
+	}
+	if cc.argo, err = argoclient.NewForConfig(cfg); err != nil {
+		return cc, err
+	}
+	if cc.metadata, err = metadata.NewForConfig(cfg); err != nil {
+		return cc, err
+	}
+	return cc, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
@@ -72,7 +123,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 func (c *clients) preflight(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := c.kube.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
+	if err := c.informers.kube.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		return fmt.Errorf("cannot reach the Kubernetes API server at %s: %w", c.config.Host, err)
 	}
 	required := []struct{ groupVersion, resource, hint string }{
@@ -81,7 +132,7 @@ func (c *clients) preflight(ctx context.Context) error {
 		{"argoproj.io/v1alpha1", "workflows", "install Argo Workflows"},
 	}
 	for _, r := range required {
-		list, err := c.kube.Discovery().ServerResourcesForGroupVersion(r.groupVersion)
+		list, err := c.informers.kube.Discovery().ServerResourcesForGroupVersion(r.groupVersion)
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("the API server does not serve %s: %s", r.groupVersion, r.hint)
 		}

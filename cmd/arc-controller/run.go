@@ -63,7 +63,7 @@ func runWithLeaderElection(ctx context.Context, cl *clients, o options, ready *r
 	identity := hostname + "_" + string(uuid.NewUUID())
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: o.leaseNamespace, Name: o.leaseName},
-		Client:     cl.kube.CoordinationV1(),
+		Client:     cl.leaderElection.kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
 	}
 	ready.standby.Store(true)
@@ -112,19 +112,19 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(3)
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cl.kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cl.events.kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "arc-controller"})
 
-	arcFactory := arcinformers.NewSharedInformerFactoryWithOptions(cl.arc, o.resyncPeriod,
+	arcFactory := arcinformers.NewSharedInformerFactoryWithOptions(cl.informers.arc, o.resyncPeriod,
 		arcinformers.WithNamespace(o.namespace),
 		arcinformers.WithTransform(controller.StripManagedFields))
-	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.argo, o.resyncPeriod,
+	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.informers.argo, o.resyncPeriod,
 		argoinformers.WithNamespace(o.namespace),
 		argoinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 			lo.LabelSelector = artifactworkflow.WorkflowSelector.String()
 		}))
-	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.metadata, o.resyncPeriod, o.namespace, nil)
+	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.informers.metadata, o.resyncPeriod, o.namespace, nil)
 
 	arc := arcFactory.Arc().V1alpha1()
 	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
@@ -136,7 +136,7 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 		return err
 	}
 
-	orders, err := order.New(cl.arc, order.Informers{
+	orders, err := order.New(cl.order.arc, order.Informers{
 		Orders:            arc.Orders(),
 		ArtifactWorkflows: arc.ArtifactWorkflows(),
 		Endpoints:         arc.Endpoints(),
@@ -145,7 +145,7 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 	if err != nil {
 		return err
 	}
-	artifactWorkflows, err := artifactworkflow.New(cl.arc, cl.argo, artifactworkflow.Informers{
+	artifactWorkflows, err := artifactworkflow.New(cl.artifactWorkflow.arc, cl.artifactWorkflow.argo, artifactworkflow.Informers{
 		ArtifactWorkflows:    arc.ArtifactWorkflows(),
 		ArtifactTypes:        arc.ArtifactTypes(),
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// userAgentRecorder is an API server that answers 404 to everything and
+// remembers the user agent of every request.
+type userAgentRecorder struct {
+	mu     sync.Mutex
+	agents []string
+}
+
+func (r *userAgentRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	r.agents = append(r.agents, req.UserAgent())
+	r.mu.Unlock()
+	http.NotFound(w, req)
+}
+
+func (r *userAgentRecorder) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.agents) == 0 {
+		return ""
+	}
+	return r.agents[len(r.agents)-1]
+}
+
+func kubeconfigFor(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	content := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: %q}
+contexts:
+- name: test
+  context: {cluster: test, user: test}
+current-context: test
+users:
+- name: test
+  user: {}
+`, server)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+func TestEveryPartTalksToTheAPIServerUnderItsOwnNameAndRateLimit(t *testing.T) {
+	recorder := &userAgentRecorder{}
+	server := httptest.NewServer(recorder)
+	defer server.Close()
+	o, err := parse(t, "--kubeconfig="+kubeconfigFor(t, server.URL), "--kube-api-qps=7", "--kube-api-burst=9")
+	require.NoError(t, err)
+	cl, err := newClients(o)
+	require.NoError(t, err)
+
+	parts := []struct {
+		name    string
+		clients componentClients
+	}{
+		{componentInformers, cl.informers},
+		{componentLeaderElection, cl.leaderElection},
+		{componentEvents, cl.events},
+		{componentOrder, cl.order},
+		{componentArtifactWorkflow, cl.artifactWorkflow},
+	}
+	seen := map[any]string{}
+	for _, part := range parts {
+		t.Run(part.name, func(t *testing.T) {
+			// The user agent names the part, after client-go's default (binary, version, platform).
+			_, err := part.clients.arc.ArcV1alpha1().Orders("ns").Get(t.Context(), "o", metav1.GetOptions{})
+			require.Error(t, err, "the recording server answers 404")
+			agent := recorder.last()
+			assert.True(t, strings.HasSuffix(agent, "/"+part.name), "user agent %q does not end with /%s", agent, part.name)
+			_, err = part.clients.argo.ArgoprojV1alpha1().Workflows("ns").Get(t.Context(), "w", metav1.GetOptions{})
+			require.Error(t, err)
+			assert.Equal(t, agent, recorder.last(), "the Argo client of %s", part.name)
+
+			// Its own token bucket, built from the flags.
+			limiter := part.clients.arc.ArcV1alpha1().RESTClient().GetRateLimiter()
+			require.NotNil(t, limiter)
+			assert.InDelta(t, 7, limiter.QPS(), 1e-9)
+			if other, shared := seen[limiter]; shared {
+				t.Errorf("%s shares its ArtifactWorkflow/Order rate limiter with %s", part.name, other)
+			}
+			seen[limiter] = part.name
+		})
+	}
+}
