@@ -72,9 +72,11 @@ func (c *Controller) ownedArtifactWorkflows(order *arcv1.Order) (map[string]*arc
 func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv1.Order, p *plan, owned map[string]*arcv1.ArtifactWorkflow) (map[string]*arcv1.ArtifactWorkflow, error) {
 	current := make(map[string]*arcv1.ArtifactWorkflow, len(p.workflows))
 	var errs []error
+	var done changes
+	defer c.reportChanges(order, &done)
 	kept := p.workflows[:0:0]
 	for _, want := range p.workflows {
-		aw, err := c.ensureArtifactWorkflow(ctx, order, want, owned[want.name])
+		aw, err := c.ensureArtifactWorkflow(ctx, order, want, owned[want.name], &done)
 		var conflict *nameConflictError
 		switch {
 		case errors.As(err, &conflict):
@@ -104,7 +106,7 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 			p.retained[name] = entry
 			continue
 		}
-		if err := c.deleteArtifactWorkflow(ctx, order, aw); err != nil {
+		if err := c.deleteArtifactWorkflow(ctx, order, aw, &done); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -121,7 +123,7 @@ func (e *nameConflictError) Error() string {
 
 // ensureArtifactWorkflow makes sure the wanted ArtifactWorkflow exists with
 // the wanted spec and returns it.
-func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredWorkflow, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredWorkflow, existing *arcv1.ArtifactWorkflow, done *changes) (*arcv1.ArtifactWorkflow, error) {
 	if existing == nil {
 		other, err := c.workflows.ArtifactWorkflows(order.Namespace).Get(want.name)
 		if err == nil && !controller.IsControlledBy(other, order) {
@@ -133,7 +135,7 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	}
 	desired := newArtifactWorkflow(order, want)
 	if existing == nil {
-		return c.createArtifactWorkflow(ctx, order, desired)
+		return c.createArtifactWorkflow(ctx, order, desired, done)
 	}
 	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && hasLabels(existing, desired.Labels) {
 		return existing, nil
@@ -155,7 +157,7 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	return result, nil
 }
 
-func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow, done *changes) (*arcv1.ArtifactWorkflow, error) {
 	created, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// The cache has not seen it yet (for example right after a restart):
@@ -166,11 +168,11 @@ func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Or
 		return nil, fmt.Errorf("creating ArtifactWorkflow %s: %w", desired.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created ArtifactWorkflow", "artifactWorkflow", klog.KObj(created))
-	c.recorder.Eventf(order, corev1.EventTypeNormal, "Created", "Created ArtifactWorkflow %s for artifact %d", created.Name, indexOf(created))
+	done.created = append(done.created, fmt.Sprintf("%s (artifact %s)", created.Name, indexOf(created)))
 	return created, nil
 }
 
-func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Order, aw *arcv1.ArtifactWorkflow) error {
+func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Order, aw *arcv1.ArtifactWorkflow, done *changes) error {
 	uid := aw.UID
 	err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).Delete(ctx, aw.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &uid},
@@ -182,7 +184,7 @@ func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Or
 		return fmt.Errorf("deleting ArtifactWorkflow %s: %w", aw.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Deleted ArtifactWorkflow no artifact needs", "artifactWorkflow", klog.KObj(aw))
-	c.recorder.Eventf(order, corev1.EventTypeNormal, "Deleted", "Deleted ArtifactWorkflow %s: no artifact of the Order needs it any more", aw.Name)
+	done.deleted = append(done.deleted, aw.Name)
 	return nil
 }
 
