@@ -96,6 +96,9 @@ test: unit e2e ## Run unit tests, a short fuzz run, then the end-to-end suite.
 .PHONY: unit
 unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
 	$(GO) test -race -count=1 ./...
+	@# One iteration of every benchmark: they check what they measure
+	@# (writes and events per sync), and would otherwise break unnoticed.
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./pkg/...
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
 	$(MAKE) bench-test
 
