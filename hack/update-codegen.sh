@@ -6,8 +6,16 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "${REPO_ROOT}"
 
-# Use the code-generator version pinned in go.mod, so every machine generates the same code.
+# Use the code-generator version pinned in hack/tools/codegen, so every
+# machine generates the same code. go list -m reports no directory for a
+# module that is not in the module cache yet (a fresh machine), so download
+# it first.
+go -C "${REPO_ROOT}/hack/tools/codegen" mod download k8s.io/code-generator
 CODEGEN_PKG=$(go list -C "${REPO_ROOT}/hack/tools/codegen" -m -f '{{.Dir}}' k8s.io/code-generator)
+if [[ -z "${CODEGEN_PKG}" || ! -f "${CODEGEN_PKG}/kube_codegen.sh" ]]; then
+  echo "kube_codegen.sh not found in k8s.io/code-generator's module directory '${CODEGEN_PKG}'" >&2
+  exit 1
+fi
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
 
