@@ -80,6 +80,7 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 		argo.ClearActions()
 	}
 	require.Zero(b, f.writes, "a steady-state sync must not write")
+	require.Zero(b, f.recorder.events, "a steady-state sync must not record events")
 	f.report(b)
 }
 

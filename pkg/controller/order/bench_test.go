@@ -79,6 +79,8 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 				// does write, the recorded actions must not pile up.
 				client.ClearActions()
 			}
+			require.Zero(b, f.writes, "a steady-state sync must not write")
+			require.Zero(b, f.recorder.events, "a steady-state sync must not record events")
 			f.report(b)
 		})
 	}
