@@ -7,6 +7,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/parameters"
 )
 
 // options are the command-line settings of arc-controller.
@@ -20,6 +23,8 @@ type options struct {
 	kubeAPIBurst            int
 	resyncPeriod            time.Duration
 	orderStatusBatchPeriod  time.Duration
+	maxParameterBytes       int
+	maxMessageBytes         int
 
 	leaderElect         bool
 	leaderElectSet      bool
@@ -44,6 +49,8 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server of each of ARC's clients: one per controller, one for events, one for the leader election Lease, one for the informers (client-go's default of 5 is far too low for a controller).")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "Burst of requests to the API server above --kube-api-qps, per client.")
 	fs.DurationVar(&o.orderStatusBatchPeriod, "order-status-batch-period", time.Second, "How long the Order controller collects the phase changes of an Order's ArtifactWorkflows before it syncs the Order: one status write per period instead of one per change. 0 syncs at once.")
+	fs.IntVar(&o.maxParameterBytes, "max-parameter-bytes", controller.DefaultMaxParameterBytes, fmt.Sprintf("Most bytes the workflow parameters of one artifact may take, names and values, its type's parameters included (at most %d). An artifact over it does not start, and its Order says why.", parameters.MaxTotalBytes))
+	fs.IntVar(&o.maxMessageBytes, "max-message-bytes", controller.DefaultMaxMessageBytes, fmt.Sprintf("Most bytes of each message ARC copies into a status (from Argo, a step or a validation); longer ones are cut and marked (at least %d).", controller.MinMaxMessageBytes))
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute, "How often every cached object is synced again, to repair anything an event missed. 0 disables resyncs.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Hold a Lease so only one replica works at a time. Default: on in a cluster, off with --kubeconfig.")
 	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "arc-controller", "Name of the leader election Lease.")
@@ -95,6 +102,12 @@ func (o *options) validate() error {
 	}
 	if o.orderStatusBatchPeriod < 0 {
 		errs = append(errs, fmt.Errorf("--order-status-batch-period must not be negative, got %v", o.orderStatusBatchPeriod))
+	}
+	if o.maxParameterBytes < 1 || o.maxParameterBytes > parameters.MaxTotalBytes {
+		errs = append(errs, fmt.Errorf("--max-parameter-bytes must be between 1 and %d, got %d", parameters.MaxTotalBytes, o.maxParameterBytes))
+	}
+	if o.maxMessageBytes < controller.MinMaxMessageBytes {
+		errs = append(errs, fmt.Errorf("--max-message-bytes must be at least %d, got %d", controller.MinMaxMessageBytes, o.maxMessageBytes))
 	}
 	if o.shutdownGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-grace-period must be positive, got %v", o.shutdownGracePeriod))

@@ -10,8 +10,10 @@ import (
 	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	kubeinformers "k8s.io/client-go/informers"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -125,6 +127,15 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 			lo.LabelSelector = artifactworkflow.WorkflowSelector.String()
 		}))
 	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.informers.metadata, o.resyncPeriod, o.namespace, nil)
+	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(cl.informers.kube, o.resyncPeriod,
+		kubeinformers.WithTransform(controller.StripManagedFields),
+		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			if o.namespace != "" {
+				// Only the watched namespace's labels matter.
+				lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", o.namespace).String()
+			}
+		}))
+	namespaces := kubeFactory.Core().V1().Namespaces()
 
 	arc := arcFactory.Arc().V1alpha1()
 	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
@@ -137,11 +148,17 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 	}
 
 	orders, err := order.New(cl.order.arc, order.Informers{
-		Orders:            arc.Orders(),
-		ArtifactWorkflows: arc.ArtifactWorkflows(),
-		Endpoints:         arc.Endpoints(),
-		Secrets:           secrets,
-	}, recorder, clock.RealClock{}, order.WithStatusBatchPeriod(o.orderStatusBatchPeriod))
+		Orders:               arc.Orders(),
+		ArtifactWorkflows:    arc.ArtifactWorkflows(),
+		Endpoints:            arc.Endpoints(),
+		Secrets:              secrets,
+		ArtifactTypes:        arc.ArtifactTypes(),
+		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
+		Namespaces:           namespaces,
+	}, recorder, clock.RealClock{},
+		order.WithStatusBatchPeriod(o.orderStatusBatchPeriod),
+		order.WithMaxParameterBytes(o.maxParameterBytes),
+		order.WithMaxMessageBytes(o.maxMessageBytes))
 	if err != nil {
 		return err
 	}
@@ -149,8 +166,12 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 		ArtifactWorkflows:    arc.ArtifactWorkflows(),
 		ArtifactTypes:        arc.ArtifactTypes(),
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
+		Orders:               arc.Orders(),
+		Namespaces:           namespaces,
 		Workflows:            workflows,
-	}, recorder, clock.RealClock{})
+	}, recorder, clock.RealClock{},
+		artifactworkflow.WithMaxParameterBytes(o.maxParameterBytes),
+		artifactworkflow.WithMaxMessageBytes(o.maxMessageBytes))
 	if err != nil {
 		return err
 	}
@@ -163,8 +184,10 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 	arcFactory.Start(ctx.Done())
 	argoFactory.Start(ctx.Done())
 	metaFactory.Start(ctx.Done())
+	kubeFactory.Start(ctx.Done())
 	defer arcFactory.Shutdown()
 	defer metaFactory.Shutdown()
+	defer kubeFactory.Shutdown()
 
 	workers := []struct {
 		worker  controller.Worker

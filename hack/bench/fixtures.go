@@ -40,9 +40,10 @@ func newNamespace(name string) *corev1.Namespace {
 }
 
 // namespaceFixtures are the objects every namespace needs before Orders
-// arrive: four Endpoints of two types (one with a Secret) and the
-// namespaced ArtifactType.
-func namespaceFixtures(ns string) (*corev1.Secret, []*arcv1.Endpoint, *arcv1.ArtifactType) {
+// arrive: four Endpoints of two types (one with a Secret), the namespaced
+// ArtifactType and its WorkflowTemplate (a namespaced type may only use a
+// template of its own namespace).
+func namespaceFixtures(ns string) (*corev1.Secret, []*arcv1.Endpoint, *arcv1.ArtifactType, *wfv1.WorkflowTemplate) {
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: benchLabels()}
 	}
@@ -63,27 +64,28 @@ func namespaceFixtures(ns string) (*corev1.Secret, []*arcv1.Endpoint, *arcv1.Art
 		Spec: arcv1.ArtifactTypeSpec{
 			Rules:               arcv1.ArtifactTypeRules{SrcTypes: []string{"oci"}, DstTypes: []string{"oci"}},
 			Parameters:          []arcv1.Parameter{{Name: "scanSeverity", Value: "HIGH,CRITICAL"}},
-			WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: templateName, ClusterScope: true},
+			WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: templateName},
 		},
 	}
-	return secret, eps, at
+	wt := &wfv1.WorkflowTemplate{ObjectMeta: meta(templateName), Spec: workflowTemplate().Spec}
+	return secret, eps, at, wt
 }
 
 // clusterArtifactTypes are the two cluster-wide types of the benchmark.
 func clusterArtifactTypes() []*arcv1.ClusterArtifactType {
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Labels: benchLabels()} }
 	return []*arcv1.ClusterArtifactType{
-		{ObjectMeta: meta(typeHelm), Spec: arcv1.ArtifactTypeSpec{
+		{ObjectMeta: meta(typeHelm), Spec: arcv1.ClusterArtifactTypeSpec{ArtifactTypeSpec: arcv1.ArtifactTypeSpec{
 			Rules:               arcv1.ArtifactTypeRules{SrcTypes: []string{"helm"}, DstTypes: []string{"helm"}},
 			WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: templateName, ClusterScope: true},
-		}},
-		{ObjectMeta: meta(typeFile), Spec: arcv1.ArtifactTypeSpec{
+		}}},
+		{ObjectMeta: meta(typeFile), Spec: arcv1.ClusterArtifactTypeSpec{ArtifactTypeSpec: arcv1.ArtifactTypeSpec{
 			WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: templateName, ClusterScope: true},
-		}},
+		}}},
 	}
 }
 
-// workflowTemplate is the ClusterWorkflowTemplate every type refers to: one
+// workflowTemplate is the ClusterWorkflowTemplate the cluster types refer to: one
 // trivial step on KWOK's fake node, which completes the pod at once. Without
 // an Argo controller (the default mode) nothing reads it.
 func workflowTemplate() *wfv1.ClusterWorkflowTemplate {

@@ -649,7 +649,7 @@ func (s *rssSampler) samples(ref time.Time) []Sample {
 // createFixtures creates the namespaces, Secrets, Endpoints and types ARC
 // resolves against, and the ClusterWorkflowTemplate they name.
 func createFixtures(ctx context.Context, cl *clients, c config) error {
-	logf("creating %d + %d namespaces with Endpoints, a Secret and an ArtifactType each, 2 ClusterArtifactTypes and ClusterWorkflowTemplate %s",
+	logf("creating %d + %d namespaces with Endpoints, a Secret, an ArtifactType and a WorkflowTemplate each, 2 ClusterArtifactTypes and ClusterWorkflowTemplate %s",
 		c.namespaces, c.namespaces, templateName)
 	create := func(err error) error {
 		if apierrors.IsAlreadyExists(err) {
@@ -665,7 +665,7 @@ func createFixtures(ctx context.Context, cl *clients, c config) error {
 			}
 		}
 		ns := namespaceName(nsPrefixARC, i)
-		secret, eps, at := namespaceFixtures(ns)
+		secret, eps, at, wt := namespaceFixtures(ns)
 		if _, err := cl.kube.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); create(err) != nil {
 			return err
 		}
@@ -675,6 +675,9 @@ func createFixtures(ctx context.Context, cl *clients, c config) error {
 			}
 		}
 		if _, err := cl.arc.ArcV1alpha1().ArtifactTypes(ns).Create(ctx, at, metav1.CreateOptions{}); create(err) != nil {
+			return err
+		}
+		if _, err := cl.argo.ArgoprojV1alpha1().WorkflowTemplates(ns).Create(ctx, wt, metav1.CreateOptions{}); create(err) != nil {
 			return err
 		}
 	}

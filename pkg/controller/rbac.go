@@ -53,6 +53,12 @@ package controller
 //
 // +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;list;watch
 //
+// Namespaces: a ClusterArtifactType's namespaceSelector matches namespace
+// labels, so both controllers watch namespaces (their metadata; with
+// --namespace only that one namespace).
+//
+// +kubebuilder:rbac:groups=core,resources=namespaces,verbs=get;list;watch
+//
 // Events (core/v1, through client-go's event recorder, which creates events
 // and patches the count of repeated ones).
 //

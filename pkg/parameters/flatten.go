@@ -28,26 +28,28 @@ const (
 	MaxDepth = 16
 
 	// MaxParameters bounds the parameters one spec flattens into. Together with
-	// the EndpointParameterCount endpoint parameters and the up to
-	// artifactTypeParameterLimit parameters an ArtifactType adds, an
-	// ArtifactWorkflow then never exceeds v1alpha1.MaxWorkflowParameters.
-	MaxParameters = v1alpha1.MaxWorkflowParameters - EndpointParameterCount - artifactTypeParameterLimit
+	// the EndpointParameterCount endpoint parameters, the two Secret name
+	// parameters of the Workflow and the up to v1alpha1.MaxTypeParameters
+	// parameters an ArtifactType adds, a Workflow then never exceeds
+	// v1alpha1.MaxWorkflowParameters.
+	MaxParameters = v1alpha1.MaxWorkflowParameters - EndpointParameterCount - secretNameParameterCount - v1alpha1.MaxTypeParameters
 
 	// MaxNameLength bounds a flattened parameter name, as the Parameter schema
-	// does (MaxLength=256).
-	MaxNameLength = 256
+	// does.
+	MaxNameLength = v1alpha1.MaxParameterNameLength
 
 	// MaxTotalBytes bounds the sum of the lengths of all flattened names and
-	// values (512 KiB). Names can be much longer than the JSON that makes them
+	// values (256 KiB). Names can be longer than the JSON that makes them
 	// (every element of [[1,1,...]] under a long key repeats the key), so
 	// MaxSpecBytes alone does not bound the size of the ArtifactWorkflow and
-	// the Workflow that carry the parameters.
-	MaxTotalBytes = 512 << 10
+	// the Workflow that carry the parameters. It is the ceiling of the
+	// controller's --max-parameter-bytes, whose default is far lower.
+	MaxTotalBytes = 256 << 10
 )
 
-// artifactTypeParameterLimit mirrors the MaxItems=128 schema marker on
-// ArtifactTypeSpec.Parameters, which has no Go constant to refer to.
-const artifactTypeParameterLimit = 128
+// secretNameParameterCount is how many parameters the workflow builder adds
+// to name the Secrets (srcSecretName, dstSecretName).
+const secretNameParameterCount = 2
 
 // rootPath is the path of the spec object in error messages.
 const rootPath = "spec"

@@ -257,7 +257,7 @@ func TestFlattenInvalidSpecs(t *testing.T) {
 		{name: "more than MaxParameters", spec: objectWithKeys(MaxParameters + 1), wantPath: "spec", wantReason: fmt.Sprintf("more than %d parameters", MaxParameters)},
 		{name: "more than MaxParameters through an array", spec: `{"a": [` + strings.Repeat("1,", MaxParameters) + `1]}`, wantPath: "spec", wantReason: "more than"},
 		{name: "name longer than MaxNameLength", spec: keyOfNameLength(MaxNameLength + 1), wantPath: "spec." + shorten(keyFor(MaxNameLength+1)), wantReason: fmt.Sprintf("parameter name of %d characters, more than the %d allowed", MaxNameLength+1, MaxNameLength)},
-		{name: "name made too long by nesting", spec: `{"` + strings.Repeat("a", 200) + `": {"` + strings.Repeat("b", 60) + `": 1}}`, wantPath: "spec." + shorten(strings.Repeat("a", 200)) + "." + strings.Repeat("b", 60), wantReason: "parameter name of 264 characters"},
+		{name: "name made too long by nesting", spec: `{"` + strings.Repeat("a", 100) + `": {"` + strings.Repeat("b", 60) + `": 1}}`, wantPath: "spec." + shorten(strings.Repeat("a", 100)) + "." + strings.Repeat("b", 60), wantReason: "parameter name of 164 characters"},
 		{name: "names and values larger than MaxTotalBytes", spec: arrayOfLongNames(), wantPath: "spec", wantReason: fmt.Sprintf("more than %d bytes in total", MaxTotalBytes)},
 	}
 	for _, tt := range tests {
@@ -316,7 +316,7 @@ func TestFlattenKeepsLongNameWhole(t *testing.T) {
 }
 
 func TestMaxParametersLeavesRoomForEndpointAndTypeParameters(t *testing.T) {
-	assert.LessOrEqual(t, MaxParameters+EndpointParameterCount+artifactTypeParameterLimit, v1alpha1.MaxWorkflowParameters)
+	assert.LessOrEqual(t, MaxParameters+EndpointParameterCount+secretNameParameterCount+v1alpha1.MaxTypeParameters, v1alpha1.MaxWorkflowParameters)
 }
 
 // nestedArrays returns a spec whose value at "a" sits in arrays nested so that
@@ -355,7 +355,7 @@ func keyOfNameLength(nameLength int) string {
 // MaxNameLength that flattens into more than MaxTotalBytes: every element
 // repeats the long key in its name.
 func arrayOfLongNames() string {
-	const count, valueLength = 1500, 150
+	const count, valueLength = 370, 680
 	key := strings.Repeat("k", MaxNameLength-len(SpecPrefix)-len(strconv.Itoa(count)))
 	value := `"` + strings.Repeat("v", valueLength) + `"`
 	spec := `{"` + key + `": [` + strings.Repeat(value+",", count-1) + value + "]}"

@@ -64,9 +64,9 @@ func FuzzFlatten(f *testing.F) {
 
 // TestFlattenPropertiesOnSeeds runs the fuzz properties in every plain
 // `go test`, on the seeds and on generated specs the fuzzer is unlikely to
-// reach, such as the 1,000-key benchmark spec.
+// reach, such as the large benchmark spec.
 func TestFlattenPropertiesOnSeeds(t *testing.T) {
-	specs := append([]string{largeSpec(1000), objectWithKeys(MaxParameters)}, fuzzSeeds...)
+	specs := append([]string{largeSpec(largeSpecKeys), objectWithKeys(MaxParameters)}, fuzzSeeds...)
 	for i, s := range specs {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			checkFlattenProperties(t, []byte(s))

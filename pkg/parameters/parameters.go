@@ -158,3 +158,14 @@ func keepLastOfEachName(sorted []v1alpha1.Parameter) []v1alpha1.Parameter {
 	}
 	return out
 }
+
+// Size is the number of bytes the parameters take as names and values: what
+// they add to an ArtifactWorkflow and to its Workflow. The controller bounds
+// it per artifact.
+func Size(params []v1alpha1.Parameter) int {
+	n := 0
+	for _, p := range params {
+		n += len(p.Name) + len(p.Value)
+	}
+	return n
+}

@@ -40,9 +40,17 @@ var (
 // Build returns the Argo Workflow that carries out aw with the template of its type.
 //
 // The Workflow has the name and namespace of aw and is controlled by it. It
-// references the type's template, passes the merged parameters of aw and the
-// type (the type wins), and makes the source and destination credentials
-// available to every step's main container at SrcSecretPath and DstSecretPath.
+// references the type's template and passes the merged parameters of aw and
+// the type (the type wins), plus the names of the source and destination
+// Secrets as SrcSecretNameParameter and DstSecretNameParameter.
+//
+// With the default secret delivery (ByName) that is all its spec holds:
+// workflowTemplateRef and arguments are the fields Argo lets a Workflow set
+// when it restricts template referencing (Strict or Secure), so the admin's
+// template alone decides which step mounts which Secret. With
+// WorkflowVolumes the Workflow also carries the volumes SrcSecretVolume and
+// DstSecretVolume and a podSpecPatch that mounts them at SrcSecretPath and
+// DstSecretPath in every step; Argo refuses those fields when restricted.
 // Only names of Secrets are put into the Workflow, never their data.
 //
 // An error means the inputs cannot give a valid Workflow; it is permanent for
@@ -51,15 +59,10 @@ func Build(aw *v1alpha1.ArtifactWorkflow, t TypeRef) (*wfv1.Workflow, error) {
 	if err := validate(aw, t); err != nil {
 		return nil, err
 	}
-	volumes := secretVolumes(aw.Spec.SrcSecretRef, aw.Spec.DstSecretRef)
-	patch, err := standardPathsPatch(volumes)
-	if err != nil {
-		return nil, err
-	}
 	// The type's parameters win: its author fixes them for every artifact of
 	// the type. Merge also sorts, so the order of the inputs cannot change
 	// the Workflow.
-	args := arguments(parameters.Merge(aw.Spec.Parameters, t.Spec.Parameters))
+	params := parameters.Merge(withSecretNames(aw), t.Spec.Parameters)
 	wf := &wfv1.Workflow{
 		TypeMeta: metav1.TypeMeta{
 			APIVersion: wfv1.WorkflowSchemaGroupVersionKind.GroupVersion().String(),
@@ -68,10 +71,16 @@ func Build(aw *v1alpha1.ArtifactWorkflow, t TypeRef) (*wfv1.Workflow, error) {
 		ObjectMeta: workflowMeta(aw),
 		Spec: wfv1.WorkflowSpec{
 			WorkflowTemplateRef: templateRef(t),
-			Arguments:           args,
-			Volumes:             volumes,
-			PodSpecPatch:        patch,
+			Arguments:           arguments(params),
 		},
+	}
+	if t.Spec.SecretDelivery == v1alpha1.SecretDeliveryWorkflowVolumes {
+		volumes := secretVolumes(aw.Spec.SrcSecretRef, aw.Spec.DstSecretRef)
+		patch, err := standardPathsPatch(volumes)
+		if err != nil {
+			return nil, err
+		}
+		wf.Spec.Volumes, wf.Spec.PodSpecPatch = volumes, patch
 	}
 	return wf, nil
 }

@@ -1,6 +1,7 @@
 package workflowbuilder_test
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -78,6 +79,14 @@ func ociType() workflowbuilder.TypeRef {
 	}
 }
 
+// volumesType is the OCI type with the WorkflowVolumes secret delivery of
+// the design documents.
+func volumesType() workflowbuilder.TypeRef {
+	t := ociType()
+	t.Spec.SecretDelivery = v1alpha1.SecretDeliveryWorkflowVolumes
+	return t
+}
+
 // setParameter replaces the value of the parameter name in aw.
 func setParameter(aw *v1alpha1.ArtifactWorkflow, name, value string) {
 	for i := range aw.Spec.Parameters {
@@ -118,7 +127,7 @@ func goldenCases() []goldenCase {
 			golden: "oci-both-secrets.yaml",
 		},
 		{
-			name: "OCI example without secrets mounts empty directories",
+			name: "OCI example without secrets passes the no-secret name",
 			aw: func() *v1alpha1.ArtifactWorkflow {
 				aw := ociArtifactWorkflow()
 				aw.Spec.DstSecretRef = nil
@@ -127,6 +136,23 @@ func goldenCases() []goldenCase {
 			},
 			typ:    ociType,
 			golden: "oci-no-secrets.yaml",
+		},
+		{
+			name:   "WorkflowVolumes delivery mounts the destination Secret and an empty source directory",
+			aw:     ociArtifactWorkflow,
+			typ:    volumesType,
+			golden: "workflow-volumes-dst-secret-only.yaml",
+		},
+		{
+			name: "WorkflowVolumes delivery without secrets mounts empty directories",
+			aw: func() *v1alpha1.ArtifactWorkflow {
+				aw := ociArtifactWorkflow()
+				aw.Spec.DstSecretRef = nil
+				setParameter(aw, "dstSecret", "false")
+				return aw
+			},
+			typ:    volumesType,
+			golden: "workflow-volumes-no-secrets.yaml",
 		},
 		{
 			name: "namespaced ArtifactType with a namespaced WorkflowTemplate",
@@ -395,9 +421,11 @@ func TestBuildArguments(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.Equal(t, []wfv1.Parameter{
+		{Name: workflowbuilder.DstSecretNameParameter, Value: wfv1.AnyStringPtr("dst-reg-secret")},
 		{Name: "emptyValue", Value: wfv1.AnyStringPtr("")},
 		{Name: "scanSeverity", Value: wfv1.AnyStringPtr("HIGH,CRITICAL")},
 		{Name: "specImage", Value: wfv1.AnyStringPtr("library/alpine:3.18")},
+		{Name: workflowbuilder.SrcSecretNameParameter, Value: wfv1.AnyStringPtr(workflowbuilder.NoSecret)},
 	}, wf.Spec.Arguments.Parameters)
 }
 
@@ -441,7 +469,7 @@ func TestBuildSecretVolumes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			aw := ociArtifactWorkflow()
 			aw.Spec.SrcSecretRef, aw.Spec.DstSecretRef = tc.src, tc.dst
-			wf, err := workflowbuilder.Build(aw, ociType())
+			wf, err := workflowbuilder.Build(aw, volumesType())
 			require.NoError(t, err)
 
 			want := []corev1.Volume{
@@ -451,6 +479,50 @@ func TestBuildSecretVolumes(t *testing.T) {
 			assert.Equal(t, want, wf.Spec.Volumes)
 			assert.Equal(t, want, decodePatch(t, wf.Spec.PodSpecPatch).Volumes,
 				"the patch must carry the same volumes as the Workflow")
+		})
+	}
+}
+
+// userOverrideAllowlist are the WorkflowSpec fields Argo v3.7.18 lets a
+// Workflow set next to a workflowTemplateRef when templateReferencing is
+// Strict or Secure (allowedUserOverrideFields in workflow/util/merge.go), by
+// their JSON names. The e2e suite proves the same on Argo's controller in
+// Secure mode; this keeps a change of the builder from getting that far.
+var userOverrideAllowlist = map[string]bool{
+	"arguments": true, "entrypoint": true, "shutdown": true, "suspend": true,
+	"activeDeadlineSeconds": true, "priority": true, "ttlStrategy": true, "podGC": true,
+	"volumeClaimGC": true, "archiveLogs": true, "workflowMetadata": true,
+	"workflowTemplateRef": true, "metrics": true, "artifactGC": true,
+}
+
+// specFields returns the JSON names of the fields a Workflow spec sets.
+func specFields(t *testing.T, wf *wfv1.Workflow) []string {
+	t.Helper()
+	raw, err := json.Marshal(wf.Spec)
+	require.NoError(t, err)
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(raw, &fields))
+	return keys(fields)
+}
+
+func TestBuildSetsOnlyFieldsArgoAllowsUnderRestrictedTemplateReferencing(t *testing.T) {
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			typ := tc.typ()
+			wf, err := workflowbuilder.Build(tc.aw(), typ)
+			require.NoError(t, err)
+			var refused []string
+			for _, f := range specFields(t, wf) {
+				if !userOverrideAllowlist[f] {
+					refused = append(refused, f)
+				}
+			}
+			if typ.Spec.SecretDelivery == v1alpha1.SecretDeliveryWorkflowVolumes {
+				assert.ElementsMatch(t, []string{"volumes", "podSpecPatch"}, refused,
+					"WorkflowVolumes needs exactly the two fields Argo refuses when restricted")
+				return
+			}
+			assert.Empty(t, refused, "the default delivery must run where Argo restricts template referencing")
 		})
 	}
 }

@@ -25,7 +25,7 @@ func builtPatch(t *testing.T) string {
 	t.Helper()
 	aw := ociArtifactWorkflow()
 	aw.Spec.SrcSecretRef = &corev1.LocalObjectReference{Name: "dockerhub-creds"}
-	wf, err := workflowbuilder.Build(aw, ociType())
+	wf, err := workflowbuilder.Build(aw, volumesType())
 	require.NoError(t, err)
 	require.NotEmpty(t, wf.Spec.PodSpecPatch)
 	return wf.Spec.PodSpecPatch
@@ -132,7 +132,7 @@ func argoPod(mainMounts []corev1.VolumeMount, keptVolumes ...corev1.Volume) core
 	return corev1.PodSpec{
 		Volumes: append([]corev1.Volume{argoVolume}, keptVolumes...),
 		Containers: []corev1.Container{
-			{Name: "wait", Image: "quay.io/argoproj/argoexec:v3.7.9", VolumeMounts: []corev1.VolumeMount{argoMount}},
+			{Name: "wait", Image: "quay.io/argoproj/argoexec:v3.7.18", VolumeMounts: []corev1.VolumeMount{argoMount}},
 			{Name: "main", Image: "quay.io/skopeo/stable", VolumeMounts: append([]corev1.VolumeMount{argoMount}, mainMounts...)},
 		},
 	}

@@ -5,10 +5,28 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
 
-// Names and mount paths of the credential volumes. Workflow templates rely on
-// them, so they are part of ARC's contract with template authors.
+// Names of the parameters that carry the Secret names, and the name passed
+// when an Endpoint has no Secret. Templates declare volumes from them, so they
+// are part of ARC's contract with template authors.
+const (
+	// SrcSecretNameParameter names the source Endpoint's Secret, or NoSecret.
+	SrcSecretNameParameter = "srcSecretName"
+	// DstSecretNameParameter names the destination Endpoint's Secret, or NoSecret.
+	DstSecretNameParameter = "dstSecretName"
+	// NoSecret is the Secret name passed for an Endpoint without a Secret. A
+	// Secret volume needs a name, and a template that mounts the volume with
+	// optional: true gets an empty directory for a Secret that does not
+	// exist. Do not create a Secret of this name: every step of an Endpoint
+	// without credentials would mount it.
+	NoSecret = "arc-no-secret"
+)
+
+// Names and mount paths of the credential volumes of the WorkflowVolumes
+// secret delivery. Templates written for it rely on them.
 const (
 	// SrcSecretVolume is the workflow volume holding the source credentials.
 	SrcSecretVolume = "src-secret-vol"
@@ -24,6 +42,24 @@ const (
 // container or script; the standard paths are mounted into it only, not into
 // Argo's own init and wait containers.
 const mainContainer = "main"
+
+// withSecretNames returns the ArtifactWorkflow's parameters and the two
+// Secret name parameters, in no particular order (Merge sorts).
+func withSecretNames(aw *v1alpha1.ArtifactWorkflow) []v1alpha1.Parameter {
+	params := make([]v1alpha1.Parameter, 0, len(aw.Spec.Parameters)+2)
+	params = append(params, aw.Spec.Parameters...)
+	return append(params,
+		v1alpha1.Parameter{Name: SrcSecretNameParameter, Value: secretName(aw.Spec.SrcSecretRef)},
+		v1alpha1.Parameter{Name: DstSecretNameParameter, Value: secretName(aw.Spec.DstSecretRef)},
+	)
+}
+
+func secretName(ref *corev1.LocalObjectReference) string {
+	if ref == nil || ref.Name == "" {
+		return NoSecret
+	}
+	return ref.Name
+}
 
 // secretVolumes returns the source and destination credential volumes, in
 // that order. A missing Secret becomes an empty directory rather than no

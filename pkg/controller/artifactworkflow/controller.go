@@ -13,6 +13,7 @@ import (
 	argolisters "github.com/argoproj/argo-workflows/v3/pkg/client/listers/workflow/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -33,6 +34,9 @@ const indexByType = "type"
 
 var artifactWorkflowKind = arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow")
 
+// orderKind is the kind that must control an ArtifactWorkflow for ARC to act on it.
+var orderKind = arcv1.SchemeGroupVersion.WithKind("Order").GroupKind()
+
 // WorkflowSelector selects the Argo Workflows ARC created. The Workflow
 // informer watches only those.
 var WorkflowSelector = labels.SelectorFromSet(labels.Set{arcv1.LabelManagedBy: arcv1.ManagedByValue})
@@ -45,16 +49,35 @@ type Controller struct {
 	clock    clock.PassiveClock
 	queue    controller.Queue
 
-	artifactWorkflows    arclisters.ArtifactWorkflowLister
-	artifactWorkflowIdx  cache.Indexer
-	artifactTypes        arclisters.ArtifactTypeLister
-	clusterArtifactTypes arclisters.ClusterArtifactTypeLister
-	workflows            argolisters.WorkflowLister
-	cacheSynced          []cache.InformerSynced
+	artifactWorkflows   arclisters.ArtifactWorkflowLister
+	artifactWorkflowIdx cache.Indexer
+	orders              arclisters.OrderLister
+	types               *controller.TypeResolver
+	workflows           argolisters.WorkflowLister
+	cacheSynced         []cache.InformerSynced
 
 	// ownWrites keeps a sync from writing the same status twice while the
 	// cache still holds the version before its own write.
 	ownWrites *controller.OwnWrites
+
+	// maxParameterBytes and maxMessageBytes: see WithMaxParameterBytes and WithMaxMessageBytes.
+	maxParameterBytes int
+	maxMessageBytes   int
+}
+
+// Option changes how New builds the controller.
+type Option func(*Controller)
+
+// WithMaxParameterBytes bounds the parameters of one Workflow, names and
+// values together. The Order controller applies the same bound before an
+// ArtifactWorkflow exists; this one guards the Workflow itself.
+func WithMaxParameterBytes(n int) Option {
+	return func(c *Controller) { c.maxParameterBytes = n }
+}
+
+// WithMaxMessageBytes bounds the message copied from a Workflow into the status.
+func WithMaxMessageBytes(n int) Option {
+	return func(c *Controller) { c.maxMessageBytes = n }
 }
 
 // Informers are the informers the ArtifactWorkflow controller reads.
@@ -62,6 +85,10 @@ type Informers struct {
 	ArtifactWorkflows    arcinformers.ArtifactWorkflowInformer
 	ArtifactTypes        arcinformers.ArtifactTypeInformer
 	ClusterArtifactTypes arcinformers.ClusterArtifactTypeInformer
+	// Orders tell which ArtifactWorkflows to trust: only those a live Order controls.
+	Orders arcinformers.OrderInformer
+	// Namespaces carry the labels ClusterArtifactType namespace selectors match.
+	Namespaces coreinformers.NamespaceInformer
 	// Workflows must be restricted to WorkflowSelector and slimmed with
 	// SlimWorkflow; cmd/arc-controller sets that up.
 	Workflows argoinformers.WorkflowInformer
@@ -69,25 +96,32 @@ type Informers struct {
 
 // New builds the controller and registers its index and event handlers. The
 // informers are started by the caller, after every controller is built.
-func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock) (*Controller, error) {
+func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock, opts ...Option) (*Controller, error) {
 	c := &Controller{
-		client:               client,
-		argo:                 argo,
-		recorder:             recorder,
-		clock:                clk,
-		queue:                controller.NewQueue(Name),
-		ownWrites:            controller.NewOwnWrites(),
-		artifactWorkflows:    inf.ArtifactWorkflows.Lister(),
-		artifactWorkflowIdx:  inf.ArtifactWorkflows.Informer().GetIndexer(),
-		artifactTypes:        inf.ArtifactTypes.Lister(),
-		clusterArtifactTypes: inf.ClusterArtifactTypes.Lister(),
-		workflows:            inf.Workflows.Lister(),
+		client:              client,
+		argo:                argo,
+		recorder:            recorder,
+		clock:               clk,
+		queue:               controller.NewQueue(Name),
+		ownWrites:           controller.NewOwnWrites(),
+		artifactWorkflows:   inf.ArtifactWorkflows.Lister(),
+		artifactWorkflowIdx: inf.ArtifactWorkflows.Informer().GetIndexer(),
+		orders:              inf.Orders.Lister(),
+		types:               controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
+		workflows:           inf.Workflows.Lister(),
 		cacheSynced: []cache.InformerSynced{
 			inf.ArtifactWorkflows.Informer().HasSynced,
 			inf.ArtifactTypes.Informer().HasSynced,
 			inf.ClusterArtifactTypes.Informer().HasSynced,
+			inf.Orders.Informer().HasSynced,
+			inf.Namespaces.Informer().HasSynced,
 			inf.Workflows.Informer().HasSynced,
 		},
+		maxParameterBytes: controller.DefaultMaxParameterBytes,
+		maxMessageBytes:   controller.DefaultMaxMessageBytes,
+	}
+	for _, opt := range opts {
+		opt(c)
 	}
 	if err := inf.ArtifactWorkflows.Informer().AddIndexers(cache.Indexers{indexByType: typeOfArtifactWorkflow}); err != nil {
 		return nil, fmt.Errorf("adding ArtifactWorkflow indexer: %w", err)

@@ -7,6 +7,8 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -48,22 +50,14 @@ func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
 		"srcRemoteURL": "docker.io",
 		"srcSecret":    "false",
 		"srcType":      "oci",
+		// The template mounts the Secrets by these names (secretDelivery ByName).
+		workflowbuilder.SrcSecretNameParameter: workflowbuilder.NoSecret,
+		workflowbuilder.DstSecretNameParameter: "dst-reg-secret",
 	}, workflowParameters(wf))
 	require.NotNil(t, wf.Spec.WorkflowTemplateRef)
-	assert.Equal(t, wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true}, *wf.Spec.WorkflowTemplateRef)
-	volumes := map[string]string{}
-	for _, v := range wf.Spec.Volumes {
-		switch {
-		case v.Secret != nil:
-			volumes[v.Name] = "secret " + v.Secret.SecretName
-		case v.EmptyDir != nil:
-			volumes[v.Name] = "emptyDir"
-		}
-	}
-	assert.Equal(t, map[string]string{
-		workflowbuilder.SrcSecretVolume: "emptyDir",
-		workflowbuilder.DstSecretVolume: "secret dst-reg-secret",
-	}, volumes)
+	assert.Equal(t, wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline"}, *wf.Spec.WorkflowTemplateRef)
+	assert.Empty(t, wf.Spec.Volumes, "secretDelivery ByName leaves the volumes to the template")
+	assert.Empty(t, wf.Spec.PodSpecPatch, "secretDelivery ByName leaves the volumes to the template")
 	assert.True(t, controller.IsControlledBy(wf, alpineArtifactWorkflow()))
 
 	status := f.artifactWorkflow().Status
@@ -73,29 +67,128 @@ func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
 	assert.Equal(t, ReasonPending, ready.Reason)
 }
 
+// TestSyncResolvesTheType covers what a cluster admin offers to a namespace:
+// which type an ArtifactWorkflow gets, or why it gets none.
 func TestSyncResolvesTheType(t *testing.T) {
+	labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"arc": "allowed"}}}
+	offeredTo := func(cat *arcv1.ClusterArtifactType, labels map[string]string) *arcv1.ClusterArtifactType {
+		cat.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: labels}
+		return cat
+	}
+	clusterTemplateType := ociArtifactType()
+	clusterTemplateType.Spec.WorkflowTemplateRef.ClusterScope = true
 	cases := []struct {
 		name         string
 		objects      []runtime.Object
-		wantTemplate wfv1.WorkflowTemplateRef
+		wantTemplate *wfv1.WorkflowTemplateRef
+		wantReason   string
 	}{
 		{
-			name:         "a ClusterArtifactType serves every namespace and always uses a ClusterWorkflowTemplate",
+			name:         "a ClusterArtifactType without selector serves every namespace and always uses a ClusterWorkflowTemplate",
 			objects:      []runtime.Object{ociClusterArtifactType("cluster-pipeline")},
-			wantTemplate: wfv1.WorkflowTemplateRef{Name: "cluster-pipeline", ClusterScope: true},
+			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "cluster-pipeline", ClusterScope: true},
 		},
 		{
-			name:         "an ArtifactType in the namespace wins over the ClusterArtifactType",
-			objects:      []runtime.Object{ociClusterArtifactType("cluster-pipeline"), ociArtifactType()},
-			wantTemplate: wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true},
+			name:         "a ClusterArtifactType serves a namespace its selector matches",
+			objects:      []runtime.Object{labelled, offeredTo(ociClusterArtifactType("cluster-pipeline"), map[string]string{"arc": "allowed"})},
+			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "cluster-pipeline", ClusterScope: true},
+		},
+		{
+			name:       "a ClusterArtifactType does not serve a namespace its selector does not match",
+			objects:    []runtime.Object{labelled, offeredTo(ociClusterArtifactType("cluster-pipeline"), map[string]string{"arc": "other"})},
+			wantReason: controller.ReasonTypeNotOffered,
+		},
+		{
+			name:         "an ArtifactType uses a WorkflowTemplate of its namespace",
+			objects:      []runtime.Object{ociArtifactType()},
+			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline"},
+		},
+		{
+			name:       "an ArtifactType may not shadow a ClusterArtifactType offered to its namespace",
+			objects:    []runtime.Object{ociClusterArtifactType("cluster-pipeline"), ociArtifactType()},
+			wantReason: controller.ReasonTypeAmbiguous,
+		},
+		{
+			name:         "an ArtifactType may use a name whose ClusterArtifactType is not offered to its namespace",
+			objects:      []runtime.Object{labelled, offeredTo(ociClusterArtifactType("cluster-pipeline"), map[string]string{"arc": "other"}), ociArtifactType()},
+			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline"},
+		},
+		{
+			name:       "an ArtifactType stored before the CRD rule cannot reach a ClusterWorkflowTemplate",
+			objects:    []runtime.Object{clusterTemplateType},
+			wantReason: controller.ReasonInvalidType,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, append([]runtime.Object{alpineArtifactWorkflow()}, tc.objects...)...)
-			_, _, err := f.sync()
-			require.NoError(t, err)
-			assert.Equal(t, tc.wantTemplate, *f.workflow().Spec.WorkflowTemplateRef)
+			_, events, err := f.sync()
+			if tc.wantTemplate != nil {
+				require.NoError(t, err)
+				assert.Equal(t, *tc.wantTemplate, *f.workflow().Spec.WorkflowTemplateRef)
+				return
+			}
+			assert.True(t, controller.IsInvalidInput(err), "a type that cannot be used must not be retried, got %v", err)
+			_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Get(t.Context(), awName, metav1.GetOptions{})
+			assert.True(t, apierrors.IsNotFound(err), "no Workflow may be created, got %v", err)
+			ready := meta.FindStatusCondition(f.artifactWorkflow().Status.Conditions, arcv1.ConditionReady)
+			require.NotNil(t, ready)
+			assert.Equal(t, tc.wantReason, ready.Reason)
+			assert.Equal(t, []string{"Warning " + tc.wantReason}, controllertest.EventReasons(events))
+		})
+	}
+}
+
+// TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders: an ArtifactWorkflow
+// written by hand could name any Secret of its namespace and skip every
+// check the Order controller makes, so ARC creates Workflows only for those
+// a live Order controls.
+func TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders(t *testing.T) {
+	withoutOwner := alpineArtifactWorkflow()
+	withoutOwner.OwnerReferences = nil
+	otherOrder := alpineOrder()
+	otherOrder.UID = "uid-of-a-new-order-of-the-same-name"
+	deleting := alpineOrder()
+	deleting.DeletionTimestamp = &metav1.Time{Time: testNow}
+	deleting.Finalizers = []string{"foregroundDeletion"}
+	cases := []struct {
+		name       string
+		objects    []runtime.Object
+		wantWrites []string
+		wantEvents []string
+	}{
+		{
+			name:       "no Order controls it: reported once, no Workflow",
+			objects:    []runtime.Object{withoutOwner},
+			wantWrites: []string{"update artifactworkflows/status " + ns + "/" + awName},
+			wantEvents: []string{"Warning " + ReasonUntrusted},
+		},
+		{
+			name:    "its Order is gone (another Order has the name now): skipped quietly",
+			objects: []runtime.Object{alpineArtifactWorkflow(), otherOrder},
+		},
+		{
+			name:    "its Order is being deleted: skipped quietly",
+			objects: []runtime.Object{alpineArtifactWorkflow(), deleting},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, append(tc.objects, ociArtifactType())...)
+			writes, events, err := f.sync()
+			if tc.wantEvents != nil {
+				assert.True(t, controller.IsInvalidInput(err), "an untrusted ArtifactWorkflow must not be retried, got %v", err)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.ElementsMatch(t, tc.wantWrites, writes)
+			assert.ElementsMatch(t, tc.wantEvents, controllertest.EventReasons(events))
+			_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Get(t.Context(), awName, metav1.GetOptions{})
+			assert.True(t, apierrors.IsNotFound(err), "no Workflow may be created, got %v", err)
+
+			writes, events, _ = f.sync()
+			assert.Empty(t, writes, "a second sync writes nothing")
+			assert.Empty(t, events, "a second sync reports nothing")
 		})
 	}
 }

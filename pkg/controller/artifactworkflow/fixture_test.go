@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	kubeinformers "k8s.io/client-go/informers"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -39,22 +41,44 @@ type fixture struct {
 	ctrl     *Controller
 	arc      arcinformers.SharedInformerFactory
 	wf       argoinformers.SharedInformerFactory
+	kube     *kubefake.Clientset
+	core     kubeinformers.SharedInformerFactory
 }
 
 func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
+	return newFixtureWithOptions(t, nil, objects...)
+}
+
+// newFixtureWithOptions is newFixture with controller options.
+func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Object) *fixture {
 	t.Helper()
-	var arcObjects, argoObjects []runtime.Object
+	var arcObjects, argoObjects, kubeObjects []runtime.Object
+	hasOrder, hasNamespace := false, false
 	for _, obj := range objects {
-		if _, ok := obj.(*wfv1.Workflow); ok {
+		switch obj.(type) {
+		case *wfv1.Workflow:
 			argoObjects = append(argoObjects, obj)
-		} else {
+		case *corev1.Namespace:
+			kubeObjects, hasNamespace = append(kubeObjects, obj), true
+		case *arcv1.Order:
+			arcObjects, hasOrder = append(arcObjects, obj), true
+		default:
 			arcObjects = append(arcObjects, obj)
 		}
+	}
+	// The example's ArtifactWorkflow is controlled by a live Order in a
+	// namespace ARC sees, unless a test brings its own.
+	if !hasOrder {
+		arcObjects = append(arcObjects, alpineOrder())
+	}
+	if !hasNamespace {
+		kubeObjects = append(kubeObjects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	f := &fixture{
 		t:        t,
 		client:   arcfake.NewSimpleClientset(arcObjects...),
 		argo:     argofake.NewSimpleClientset(argoObjects...),
+		kube:     kubefake.NewSimpleClientset(kubeObjects...),
 		recorder: record.NewFakeRecorder(100),
 	}
 	// The controller tells its own writes from a lagging cache by
@@ -63,13 +87,16 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 	controllertest.BumpResourceVersions(&f.argo.Fake)
 	f.arc = arcinformers.NewSharedInformerFactory(f.client, 0)
 	f.wf = argoinformers.NewSharedInformerFactory(f.argo, 0)
+	f.core = kubeinformers.NewSharedInformerFactory(f.kube, 0)
 	inf := f.arc.Arc().V1alpha1()
 	ctrl, err := New(f.client, f.argo, Informers{
 		ArtifactWorkflows:    inf.ArtifactWorkflows(),
 		ArtifactTypes:        inf.ArtifactTypes(),
 		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
+		Orders:               inf.Orders(),
+		Namespaces:           f.core.Core().V1().Namespaces(),
 		Workflows:            f.wf.Argoproj().V1alpha1().Workflows(),
-	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
+	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
 	require.NoError(t, err)
 	f.ctrl = ctrl
 	f.refreshCaches()
@@ -92,6 +119,12 @@ func (f *fixture) refreshCaches() {
 	ctypes, err := f.client.ArcV1alpha1().ClusterArtifactTypes().List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.t, inf.ClusterArtifactTypes().Informer().GetIndexer(), ctypes.Items, nil)
+	orders, err := f.client.ArcV1alpha1().Orders("").List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, inf.Orders().Informer().GetIndexer(), orders.Items, nil)
+	namespaces, err := f.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, f.core.Core().V1().Namespaces().Informer().GetIndexer(), namespaces.Items, nil)
 	wfs, err := f.argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{LabelSelector: WorkflowSelector.String()})
 	require.NoError(f.t, err)
 	replace(f.t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer(), wfs.Items, SlimWorkflow)
@@ -149,10 +182,16 @@ func (f *fixture) setWorkflowStatus(status wfv1.WorkflowStatus) {
 
 // The design documents' OCI example.
 
+// alpineOrder is the Order that controls the example's ArtifactWorkflow.
+func alpineOrder() *arcv1.Order {
+	return &arcv1.Order{ObjectMeta: metav1.ObjectMeta{Name: "alpine", Namespace: ns, UID: "uid-order", Generation: 1}}
+}
+
 func alpineArtifactWorkflow() *arcv1.ArtifactWorkflow {
 	return &arcv1.ArtifactWorkflow{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: awName, Namespace: ns, UID: "uid-aw", Generation: 1,
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(alpineOrder(), arcv1.SchemeGroupVersion.WithKind("Order"))},
 			Labels: map[string]string{
 				arcv1.LabelManagedBy:    arcv1.ManagedByValue,
 				arcv1.LabelOrderUID:     "uid-order",
@@ -180,7 +219,7 @@ func ociTypeSpec(srcTypes ...string) arcv1.ArtifactTypeSpec {
 	return arcv1.ArtifactTypeSpec{
 		Rules:               arcv1.ArtifactTypeRules{SrcTypes: srcTypes, DstTypes: []string{"oci"}},
 		Parameters:          []arcv1.Parameter{{Name: "scanSeverity", Value: "HIGH,CRITICAL"}},
-		WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true},
+		WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "oci-image-pipeline"},
 	}
 }
 
@@ -196,7 +235,7 @@ func ociClusterArtifactType(template string) *arcv1.ClusterArtifactType {
 	spec.WorkflowTemplateRef = arcv1.WorkflowTemplateRef{Name: template}
 	return &arcv1.ClusterArtifactType{
 		ObjectMeta: metav1.ObjectMeta{Name: "oci", Generation: 1},
-		Spec:       spec,
+		Spec:       arcv1.ClusterArtifactTypeSpec{ArtifactTypeSpec: spec},
 	}
 }
 

@@ -24,7 +24,9 @@ import (
 
 // Reasons of the Ready condition and of events.
 const (
-	ReasonTypeNotFound     = "TypeNotFound"
+	ReasonTypeNotFound     = controller.ReasonTypeNotFound
+	ReasonUntrusted        = "Untrusted"
+	ReasonTooLarge         = "ParametersTooLarge"
 	ReasonRuleViolation    = "RuleViolation"
 	ReasonInvalidWorkflow  = "InvalidWorkflow"
 	ReasonWorkflowConflict = "WorkflowConflict"
@@ -66,6 +68,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return nil
 	}
 
+	owned, untrusted := c.ownedByLiveOrder(aw)
+	if untrusted != nil {
+		return c.finish(ctx, aw, *untrusted)
+	}
+	if !owned {
+		logger.V(2).Info("Skipping ArtifactWorkflow whose Order is gone or going; the garbage collector removes it")
+		return nil
+	}
+
 	wf, err := c.findWorkflow(ctx, aw)
 	if err != nil {
 		return err
@@ -86,6 +97,27 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		outcome = c.createWorkflow(ctx, aw)
 	}
 	return c.finish(ctx, aw, outcome)
+}
+
+// ownedByLiveOrder tells whether an Order that exists and is not being
+// deleted controls aw. ARC acts only on such ArtifactWorkflows: the Order
+// controller made them from checked Endpoints, Secrets and types, while one
+// written by hand could name any Secret of the namespace.
+//
+// An ArtifactWorkflow without an Order as controller gets the outcome
+// untrusted, reported once. One whose Order is gone or going is normal during
+// deletion (the garbage collector removes it) and is skipped quietly.
+func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owned bool, untrusted *syncOutcome) {
+	owner, uid, ok := controller.ControllerOf(aw, orderKind)
+	if !ok {
+		o := invalid(ReasonUntrusted, errors.New("ARC acts only on ArtifactWorkflows that an Order controls; this one has no Order as its controller, so no Workflow is created for it: create an Order instead"))
+		return false, &o
+	}
+	order, err := c.orders.Orders(owner.Namespace).Get(owner.Name)
+	if err != nil || string(order.UID) != uid || order.DeletionTimestamp != nil {
+		return false, nil
+	}
+	return true, nil
 }
 
 // findWorkflow returns the Workflow of the ArtifactWorkflow's name, or nil.
@@ -132,20 +164,23 @@ type syncOutcome struct {
 
 // createWorkflow resolves the type, checks its rules and creates the Workflow.
 func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) syncOutcome {
-	t, err := c.resolveType(aw)
+	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
+	var typeErr *controller.TypeError
+	if errors.As(err, &typeErr) {
+		return invalid(typeErr.Reason, err)
+	}
 	if err != nil {
-		var notFound *typeNotFoundError
-		if errors.As(err, &notFound) {
-			return invalid(ReasonTypeNotFound, err)
-		}
 		return syncOutcome{result: err}
 	}
-	if violation := checkRules(aw, t); violation != "" {
+	if violation := checkRules(aw, t.TypeRef); violation != "" {
 		return invalid(ReasonRuleViolation, errors.New(violation))
 	}
-	desired, err := workflowbuilder.Build(aw, t)
+	desired, err := workflowbuilder.Build(aw, t.TypeRef)
 	if err != nil {
 		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err))
+	}
+	if size := workflowParameterBytes(desired); size > c.maxParameterBytes {
+		return invalid(ReasonTooLarge, fmt.Errorf("the Workflow's parameters take %d bytes, more than the %d allowed", size, c.maxParameterBytes))
 	}
 	created, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -164,32 +199,6 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 	klog.FromContext(ctx).V(2).Info("Created Workflow", "workflow", klog.KObj(created))
 	c.recorder.Eventf(aw, corev1.EventTypeNormal, ReasonWorkflowCreated, "Created Workflow %s from template %s", created.Name, desired.Spec.WorkflowTemplateRef.Name)
 	return mirror(created)
-}
-
-// typeNotFoundError says that neither an ArtifactType nor a ClusterArtifactType of the name exists.
-type typeNotFoundError struct{ namespace, name string }
-
-func (e *typeNotFoundError) Error() string {
-	return fmt.Sprintf("no ArtifactType %q in namespace %q and no ClusterArtifactType %q", e.name, e.namespace, e.name)
-}
-
-// resolveType finds the ArtifactType in the namespace, else the ClusterArtifactType of that name.
-func (c *Controller) resolveType(aw *arcv1.ArtifactWorkflow) (workflowbuilder.TypeRef, error) {
-	at, err := c.artifactTypes.ArtifactTypes(aw.Namespace).Get(aw.Spec.Type)
-	if err == nil {
-		return workflowbuilder.TypeRef{Spec: at.Spec}, nil
-	}
-	if !apierrors.IsNotFound(err) {
-		return workflowbuilder.TypeRef{}, err
-	}
-	cat, err := c.clusterArtifactTypes.Get(aw.Spec.Type)
-	if err == nil {
-		return workflowbuilder.TypeRef{Spec: cat.Spec, ClusterScoped: true}, nil
-	}
-	if apierrors.IsNotFound(err) {
-		return workflowbuilder.TypeRef{}, &typeNotFoundError{namespace: aw.Namespace, name: aw.Spec.Type}
-	}
-	return workflowbuilder.TypeRef{}, err
 }
 
 // checkRules returns why the ArtifactWorkflow's endpoint types break the
@@ -254,6 +263,18 @@ func vanished(aw *arcv1.ArtifactWorkflow) syncOutcome {
 		warning:   true,
 		keepTimes: true,
 	}
+}
+
+// workflowParameterBytes is the size of a Workflow's parameters, names and values.
+func workflowParameterBytes(wf *wfv1.Workflow) int {
+	n := 0
+	for _, p := range wf.Spec.Arguments.Parameters {
+		n += len(p.Name)
+		if p.Value != nil {
+			n += len(p.Value.String())
+		}
+	}
+	return n
 }
 
 // mirror is the outcome that copies the Workflow's progress.
@@ -334,6 +355,7 @@ func (c *Controller) finish(ctx context.Context, aw *arcv1.ArtifactWorkflow, o s
 // statusFor computes the status an outcome leads to, keeping the
 // condition's transition time when its status does not change.
 func (c *Controller) statusFor(aw *arcv1.ArtifactWorkflow, o syncOutcome) arcv1.ArtifactWorkflowStatus {
+	o.message = controller.TruncateMessage(o.message, c.maxMessageBytes)
 	status := arcv1.ArtifactWorkflowStatus{
 		ObservedGeneration: aw.Generation,
 		Phase:              o.phase,

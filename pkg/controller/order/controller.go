@@ -6,11 +6,13 @@ package order
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -31,6 +33,9 @@ const (
 	indexByEndpoint = "endpoint"
 	// indexBySecret maps "namespace/secret" to the Endpoints that refer to it.
 	indexBySecret = "secret"
+	// indexByType maps a type name to the Orders with an artifact of that
+	// type, in any namespace: a ClusterArtifactType serves every namespace.
+	indexByType = "type"
 )
 
 var orderKind = arcv1.SchemeGroupVersion.WithKind("Order")
@@ -49,7 +54,13 @@ type Controller struct {
 	endpoints     arclisters.EndpointLister
 	endpointIndex cache.Indexer
 	secrets       cache.GenericLister
+	types         *controller.TypeResolver
 	cacheSynced   []cache.InformerSynced
+
+	// maxParameterBytes bounds the parameters of one artifact; see WithMaxParameterBytes.
+	maxParameterBytes int
+	// maxMessageBytes bounds each message the status copies; see WithMaxMessageBytes.
+	maxMessageBytes int
 
 	// statusBatchPeriod delays the sync an ArtifactWorkflow event asks of
 	// its Order; see WithStatusBatchPeriod.
@@ -69,6 +80,22 @@ func WithStatusBatchPeriod(period time.Duration) Option {
 	return func(c *Controller) { c.statusBatchPeriod = period }
 }
 
+// WithMaxParameterBytes bounds the parameters of one artifact, names and
+// values together, its type's parameters included
+// (controller.DefaultMaxParameterBytes by default). An artifact over the bound does not start, and its Order says
+// why: it would otherwise multiply into an ArtifactWorkflow and a Workflow of
+// that size, and into every pod of the Workflow.
+func WithMaxParameterBytes(n int) Option {
+	return func(c *Controller) { c.maxParameterBytes = n }
+}
+
+// WithMaxMessageBytes bounds each message the Order's status copies from an
+// ArtifactWorkflow or writes for an unresolved artifact
+// (controller.DefaultMaxMessageBytes by default).
+func WithMaxMessageBytes(n int) Option {
+	return func(c *Controller) { c.maxMessageBytes = n }
+}
+
 // Informers are the informers the Order controller reads.
 type Informers struct {
 	Orders            arcinformers.OrderInformer
@@ -77,6 +104,12 @@ type Informers struct {
 	// Secrets is a metadata-only informer: the controller only needs to know
 	// that a Secret exists, and never holds Secret data.
 	Secrets informers.GenericInformer
+	// The types and the namespaces' labels decide which type an artifact
+	// uses, whether it is offered to the Order's namespace and which schema
+	// its spec must satisfy.
+	ArtifactTypes        arcinformers.ArtifactTypeInformer
+	ClusterArtifactTypes arcinformers.ClusterArtifactTypeInformer
+	Namespaces           coreinformers.NamespaceInformer
 }
 
 // New builds the controller and registers its indexes and event handlers.
@@ -94,12 +127,18 @@ func New(client arcclient.Interface, inf Informers, recorder record.EventRecorde
 		endpoints:     inf.Endpoints.Lister(),
 		endpointIndex: inf.Endpoints.Informer().GetIndexer(),
 		secrets:       inf.Secrets.Lister(),
+		types:         controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
 		cacheSynced: []cache.InformerSynced{
 			inf.Orders.Informer().HasSynced,
 			inf.ArtifactWorkflows.Informer().HasSynced,
 			inf.Endpoints.Informer().HasSynced,
 			inf.Secrets.Informer().HasSynced,
+			inf.ArtifactTypes.Informer().HasSynced,
+			inf.ClusterArtifactTypes.Informer().HasSynced,
+			inf.Namespaces.Informer().HasSynced,
 		},
+		maxParameterBytes: controller.DefaultMaxParameterBytes,
+		maxMessageBytes:   controller.DefaultMaxMessageBytes,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -129,7 +168,7 @@ func (c *Controller) PhaseCounts() map[string]int {
 }
 
 func addIndexers(inf Informers) error {
-	if err := inf.Orders.Informer().AddIndexers(cache.Indexers{indexByEndpoint: endpointKeysOfOrder}); err != nil {
+	if err := inf.Orders.Informer().AddIndexers(cache.Indexers{indexByEndpoint: endpointKeysOfOrder, indexByType: typesOfOrder}); err != nil {
 		return fmt.Errorf("adding Order indexer: %w", err)
 	}
 	if err := inf.Endpoints.Informer().AddIndexers(cache.Indexers{indexBySecret: secretKeysOfEndpoint}); err != nil {
@@ -172,6 +211,21 @@ func endpointKeysOfOrder(obj interface{}) ([]string, error) {
 	return keys, nil
 }
 
+// typesOfOrder indexes an Order by the names of its artifacts' types.
+func typesOfOrder(obj interface{}) ([]string, error) {
+	order, ok := obj.(*arcv1.Order)
+	if !ok {
+		return nil, nil
+	}
+	var names []string
+	for i := range order.Spec.Artifacts {
+		if name := order.Spec.Artifacts[i].Type; !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
 // secretKeysOfEndpoint indexes an Endpoint by the Secret it refers to.
 func secretKeysOfEndpoint(obj interface{}) ([]string, error) {
 	ep, ok := obj.(*arcv1.Endpoint)
@@ -204,6 +258,20 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 		{inf.Secrets.Informer(), cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrdersOfSecret,
 			DeleteFunc: c.enqueueOrdersOfSecret,
+		}},
+		{inf.ArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOrdersOfType,
+			UpdateFunc: c.updateType,
+			DeleteFunc: c.enqueueOrdersOfType,
+		}},
+		{inf.ClusterArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOrdersOfType,
+			UpdateFunc: c.updateType,
+			DeleteFunc: c.enqueueOrdersOfType,
+		}},
+		// Labels decide which ClusterArtifactTypes a namespace is offered.
+		{inf.Namespaces.Informer(), cache.ResourceEventHandlerFuncs{
+			UpdateFunc: c.updateNamespace,
 		}},
 	}
 	for _, h := range handlers {
@@ -308,6 +376,44 @@ func (c *Controller) enqueueOrdersOfSecret(obj interface{}) {
 	for _, ep := range endpoints {
 		c.enqueueOrdersOfEndpoint(ep)
 	}
+}
+
+// updateType enqueues the Orders of a type when its spec changed.
+func (c *Controller) updateType(oldObj, newObj interface{}) {
+	oldM, newM := controller.ObjectMeta(oldObj), controller.ObjectMeta(newObj)
+	if oldM == nil || newM == nil || oldM.GetGeneration() == newM.GetGeneration() {
+		return
+	}
+	c.enqueueOrdersOfType(newObj)
+}
+
+// enqueueOrdersOfType enqueues the Orders with an artifact of the type's
+// name: in the type's namespace for an ArtifactType, everywhere for a
+// ClusterArtifactType.
+func (c *Controller) enqueueOrdersOfType(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	objs, err := c.orderIndex.ByIndex(indexByType, m.GetName())
+	if err != nil {
+		return
+	}
+	for _, o := range objs {
+		if order, ok := o.(*arcv1.Order); ok && (m.GetNamespace() == "" || order.Namespace == m.GetNamespace()) {
+			c.enqueueOrder(order)
+		}
+	}
+}
+
+// updateNamespace enqueues a namespace's Orders when its labels change,
+// which may offer a ClusterArtifactType to it or take one away.
+func (c *Controller) updateNamespace(oldObj, newObj interface{}) {
+	oldM, newM := controller.ObjectMeta(oldObj), controller.ObjectMeta(newObj)
+	if oldM == nil || newM == nil || equality.Semantic.DeepEqual(oldM.GetLabels(), newM.GetLabels()) {
+		return
+	}
+	c.enqueueByIndex(c.orderIndex, cache.NamespaceIndex, newM.GetName())
 }
 
 func (c *Controller) enqueueByIndex(indexer cache.Indexer, index, key string) {

@@ -2,6 +2,7 @@ package order
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	"github.com/artifact-conduit/arc/pkg/naming"
 )
@@ -135,6 +137,7 @@ func TestSyncReportsBadArtifactsAndGoesOnWithTheOthers(t *testing.T) {
 		name       string
 		bad        func(t *testing.T) arcv1.OrderArtifact
 		objects    []runtime.Object
+		opts       []Option
 		wantReason string
 		wantInMsg  string
 	}{
@@ -199,6 +202,80 @@ func TestSyncReportsBadArtifactsAndGoesOnWithTheOthers(t *testing.T) {
 			wantReason: ReasonInvalidSpec,
 			wantInMsg:  "artifact spec cannot become workflow parameters",
 		},
+		{
+			name: "spec that breaks its type's schema",
+			bad: func(t *testing.T) arcv1.OrderArtifact {
+				a := alpineArtifact(t)
+				a.Type = "strict"
+				a.Spec = rawSpec(t, map[string]any{"image": "alpine; touch /tmp/pwned"})
+				return a
+			},
+			objects:    []runtime.Object{strictClusterType()},
+			wantReason: ReasonInvalidSpec,
+			wantInMsg:  `artifact spec does not match the specSchema of ClusterArtifactType strict: spec.image: Invalid value: "alpine; touch /tmp/pwned": spec.image in body should match`,
+		},
+		{
+			name: "spec missing a field its type's schema requires",
+			bad: func(t *testing.T) arcv1.OrderArtifact {
+				a := alpineArtifact(t)
+				a.Type = "strict"
+				a.Spec = nil
+				return a
+			},
+			objects:    []runtime.Object{strictClusterType()},
+			wantReason: ReasonInvalidSpec,
+			wantInMsg:  "spec.image: Required value",
+		},
+		{
+			name: "type unknown",
+			bad: func(t *testing.T) arcv1.OrderArtifact {
+				a := alpineArtifact(t)
+				a.Type = "nothing-of-that-name"
+				return a
+			},
+			wantReason: controller.ReasonTypeNotFound,
+			wantInMsg:  `no ArtifactType "nothing-of-that-name" in namespace "team-a" and no ClusterArtifactType "nothing-of-that-name"`,
+		},
+		{
+			name: "ClusterArtifactType not offered to the namespace",
+			bad: func(t *testing.T) arcv1.OrderArtifact {
+				a := alpineArtifact(t)
+				a.Type = "strict"
+				return a
+			},
+			objects: []runtime.Object{func() *arcv1.ClusterArtifactType {
+				cat := strictClusterType()
+				cat.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "platform"}}
+				return cat
+			}()},
+			wantReason: controller.ReasonTypeNotOffered,
+			wantInMsg:  `ClusterArtifactType "strict" is not offered to namespace "team-a"`,
+		},
+		{
+			name: "ArtifactType that would shadow a ClusterArtifactType",
+			bad: func(t *testing.T) arcv1.OrderArtifact {
+				a := alpineArtifact(t)
+				a.Type = "strict"
+				return a
+			},
+			objects: []runtime.Object{strictClusterType(), &arcv1.ArtifactType{
+				ObjectMeta: metav1.ObjectMeta{Name: "strict", Namespace: ns},
+				Spec:       arcv1.ArtifactTypeSpec{WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "my-own-pipeline"}},
+			}},
+			wantReason: controller.ReasonTypeAmbiguous,
+			wantInMsg:  "a namespaced type may not shadow a cluster-wide one",
+		},
+		{
+			name: "parameters over the operator's bound",
+			bad: func(t *testing.T) arcv1.OrderArtifact {
+				a := alpineArtifact(t)
+				a.Spec = rawSpec(t, map[string]any{"image": strings.Repeat("x", 600)})
+				return a
+			},
+			opts:       []Option{WithMaxParameterBytes(512)},
+			wantReason: ReasonTooLarge,
+			wantInMsg:  "more than the 512 allowed",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,7 +283,7 @@ func TestSyncReportsBadArtifactsAndGoesOnWithTheOthers(t *testing.T) {
 				newOrder("o", tc.bad(t), alpineArtifact(t)),
 				dockerhub(), internal(), secret("dst-reg-secret"),
 			}, tc.objects...)
-			f := newFixture(t, objects...)
+			f := newFixtureWithOptions(t, tc.opts, objects...)
 			good, _ := expectedName("o", alpineSpec())
 
 			writes, events, err := f.sync("o")

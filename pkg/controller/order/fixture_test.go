@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
@@ -40,35 +41,61 @@ type fixture struct {
 	ctrl     *Controller
 	factory  arcinformers.SharedInformerFactory
 	secrets  informers.GenericInformer
+	kube     *kubefake.Clientset
+	core     informers.SharedInformerFactory
 }
 
 func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
+	return newFixtureWithOptions(t, nil, objects...)
+}
+
+// newFixtureWithOptions is newFixture with controller options. Unless the
+// test brings its own type "oci", the example's type is a ClusterArtifactType
+// offered to every namespace, and the namespace exists without labels.
+func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Object) *fixture {
 	t.Helper()
-	var arcObjects []runtime.Object
-	var secretObjects []runtime.Object
+	var arcObjects, secretObjects, kubeObjects []runtime.Object
+	hasType, hasNamespace := false, false
 	for _, obj := range objects {
-		if s, ok := obj.(*corev1.Secret); ok {
-			secretObjects = append(secretObjects, secretMetadata(s))
-			continue
+		switch o := obj.(type) {
+		case *corev1.Secret:
+			secretObjects = append(secretObjects, secretMetadata(o))
+		case *corev1.Namespace:
+			kubeObjects, hasNamespace = append(kubeObjects, obj), true
+		case *arcv1.ArtifactType, *arcv1.ClusterArtifactType:
+			arcObjects = append(arcObjects, obj)
+			hasType = hasType || o.(metav1.Object).GetName() == "oci"
+		default:
+			arcObjects = append(arcObjects, obj)
 		}
-		arcObjects = append(arcObjects, obj)
+	}
+	if !hasType {
+		arcObjects = append(arcObjects, ociClusterType())
+	}
+	if !hasNamespace {
+		kubeObjects = append(kubeObjects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	f := &fixture{
 		t:        t,
 		client:   arcfake.NewSimpleClientset(arcObjects...),
 		recorder: record.NewFakeRecorder(100),
+		kube:     kubefake.NewSimpleClientset(kubeObjects...),
 	}
 	f.factory = arcinformers.NewSharedInformerFactory(f.client, 0)
 	// The Secret cache is filled directly below; the client itself is never asked.
 	metaClient := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
 	f.secrets = metadatainformer.NewSharedInformerFactory(metaClient, 0).ForResource(secretsGVR)
+	f.core = informers.NewSharedInformerFactory(f.kube, 0)
 	arc := f.factory.Arc().V1alpha1()
 	ctrl, err := New(f.client, Informers{
-		Orders:            arc.Orders(),
-		ArtifactWorkflows: arc.ArtifactWorkflows(),
-		Endpoints:         arc.Endpoints(),
-		Secrets:           f.secrets,
-	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
+		Orders:               arc.Orders(),
+		ArtifactWorkflows:    arc.ArtifactWorkflows(),
+		Endpoints:            arc.Endpoints(),
+		Secrets:              f.secrets,
+		ArtifactTypes:        arc.ArtifactTypes(),
+		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
+		Namespaces:           f.core.Core().V1().Namespaces(),
+	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
 	require.NoError(t, err)
 	f.ctrl = ctrl
 	for _, obj := range secretObjects {
@@ -100,6 +127,15 @@ func (f *fixture) refreshCaches() {
 	eps, err := f.client.ArcV1alpha1().Endpoints("").List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.t, arc.Endpoints().Informer().GetIndexer(), eps.Items)
+	types, err := f.client.ArcV1alpha1().ArtifactTypes("").List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, arc.ArtifactTypes().Informer().GetIndexer(), types.Items)
+	ctypes, err := f.client.ArcV1alpha1().ClusterArtifactTypes().List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, arc.ClusterArtifactTypes().Informer().GetIndexer(), ctypes.Items)
+	namespaces, err := f.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, f.core.Core().V1().Namespaces().Informer().GetIndexer(), namespaces.Items)
 	f.client.ClearActions()
 }
 
@@ -122,6 +158,10 @@ func (f *fixture) create(obj runtime.Object) {
 		_, err = f.client.ArcV1alpha1().Endpoints(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
 	case *arcv1.ArtifactWorkflow:
 		_, err = f.client.ArcV1alpha1().ArtifactWorkflows(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+	case *arcv1.ArtifactType:
+		_, err = f.client.ArcV1alpha1().ArtifactTypes(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+	case *arcv1.ClusterArtifactType:
+		_, err = f.client.ArcV1alpha1().ClusterArtifactTypes().Create(ctx, o, metav1.CreateOptions{})
 	case *corev1.Secret:
 		err = f.secrets.Informer().GetIndexer().Add(secretMetadata(o))
 	default:
@@ -178,6 +218,35 @@ func endpoint(name, typ, url string, usage arcv1.EndpointUsage, secret string) *
 		ep.Spec.SecretRef = &corev1.LocalObjectReference{Name: secret}
 	}
 	return ep
+}
+
+// ociClusterType is the example's type as a cluster admin offers it to
+// every namespace.
+func ociClusterType() *arcv1.ClusterArtifactType {
+	return &arcv1.ClusterArtifactType{
+		ObjectMeta: metav1.ObjectMeta{Name: "oci", Generation: 1},
+		Spec: arcv1.ClusterArtifactTypeSpec{ArtifactTypeSpec: arcv1.ArtifactTypeSpec{
+			Rules:               arcv1.ArtifactTypeRules{SrcTypes: []string{"oci"}, DstTypes: []string{"oci"}},
+			WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "oci-image-pipeline"},
+		}},
+	}
+}
+
+// strictClusterType is a ClusterArtifactType whose schema wants an image
+// reference and nothing else (a key the schema does not declare is refused):
+// the kind of rule that keeps shell metacharacters out of a template's steps.
+func strictClusterType() *arcv1.ClusterArtifactType {
+	cat := ociClusterType()
+	cat.Name = "strict"
+	cat.Spec.SpecSchema = &runtime.RawExtension{Raw: []byte(`{
+		"type": "object",
+		"required": ["image"],
+		"properties": {
+			"image": {"type": "string", "maxLength": 255, "pattern": "^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$"},
+			"override": {"type": "string", "maxLength": 255, "pattern": "^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$"}
+		}
+	}`)}
+	return cat
 }
 
 func dockerhub() *arcv1.Endpoint {

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/parameters"
 )
@@ -21,6 +22,7 @@ const (
 	ReasonEndpointUsage    = "EndpointUsageViolation"
 	ReasonSecretNotFound   = "SecretNotFound"
 	ReasonInvalidSpec      = "InvalidSpec"
+	ReasonTooLarge         = "ParametersTooLarge"
 	ReasonNameConflict     = "NameConflict"
 	reasonLookupFailed     = "LookupFailed"
 	directionSource        = "source"
@@ -73,7 +75,7 @@ func (c *Controller) makePlan(order *arcv1.Order) (*plan, error) {
 					lookupErrs = append(lookupErrs, errors.New(pr.message))
 				}
 			}
-			p.unresolved = append(p.unresolved, unresolvedArtifact(index, problems))
+			p.unresolved = append(p.unresolved, unresolvedArtifact(index, problems, c.maxMessageBytes))
 			continue
 		}
 		name, hash := naming.ArtifactWorkflow(order.Name, spec)
@@ -88,7 +90,7 @@ func (c *Controller) makePlan(order *arcv1.Order) (*plan, error) {
 	return p, errors.Join(lookupErrs...)
 }
 
-func unresolvedArtifact(index int32, problems []problem) arcv1.UnresolvedArtifact {
+func unresolvedArtifact(index int32, problems []problem, maxMessageBytes int) arcv1.UnresolvedArtifact {
 	messages := make([]string, len(problems))
 	for i, pr := range problems {
 		messages[i] = pr.message
@@ -96,7 +98,7 @@ func unresolvedArtifact(index int32, problems []problem) arcv1.UnresolvedArtifac
 	return arcv1.UnresolvedArtifact{
 		ArtifactIndex: index,
 		Reason:        problems[0].reason,
-		Message:       strings.Join(messages, "; "),
+		Message:       controller.TruncateMessage(strings.Join(messages, "; "), maxMessageBytes),
 	}
 }
 
@@ -105,7 +107,8 @@ func unresolvedArtifact(index int32, problems []problem) arcv1.UnresolvedArtifac
 func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact) (*arcv1.ArtifactWorkflowSpec, []problem) {
 	src, srcProblems := c.resolveEndpoint(order, a.SrcRef, defaultRef(order, true), directionSource)
 	dst, dstProblems := c.resolveEndpoint(order, a.DstRef, defaultRef(order, false), directionDestination)
-	problems := append(srcProblems, dstProblems...)
+	t, typeProblems := c.resolveType(order, a.Type)
+	problems := append(append(srcProblems, dstProblems...), typeProblems...)
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -113,9 +116,19 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 	if a.Spec != nil {
 		raw = a.Spec.Raw
 	}
+	// A spec over MaxSpecBytes is refused by parameters.Build below; the
+	// schema validator is spared it.
+	if t.Schema != nil && len(raw) <= parameters.MaxSpecBytes {
+		if err := t.Schema.Validate(raw); err != nil {
+			return nil, []problem{{ReasonInvalidSpec, fmt.Sprintf("artifact spec does not match the specSchema of %s: %v", t.Source, err)}}
+		}
+	}
 	params, err := parameters.Build(raw, src.Spec, dst.Spec)
 	if err != nil {
 		return nil, []problem{{ReasonInvalidSpec, fmt.Sprintf("artifact spec cannot become workflow parameters: %v", err)}}
+	}
+	if size := parameters.Size(params) + parameters.Size(t.Spec.Parameters); size > c.maxParameterBytes {
+		return nil, []problem{{ReasonTooLarge, fmt.Sprintf("the artifact's parameters (spec, Endpoints and type together) take %d bytes, more than the %d allowed", size, c.maxParameterBytes)}}
 	}
 	return &arcv1.ArtifactWorkflowSpec{
 		Type:         a.Type,
@@ -123,6 +136,19 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 		SrcSecretRef: secretRefOf(src),
 		DstSecretRef: secretRefOf(dst),
 	}, nil
+}
+
+// resolveType finds the artifact's type as offered to the Order's namespace.
+func (c *Controller) resolveType(order *arcv1.Order, name string) (*controller.ResolvedType, []problem) {
+	t, err := c.types.Resolve(order.Namespace, name)
+	var typeErr *controller.TypeError
+	switch {
+	case errors.As(err, &typeErr):
+		return nil, []problem{{typeErr.Reason, typeErr.Message}}
+	case err != nil:
+		return nil, []problem{{reasonLookupFailed, fmt.Sprintf("resolving type %q: %v", name, err)}}
+	}
+	return t, nil
 }
 
 func defaultRef(order *arcv1.Order, source bool) *corev1.LocalObjectReference {

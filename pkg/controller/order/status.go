@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 )
 
 // Reasons of the Order's Ready condition.
@@ -21,8 +22,9 @@ const (
 )
 
 // computeStatus derives the Order's status from the plan and the current
-// ArtifactWorkflows. It is a pure function of its arguments.
-func computeStatus(order *arcv1.Order, p *plan, current map[string]*arcv1.ArtifactWorkflow, now time.Time) arcv1.OrderStatus {
+// ArtifactWorkflows, with every message it copies cut to maxMessageBytes. It
+// is a pure function of its arguments.
+func computeStatus(order *arcv1.Order, p *plan, current map[string]*arcv1.ArtifactWorkflow, now time.Time, maxMessageBytes int) arcv1.OrderStatus {
 	status := arcv1.OrderStatus{
 		ObservedGeneration: order.Generation,
 		Total:              int32(len(order.Spec.Artifacts)),
@@ -40,7 +42,7 @@ func computeStatus(order *arcv1.Order, p *plan, current map[string]*arcv1.Artifa
 			entry.DuplicateIndices = append([]int32(nil), w.indices[1:]...)
 		}
 		if aw := current[w.name]; aw != nil {
-			entry.Phase, entry.Message = aw.Status.Phase, aw.Status.Message
+			entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
 		}
 		status.ArtifactWorkflows[w.hash] = entry
 		count(&status, entry.Phase, int32(len(w.indices)))
@@ -48,7 +50,7 @@ func computeStatus(order *arcv1.Order, p *plan, current map[string]*arcv1.Artifa
 	for name, prev := range p.retained {
 		entry := prev.status
 		if aw := current[name]; aw != nil {
-			entry.Phase, entry.Message = aw.Status.Phase, aw.Status.Message
+			entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
 		}
 		status.ArtifactWorkflows[prev.hash] = entry
 	}

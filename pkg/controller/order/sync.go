@@ -44,7 +44,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	current, actErr := c.reconcileArtifactWorkflows(ctx, order, p, owned)
 
-	status := computeStatus(order, p, current, c.clock.Now())
+	status := computeStatus(order, p, current, c.clock.Now(), c.maxMessageBytes)
 	c.reportNewProblems(order, status.UnresolvedArtifacts)
 	statusErr := c.writeStatus(ctx, order, status)
 	return errors.Join(lookupErr, actErr, statusErr)

@@ -2,6 +2,33 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// MaxTypeParameters bounds the parameters an artifact type adds to each of its Workflows.
+const MaxTypeParameters = 128
+
+// SecretDelivery says how the credentials of an artifact's Endpoints reach the
+// steps of its Workflow.
+// +kubebuilder:validation:Enum=ByName;WorkflowVolumes
+type SecretDelivery string
+
+const (
+	// SecretDeliveryByName passes only the names of the Secrets, as the
+	// parameters srcSecretName and dstSecretName. The workflow template
+	// declares the volumes that mount them, in the steps that need them, so a
+	// step that scans an image never holds push credentials. The Workflow ARC
+	// creates sets nothing but its template reference, arguments and
+	// metadata, so it runs where Argo restricts template referencing
+	// (templateReferencing: Strict or Secure). This is the default.
+	SecretDeliveryByName SecretDelivery = "ByName"
+	// SecretDeliveryWorkflowVolumes adds the volumes src-secret-vol and
+	// dst-secret-vol (the Secret, or an empty directory when an Endpoint has
+	// none) to the Workflow and mounts them read-only at /secret/src and
+	// /secret/dst in the main container of every step. Templates written for
+	// that contract keep working, but Argo refuses such Workflows when it
+	// restricts template referencing, and every step holds both credentials.
+	SecretDeliveryWorkflowVolumes SecretDelivery = "WorkflowVolumes"
 )
 
 // ArtifactTypeRules restrict which endpoints an artifact type works with.
@@ -47,6 +74,22 @@ type ArtifactTypeSpec struct {
 	Parameters []Parameter `json:"parameters,omitempty"`
 	// WorkflowTemplateRef names the Argo template that processes artifacts of this type.
 	WorkflowTemplateRef WorkflowTemplateRef `json:"workflowTemplateRef"`
+	// SpecSchema is an OpenAPI v3 schema, in the dialect of CustomResourceDefinitions,
+	// that the spec of every artifact of this type must satisfy, for example
+	// a pattern for image references. An artifact that breaks it does not
+	// start; its Order names the field and the rule. Without a schema any
+	// spec is accepted. The top level must be of type object.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	// +optional
+	SpecSchema *runtime.RawExtension `json:"specSchema,omitempty"`
+	// SecretDelivery says how Endpoint credentials reach the workflow steps:
+	// ByName (the default) passes the Secret names as parameters for the
+	// template to mount; WorkflowVolumes mounts both Secrets into every step
+	// and needs an Argo that does not restrict template referencing.
+	// +kubebuilder:default=ByName
+	// +optional
+	SecretDelivery SecretDelivery `json:"secretDelivery,omitempty"`
 }
 
 // ArtifactTypeStatus is the observed state of an artifact type.
@@ -73,14 +116,19 @@ type ArtifactTypeStatus struct {
 
 // ArtifactType is a kind of artifact (an OCI image, a Helm chart, a file)
 // available in one namespace: which endpoints it works with and which Argo
-// template moves it. It takes precedence over a ClusterArtifactType of the
-// same name.
+// WorkflowTemplate of the same namespace moves it. It cannot reach a
+// ClusterWorkflowTemplate: cluster-wide templates are offered by a cluster
+// admin through a ClusterArtifactType. It cannot shadow a ClusterArtifactType
+// offered to its namespace either: while both exist under one name, artifacts
+// of that type do not start, and the Order says why.
 type ArtifactType struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec describes the artifact type.
+	// Spec describes the artifact type. Its workflowTemplateRef names a
+	// WorkflowTemplate in the ArtifactType's namespace.
+	// +kubebuilder:validation:XValidation:rule="!has(self.workflowTemplateRef.clusterScope) || !self.workflowTemplateRef.clusterScope",message="a namespaced ArtifactType may only use a WorkflowTemplate of its own namespace: workflowTemplateRef.clusterScope cannot be true; ask a cluster admin for a ClusterArtifactType to use a ClusterWorkflowTemplate"
 	Spec ArtifactTypeSpec `json:"spec"`
 	// Status is the observed state of the artifact type.
 	// +optional
@@ -99,6 +147,17 @@ type ArtifactTypeList struct {
 	Items []ArtifactType `json:"items"`
 }
 
+// ClusterArtifactTypeSpec describes an artifact type a cluster admin offers
+// to the namespaces its selector matches.
+type ClusterArtifactTypeSpec struct {
+	ArtifactTypeSpec `json:",inline"`
+	// NamespaceSelector selects the namespaces whose Orders may use this type,
+	// by the namespaces' labels. Unset, the type is offered to every
+	// namespace; an empty selector ({}) also matches every namespace.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
 // +genclient
 // +genclient:nonNamespaced
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -110,8 +169,9 @@ type ArtifactTypeList struct {
 // +kubebuilder:printcolumn:name="Template",type=string,JSONPath=`.spec.workflowTemplateRef.name`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
-// ClusterArtifactType is an artifact type available in every namespace. Its
-// template is always a ClusterWorkflowTemplate.
+// ClusterArtifactType is an artifact type a cluster admin offers to every
+// namespace, or to those its namespaceSelector matches. Its template is
+// always a ClusterWorkflowTemplate.
 type ClusterArtifactType struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional
@@ -120,7 +180,7 @@ type ClusterArtifactType struct {
 	// Spec describes the artifact type. Its workflowTemplateRef always names a
 	// ClusterWorkflowTemplate, so clusterScope may be omitted but not false.
 	// +kubebuilder:validation:XValidation:rule="!has(self.workflowTemplateRef.clusterScope) || self.workflowTemplateRef.clusterScope",message="a ClusterArtifactType always uses a ClusterWorkflowTemplate: workflowTemplateRef.clusterScope cannot be false"
-	Spec ArtifactTypeSpec `json:"spec"`
+	Spec ClusterArtifactTypeSpec `json:"spec"`
 	// Status is the observed state of the artifact type.
 	// +optional
 	Status ArtifactTypeStatus `json:"status,omitempty"`

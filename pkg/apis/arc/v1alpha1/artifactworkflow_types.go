@@ -6,8 +6,10 @@ import (
 )
 
 // MaxWorkflowParameters bounds the parameters of one ArtifactWorkflow: those
-// derived from the artifact plus those its type adds.
-const MaxWorkflowParameters = 2048
+// derived from the artifact plus those its type adds. Templates declare the
+// parameters they use, a few dozen at most; the bound keeps one artifact from
+// fanning out into an ArtifactWorkflow and a Workflow of megabytes.
+const MaxWorkflowParameters = 512
 
 // ArtifactWorkflowSpec is the fully resolved work for one artifact.
 type ArtifactWorkflowSpec struct {
@@ -20,15 +22,17 @@ type ArtifactWorkflowSpec struct {
 	// the Workflow is built.
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=2048
+	// +kubebuilder:validation:MaxItems=512
 	// +optional
 	Parameters []Parameter `json:"parameters,omitempty"`
-	// SrcSecretRef names the Secret with the source credentials, mounted
-	// read-only at /secret/src in every step.
+	// SrcSecretRef names the Secret with the source credentials. The Workflow
+	// receives its name as the srcSecretName parameter (see the type's
+	// secretDelivery).
 	// +optional
 	SrcSecretRef *corev1.LocalObjectReference `json:"srcSecretRef,omitempty"`
-	// DstSecretRef names the Secret with the destination credentials, mounted
-	// read-only at /secret/dst in every step.
+	// DstSecretRef names the Secret with the destination credentials. The
+	// Workflow receives its name as the dstSecretName parameter (see the
+	// type's secretDelivery).
 	// +optional
 	DstSecretRef *corev1.LocalObjectReference `json:"dstSecretRef,omitempty"`
 }

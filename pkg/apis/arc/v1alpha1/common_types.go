@@ -1,12 +1,17 @@
 package v1alpha1
 
+// MaxParameterNameLength bounds the name of a parameter. Templates name
+// their parameters in a few words; a bound keeps a spec from flattening into
+// names that multiply the size of its ArtifactWorkflow.
+const MaxParameterNameLength = 128
+
 // Parameter is one named string value handed to an Argo Workflow as a
 // workflow-level argument.
 type Parameter struct {
 	// Name of the parameter, as the workflow template refers to it in
 	// {{workflow.parameters.<name>}}. Argo accepts letters, digits, '-' and '_'.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[-a-zA-Z0-9_]+$`
 	Name string `json:"name"`
 	// Value of the parameter. It may be empty.

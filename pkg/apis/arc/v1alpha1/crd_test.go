@@ -513,8 +513,11 @@ func TestClusterArtifactTypeCRDSchema(t *testing.T) {
 	require.Len(t, spec.Validations, 1, "the rule that forbids clusterScope: false")
 	assert.Contains(t, spec.Validations[0].Rule, "workflowTemplateRef.clusterScope")
 	assert.True(t, balanced(spec.Validations[0].Rule))
-	assert.Empty(t, loadCRDs(t)["ArtifactType"].schema().at("spec").Validations,
-		"a namespaced ArtifactType may use a namespaced WorkflowTemplate")
+	local := loadCRDs(t)["ArtifactType"].schema().at("spec")
+	require.Len(t, local.Validations, 1, "the rule that forbids clusterScope: true")
+	assert.Contains(t, local.Validations[0].Rule, "!self.workflowTemplateRef.clusterScope",
+		"a namespaced ArtifactType may use only WorkflowTemplates of its namespace")
+	assert.True(t, balanced(local.Validations[0].Rule))
 }
 
 // ---------------------------------------------------------------------------

@@ -37,12 +37,17 @@ type EndpointSpec struct {
 	// RemoteURL is the address of the registry or server, for example
 	// "registry-1.docker.io". Workflows receive it as the srcRemoteURL or
 	// dstRemoteURL parameter.
+	// It holds no credentials (user:password@ is refused: use secretRef), no
+	// whitespace and no control characters.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@')`,message="remoteURL must not carry user info (user:password@): put credentials in the Secret that secretRef names"
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('[\\s\\x00-\\x1f\\x7f]')`,message="remoteURL must not contain whitespace or control characters"
 	RemoteURL string `json:"remoteURL"`
 	// SecretRef names a Secret in the Endpoint's namespace that holds the
-	// credentials for this endpoint. Workflow steps find its keys as files under
-	// /secret/src or /secret/dst; the credentials never become parameters.
+	// credentials for this endpoint. Workflows receive its name as the
+	// srcSecretName or dstSecretName parameter and mount it where their
+	// artifact type says; the credentials never become parameters.
 	// +optional
 	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
 	// Usage restricts the Endpoint to pulling (source only), pushing

@@ -24,7 +24,8 @@ type OrderDefaults struct {
 // OrderArtifact is one artifact to move.
 type OrderArtifact struct {
 	// Type names the ArtifactType in the Order's namespace, or else the
-	// ClusterArtifactType, that processes this artifact.
+	// ClusterArtifactType offered to that namespace, that processes this
+	// artifact. When both exist under the name, the artifact does not start.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Type string `json:"type"`

@@ -134,6 +134,8 @@ func fullArtifactTypeSpec(clusterScope bool) v1alpha1.ArtifactTypeSpec {
 			Name:         "oci-copy",
 			ClusterScope: clusterScope,
 		},
+		SpecSchema:     &runtime.RawExtension{Raw: []byte(`{"type":"object","required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9./:-]+$"}}}`)},
+		SecretDelivery: v1alpha1.SecretDeliveryWorkflowVolumes,
 	}
 }
 
@@ -141,7 +143,9 @@ func fullArtifactType() *v1alpha1.ArtifactType {
 	return &v1alpha1.ArtifactType{
 		TypeMeta:   typeMeta("ArtifactType"),
 		ObjectMeta: objectMeta("oci", testNamespace),
-		Spec:       fullArtifactTypeSpec(true),
+		// clusterScope true is refused by the CRD's rule for a namespaced
+		// type, but the round trips check serialization and must cover it.
+		Spec: fullArtifactTypeSpec(true),
 		Status: v1alpha1.ArtifactTypeStatus{
 			Conditions:         conditions(3),
 			ObservedGeneration: 3,
@@ -153,7 +157,13 @@ func fullClusterArtifactType() *v1alpha1.ClusterArtifactType {
 	return &v1alpha1.ClusterArtifactType{
 		TypeMeta:   typeMeta("ClusterArtifactType"),
 		ObjectMeta: objectMeta("helm", ""),
-		Spec:       fullArtifactTypeSpec(true),
+		Spec: v1alpha1.ClusterArtifactTypeSpec{
+			ArtifactTypeSpec: fullArtifactTypeSpec(true),
+			NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels:      map[string]string{"arc.opendefense.cloud/helm": "offered"},
+				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"prod", "staging"}}},
+			},
+		},
 		Status: v1alpha1.ArtifactTypeStatus{
 			Conditions:         conditions(3),
 			ObservedGeneration: 3,
