@@ -26,6 +26,9 @@
 #                           default 10s): a Pod step's completion is seen up to
 #                           D late; 1s makes tests faster. 'up' restarts a
 #                           running workflow-controller if it changed
+#   ARC_ARGO_TEMPLATE_REFERENCING=MODE  Argo's workflowRestrictions
+#                           templateReferencing (default Secure, as ARC's users
+#                           run it; empty: unrestricted)
 #   ARC_SKIP_BUILD=1        do not call hack/build-tool.sh, only check bin/
 #   ARC_BIN_DIR=DIR         where the binaries are (default: <repo>/bin)
 #   ARC_READY_TIMEOUT=SEC   how long 'up' waits for each readiness step (120)
@@ -418,7 +421,18 @@ data:
   metricsConfig: |
     port: ${ARGO_METRICS_PORT}
     secure: false
+$(argo_restrictions)
 EOF
+}
+
+# argo_restrictions: the workflowRestrictions of the ConfigMap. ARC's users
+# run Argo locked down, so the local cluster does too: a Workflow must
+# reference a template and may set only Argo's allow-list of fields next to
+# it. ARC_ARGO_TEMPLATE_REFERENCING= (empty) runs Argo unrestricted.
+argo_restrictions() {
+  local mode="${ARC_ARGO_TEMPLATE_REFERENCING-Secure}"
+  [[ -n "${mode}" ]] || return 0
+  printf '  workflowRestrictions: |\n    templateReferencing: %s\n' "${mode}"
 }
 
 argo_metrics_answer() {

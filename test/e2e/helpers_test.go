@@ -369,14 +369,36 @@ func (f *fixture) createEndpoint(name, typ, url string, usage arcv1.EndpointUsag
 	return out
 }
 
+// createArtifactType creates a namespaced ArtifactType. A namespaced type
+// may only use WorkflowTemplates of its namespace, so a spec naming one of
+// the suite's ClusterWorkflowTemplates gets a namespaced copy of it instead.
 func (f *fixture) createArtifactType(name string, spec arcv1.ArtifactTypeSpec) *arcv1.ArtifactType {
 	f.t.Helper()
+	if spec.WorkflowTemplateRef.ClusterScope {
+		f.copyClusterWorkflowTemplate(spec.WorkflowTemplateRef.Name)
+		spec.WorkflowTemplateRef.ClusterScope = false
+	}
 	out, err := s.arc.ArcV1alpha1().ArtifactTypes(f.ns).Create(f.ctx(), &arcv1.ArtifactType{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec:       spec,
 	}, metav1.CreateOptions{})
 	require.NoError(f.t, err, "creating ArtifactType %s", name)
 	return out
+}
+
+// copyClusterWorkflowTemplate creates a WorkflowTemplate in the test's
+// namespace with the name and spec of a ClusterWorkflowTemplate, once.
+func (f *fixture) copyClusterWorkflowTemplate(name string) {
+	f.t.Helper()
+	cwt, err := s.argo.ArgoprojV1alpha1().ClusterWorkflowTemplates().Get(f.ctx(), name, metav1.GetOptions{})
+	require.NoError(f.t, err, "reading ClusterWorkflowTemplate %s", name)
+	_, err = s.argo.ArgoprojV1alpha1().WorkflowTemplates(f.ns).Create(f.ctx(), &wfv1.WorkflowTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       cwt.Spec,
+	}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(f.t, err, "copying ClusterWorkflowTemplate %s into namespace %s", name, f.ns)
+	}
 }
 
 // simpleType is an ArtifactType of the given template with no rules and no parameters.

@@ -3,8 +3,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
 
 // ociType is the ArtifactType of the OCI example (examples/oci/artifact-type.yaml)
@@ -68,9 +69,15 @@ func TestOCIExample(t *testing.T) {
 		"specImage":    "library/alpine:3.18",
 		"specOverride": "myteam/alpine:3.18-dev",
 		"scanSeverity": "HIGH,CRITICAL",
+		// The template mounts the Secrets by these names (secretDelivery ByName).
+		workflowbuilder.SrcSecretNameParameter: workflowbuilder.NoSecret,
+		workflowbuilder.DstSecretNameParameter: "dst-reg-secret",
 	}, f.workflowParameters(wf))
 	require.NotNil(t, wf.Spec.WorkflowTemplateRef)
-	assert.Equal(t, wfv1.WorkflowTemplateRef{Name: templateOCI, ClusterScope: true}, *wf.Spec.WorkflowTemplateRef)
+	assert.Equal(t, wfv1.WorkflowTemplateRef{Name: templateOCI}, *wf.Spec.WorkflowTemplateRef,
+		"a namespaced ArtifactType uses the WorkflowTemplate of its namespace")
+	assert.Empty(t, wf.Spec.Volumes, "under Secure mode the template owns every volume")
+	assert.Empty(t, wf.Spec.PodSpecPatch, "under Secure mode the template owns the pods")
 	assert.True(t, metav1.IsControlledBy(wf, aw), "the ArtifactWorkflow controls its Workflow")
 	assert.Equal(t, aw.Name, wf.Labels[arcv1.LabelArtifactWorkflow])
 
@@ -85,30 +92,26 @@ func TestOCIExample(t *testing.T) {
 		return false, nil
 	})
 
-	// Its pods get the credentials: Secret dst-reg-secret at /secret/dst, an
-	// empty directory at /secret/src, both read-only in container main.
-	var pods []corev1.Pod
-	f.waitFor("pods of Workflow "+name, defaultTimeout, func(ctx context.Context) (bool, string, error) {
-		list, err := s.kube.CoreV1().Pods(f.ns).List(ctx, metav1.ListOptions{LabelSelector: argoWorkflowLabel + "=" + name})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		pods = list.Items
-		return len(pods) > 0, fmt.Sprintf("%d pods", len(pods)), nil
-	})
-	for i := range pods {
-		checkCredentialMounts(t, &pods[i])
-	}
-
 	f.waitWorkflowPhase(name, wfv1.WorkflowSucceeded)
-	// Every step ran as a pod: pull, scan, push.
+	// Every step ran as a pod: pull, scan, push. Each holds only the
+	// credentials it needs, as Argo rendered them from the template: pull the
+	// source's (dockerhub has none: the optional volume of the no-secret
+	// name), push the destination's Secret, scan none.
 	list, err := s.kube.CoreV1().Pods(f.ns).List(t.Context(), metav1.ListOptions{LabelSelector: argoWorkflowLabel + "=" + name})
 	require.NoError(t, err)
 	assert.Len(t, list.Items, 3, "one pod per step of %s", templateOCI)
+	mounts := map[string]map[string]string{}
 	for i := range list.Items {
-		assert.Equal(t, corev1.PodSucceeded, list.Items[i].Status.Phase, "pod %s", list.Items[i].Name)
-		assert.Equal(t, "kwok", list.Items[i].Spec.NodeSelector["type"], "pod %s runs on the fake node", list.Items[i].Name)
+		pod := &list.Items[i]
+		assert.Equal(t, corev1.PodSucceeded, pod.Status.Phase, "pod %s", pod.Name)
+		assert.Equal(t, "kwok", pod.Spec.NodeSelector["type"], "pod %s runs on the fake node", pod.Name)
+		mounts[stepOf(pod)] = credentialMounts(t, pod)
 	}
+	assert.Equal(t, map[string]map[string]string{
+		"pull": {"/secret/src": workflowbuilder.NoSecret + " (optional)"},
+		"scan": {},
+		"push": {"/secret/dst": "dst-reg-secret (optional)"},
+	}, mounts, "Secret volumes each step's container main mounts, by path")
 
 	aw = f.waitArtifactWorkflow(name, "Succeeded", func(aw *arcv1.ArtifactWorkflow) (bool, string, error) {
 		return aw.Status.Phase == arcv1.WorkflowPhaseSucceeded, "", nil
@@ -130,43 +133,42 @@ func TestOCIExample(t *testing.T) {
 	}
 }
 
-// checkCredentialMounts checks how a step pod of an ARC Workflow of the OCI
-// example holds the credentials.
-func checkCredentialMounts(t *testing.T, pod *corev1.Pod) {
-	t.Helper()
-	volumes := map[string]corev1.Volume{}
-	for _, v := range pod.Spec.Volumes {
-		volumes[v.Name] = v
-	}
-	var main *corev1.Container
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == "main" {
-			main = &pod.Spec.Containers[i]
-		}
-	}
-	require.NotNil(t, main, "pod %s has no container main", pod.Name)
-	mounts := map[string]corev1.VolumeMount{}
-	for _, m := range main.VolumeMounts {
-		mounts[m.MountPath] = m
-	}
+// stepOf names the step a pod of a steps template runs, from the node name
+// Argo gives it ("<workflow>[0].pull").
+func stepOf(pod *corev1.Pod) string {
+	node := pod.Annotations["workflows.argoproj.io/node-name"]
+	return node[strings.LastIndex(node, ".")+1:]
+}
 
-	dst, ok := mounts["/secret/dst"]
-	if assert.True(t, ok, "pod %s: container main mounts nothing at /secret/dst: %+v", pod.Name, main.VolumeMounts) {
-		assert.True(t, dst.ReadOnly, "pod %s: /secret/dst is read-only", pod.Name)
-		vol, ok := volumes[dst.Name]
-		if assert.True(t, ok, "pod %s: no volume %s", pod.Name, dst.Name) && assert.NotNil(t, vol.Secret, "pod %s: /secret/dst is a Secret volume: %+v", pod.Name, vol) {
-			assert.Equal(t, "dst-reg-secret", vol.Secret.SecretName)
+// credentialMounts returns the Secret volumes that container main of a pod
+// mounts, as path -> Secret name, and checks that they are read-only and that
+// no container takes a Secret through its environment.
+func credentialMounts(t *testing.T, pod *corev1.Pod) map[string]string {
+	t.Helper()
+	secrets := map[string]*corev1.SecretVolumeSource{}
+	for _, v := range pod.Spec.Volumes {
+		if v.Secret != nil {
+			secrets[v.Name] = v.Secret
 		}
 	}
-	src, ok := mounts["/secret/src"]
-	if assert.True(t, ok, "pod %s: container main mounts nothing at /secret/src: %+v", pod.Name, main.VolumeMounts) {
-		assert.True(t, src.ReadOnly, "pod %s: /secret/src is read-only", pod.Name)
-		vol, ok := volumes[src.Name]
-		if assert.True(t, ok, "pod %s: no volume %s", pod.Name, src.Name) {
-			assert.NotNil(t, vol.EmptyDir, "pod %s: /secret/src is an empty directory (dockerhub has no Secret): %+v", pod.Name, vol)
+	out := map[string]string{}
+	for _, c := range pod.Spec.Containers {
+		if c.Name != "main" {
+			continue
+		}
+		for _, m := range c.VolumeMounts {
+			secret, ok := secrets[m.Name]
+			if !ok || strings.HasPrefix(m.MountPath, "/var/run/secrets/kubernetes.io") {
+				continue
+			}
+			assert.True(t, m.ReadOnly, "pod %s: %s is read-only", pod.Name, m.MountPath)
+			desc := secret.SecretName
+			if secret.Optional != nil && *secret.Optional {
+				desc += " (optional)"
+			}
+			out[m.MountPath] = desc
 		}
 	}
-	// The Secret is a volume, never an environment variable.
 	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
@@ -174,6 +176,7 @@ func checkCredentialMounts(t *testing.T, pod *corev1.Pod) {
 			}
 		}
 	}
+	return out
 }
 
 // TestFailingStep lets a Workflow fail (its pods carry the test-fail label)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
 
 // TestNestedSpec sends a spec with nested objects, arrays of objects,
@@ -89,7 +90,12 @@ func TestNestedSpec(t *testing.T) {
 		"dstSecret":    "false",
 	}
 	wantAW := map[string]string{}
-	wantWF := map[string]string{"specOverridden": "by-the-type", "extra": "x"}
+	wantWF := map[string]string{
+		"specOverridden": "by-the-type", "extra": "x",
+		// Neither Endpoint has a Secret.
+		workflowbuilder.SrcSecretNameParameter: workflowbuilder.NoSecret,
+		workflowbuilder.DstSecretNameParameter: workflowbuilder.NoSecret,
+	}
 	for _, m := range []map[string]string{endpoints, fromSpec} {
 		for k, v := range m {
 			wantAW[k] = v

@@ -358,7 +358,8 @@ func rbacAccessReview(t *testing.T) {
 		{"", "configmaps", "", true, nil},
 		{"", "serviceaccounts", "", true, nil},
 		{"", "serviceaccounts", "token", true, []string{}},
-		{"", "namespaces", "", false, nil},
+		// Labels of namespaces decide which ClusterArtifactTypes they are offered.
+		{"", "namespaces", "", false, []string{"get", "list", "watch"}},
 		{"events.k8s.io", "events", "", true, nil},
 		{coord, "leases", "", true, nil},
 		{"rbac.authorization.k8s.io", "clusterroles", "", false, nil},
