@@ -2,6 +2,7 @@ package artifactworkflow
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -470,4 +471,26 @@ func TestSlimWorkflowKeepsOnlyWhatARCReads(t *testing.T) {
 	assert.Equal(t, wfv1.WorkflowRunning, slim.Status.Phase)
 	assert.Equal(t, "m", slim.Status.Message)
 	assert.Equal(t, wf.OwnerReferences, slim.OwnerReferences)
+}
+
+// TestSyncBoundsTheMessageCopiedFromTheWorkflow: a step can make Argo's
+// message as long as it likes; the status keeps a bounded, marked cut.
+func TestSyncBoundsTheMessageCopiedFromTheWorkflow(t *testing.T) {
+	wf := ownWorkflow(wfv1.WorkflowFailed)
+	wf.Status.Message = strings.Repeat("step output ", 100_000)
+	f := newFixtureWithOptions(t, []Option{WithMaxMessageBytes(256)}, alpineArtifactWorkflow(), ociArtifactType(), wf)
+
+	_, events, err := f.sync()
+	require.NoError(t, err)
+	status := f.artifactWorkflow().Status
+	assert.Equal(t, arcv1.WorkflowPhaseFailed, status.Phase)
+	assert.LessOrEqual(t, len(status.Message), 256)
+	assert.Contains(t, status.Message, "bytes cut)")
+	ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
+	require.NotNil(t, ready)
+	assert.Equal(t, status.Message, ready.Message, "the condition carries the same bounded message")
+	assert.Equal(t, []string{"Warning " + ReasonFailed}, controllertest.EventReasons(events))
+	for _, e := range events {
+		assert.LessOrEqual(t, len(e), 512, "the event carries the bounded message too")
+	}
 }
