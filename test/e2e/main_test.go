@@ -266,6 +266,16 @@ func (st *suite) prepareCluster(ctx context.Context) error {
 	if _, err := st.applyFiles(ctx, filepath.Join(st.root, "test", "e2e", "testdata"), ""); err != nil {
 		return fmt.Errorf("installing the e2e ClusterWorkflowTemplates: %w", err)
 	}
+	// make run-local offers the example's ClusterArtifactType "oci" to every
+	// namespace; the tests' namespaced types of that name would shadow it, which
+	// ARC refuses. The suite runs alone on the cluster (checkNoOtherController).
+	err = st.arc.ArcV1alpha1().ClusterArtifactTypes().Delete(ctx, "oci", metav1.DeleteOptions{})
+	if ignoreNotFound(err) != nil {
+		return fmt.Errorf("removing ClusterArtifactType oci: %w", err)
+	}
+	if err == nil {
+		fmt.Println("e2e: removed ClusterArtifactType oci (left by make run-local): the tests' namespaced types use that name")
+	}
 
 	nodes, err := st.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: kwokNodeLabel})
 	if err != nil {
