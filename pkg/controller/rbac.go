@@ -58,8 +58,15 @@ package controller
 //
 // +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
 //
-// Leader election: the Lease arc-controller in the controller's namespace.
-// This rule becomes a Role in arc-system (kustomize renames the namespace
-// when you install elsewhere). Create cannot be limited to a resource name.
+// Leader election: the Lease arc-controller (the default of
+// --leader-elect-lease-name) in the controller's namespace. These rules
+// become a Role in arc-system (kustomize renames the namespace when you
+// install elsewhere). Reading and renewing are limited to that one Lease, so
+// the token cannot take over another component's leader election there.
+// Create cannot be limited: a create request names no existing object, and
+// RBAC never matches a rule with resourceNames against it. So create is a
+// rule of its own, for any Lease in arc-system. A different
+// --leader-elect-lease-name needs the Role's resourceNames patched.
 //
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=arc-system
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=arc-controller,namespace=arc-system
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create,namespace=arc-system

@@ -20,6 +20,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -273,6 +274,8 @@ func rbacPoll(ctx context.Context, timeout time.Duration, cond func(ctx context.
 type rbacCheck struct {
 	allowed                                       bool
 	verb, group, resource, subresource, namespace string
+	// name is the object asked about, "" for any (as in list or create).
+	name string
 }
 
 func (c rbacCheck) String() string {
@@ -282,6 +285,9 @@ func (c rbacCheck) String() string {
 	}
 	if c.subresource != "" {
 		res += "/" + c.subresource
+	}
+	if c.name != "" {
+		res += " " + c.name
 	}
 	where := "cluster-wide"
 	if c.namespace != "" {
@@ -300,6 +306,14 @@ func rbacChecks(allowed bool, group, resource, subresource, namespace string, ve
 }
 
 var rbacAllVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// rbacNamed asks the checks about one object.
+func rbacNamed(name string, checks []rbacCheck) []rbacCheck {
+	for i := range checks {
+		checks[i].name = name
+	}
+	return checks
+}
 
 // rbacSplit returns the verbs of rbacAllVerbs that are in allowed, and the others.
 func rbacSplit(allowed ...string) (yes, no []string) {
@@ -383,11 +397,15 @@ func rbacAccessReview(t *testing.T) {
 		checks = append(checks, rbacChecks(true, r.group, r.resource, r.subresource, namespace, yes...)...)
 		checks = append(checks, rbacChecks(false, r.group, r.resource, r.subresource, namespace, no...)...)
 	}
-	// The Lease only in the controller's namespace.
-	yes, no := rbacSplit("get", "create", "update")
-	checks = append(checks, rbacChecks(true, coord, "leases", "", rbacNamespace, yes...)...)
-	checks = append(checks, rbacChecks(false, coord, "leases", "", rbacNamespace, no...)...)
-	checks = append(checks, rbacChecks(false, coord, "leases", "", "kube-system", "get", "create", "update")...)
+	// Its own Lease only, in the controller's namespace: get and update of
+	// that one Lease; create of any (RBAC cannot limit create by name).
+	checks = append(checks, rbacNamed(rbacLease, rbacChecks(true, coord, "leases", "", rbacNamespace, "get", "update"))...)
+	checks = append(checks, rbacChecks(true, coord, "leases", "", rbacNamespace, "create")...)
+	checks = append(checks, rbacNamed(rbacLease, rbacChecks(false, coord, "leases", "", rbacNamespace, "patch", "delete"))...)
+	checks = append(checks, rbacNamed("another-component", rbacChecks(false, coord, "leases", "", rbacNamespace, "get", "update", "patch", "delete"))...)
+	checks = append(checks, rbacChecks(false, coord, "leases", "", rbacNamespace, "get", "list", "watch", "update", "deletecollection")...)
+	checks = append(checks, rbacNamed(rbacLease, rbacChecks(false, coord, "leases", "", "kube-system", "get", "update"))...)
+	checks = append(checks, rbacChecks(false, coord, "leases", "", "kube-system", "create")...)
 	// Nothing that widens its own rights.
 	checks = append(checks,
 		rbacCheck{verb: "impersonate", resource: "serviceaccounts", namespace: ns},
@@ -405,7 +423,7 @@ func rbacAccessReview(t *testing.T) {
 				User:   rbacUser,
 				Groups: groups,
 				ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: c.namespace, Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.subresource,
+					Namespace: c.namespace, Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.subresource, Name: c.name,
 				},
 			},
 		}, metav1.CreateOptions{})
@@ -435,7 +453,10 @@ func rbacAccessReview(t *testing.T) {
 		{[]string{"create", "workflows." + argo}, "yes"},
 		{[]string{"get", "secrets"}, "yes"},
 		{[]string{"create", "secrets"}, "no"},
+		{[]string{"update", "leases." + coord + "/" + rbacLease, "--namespace=" + rbacNamespace}, "yes"},
+		{[]string{"update", "leases." + coord + "/kube-scheduler", "--namespace=" + rbacNamespace}, "no"},
 	} {
+		// A later --namespace wins over the first.
 		out, _, _ := rbacKubectl(t, append([]string{"auth", "can-i", "--as=" + rbacUser, "--namespace=" + ns}, q.args...)...)
 		assert.Equal(t, q.want, strings.TrimSpace(out), "kubectl auth can-i %s --as=%s", strings.Join(q.args, " "), rbacUser)
 	}
@@ -659,6 +680,30 @@ func rbacForbiddenRequests(t *testing.T, sa *rbacClients, ns, orderName, workflo
 	forbidden("listing Pods", err)
 	_, err = sa.kube.CoordinationV1().Leases(metav1.NamespaceDefault).Get(ctx, rbacLease, metav1.GetOptions{})
 	forbidden("reading a Lease outside "+rbacNamespace, err)
+	rbacOtherLease(t, sa)
+}
+
+// rbacOtherLease shows that the token reaches no Lease in arc-system but
+// ARC's own: it may create one (RBAC cannot limit create by name), but
+// neither read, renew nor take it over afterwards.
+func rbacOtherLease(t *testing.T, sa *rbacClients) {
+	ctx := t.Context()
+	const other = "another-component"
+	leases := sa.kube.CoordinationV1().Leases(rbacNamespace)
+	lease, err := leases.Create(ctx, &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: other},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("someone-else")},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err, "creating a Lease in %s is allowed: create cannot be limited by name", rbacNamespace)
+	t.Cleanup(func() {
+		err := s.kube.CoordinationV1().Leases(rbacNamespace).Delete(context.Background(), other, metav1.DeleteOptions{})
+		assert.NoError(t, ignoreNotFound(err), "deleting Lease %s", other)
+	})
+	_, err = leases.Get(ctx, other, metav1.GetOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "reading Lease %s/%s: want Forbidden, got %v", rbacNamespace, other, err)
+	lease.Spec.HolderIdentity = ptr.To("arc-controller")
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "taking over Lease %s/%s: want Forbidden, got %v", rbacNamespace, other, err)
 }
 
 // rbacLogSize is the current size of the controllers' log.
