@@ -14,11 +14,9 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -27,14 +25,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
-	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 )
 
 // What manifests/default installs the controller as.
@@ -167,8 +161,10 @@ func rbacInstall(t *testing.T) *appsv1.Deployment {
 	crdFiles, err := filepath.Glob(filepath.Join(s.root, "manifests", "crd", arcv1.GroupName+"_*.yaml"))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{
-		"Namespace": 1, "CustomResourceDefinition": len(crdFiles), "ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1,
+		"Namespace": 1, "CustomResourceDefinition": len(crdFiles), "ServiceAccount": 1,
+		"ClusterRole": 1, "ClusterRoleBinding": 1,
 		"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 1,
+		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1,
 	}, kinds, "what manifests/default installs")
 	require.NotNil(t, deploy, "manifests/default has no Deployment %s", rbacDeployment)
 
@@ -245,6 +241,9 @@ func rbacUninstall(t *testing.T) {
 		return
 	}
 	t.Logf("kubectl delete -k manifests/default -l %s:\n%s", rbacControllerSelector, out)
+	// The policy went with the controller; the suite's shared controller
+	// writes ArtifactWorkflows as the administrator again.
+	waitAdmissionPolicy(t, false)
 	for _, name := range []string{"orders", "artifactworkflows", "endpoints", "artifacttypes", "clusterartifacttypes"} {
 		crd, err := s.dyn.Resource(crdGVR).Get(context.Background(), name+"."+arcv1.GroupName, metav1.GetOptions{})
 		if assert.NoError(t, err, "uninstalling the controller must keep CRD %s", name) {
@@ -462,59 +461,11 @@ func rbacAccessReview(t *testing.T) {
 	}
 }
 
-// rbacClients are clients that authenticate as the controller's ServiceAccount.
-type rbacClients struct {
-	kubeconfig string
-	kube       kubernetes.Interface
-	arc        arcclient.Interface
-	argo       argoclient.Interface
-}
-
-// rbacServiceAccountClients gets a token of the ServiceAccount through the
-// TokenRequest API and writes a kubeconfig with it, the admin kubeconfig's
-// server and CA, and no other credentials.
+// rbacServiceAccountClients returns clients that authenticate as the
+// controller's ServiceAccount (see serviceAccountClients).
 func rbacServiceAccountClients(t *testing.T, dir string) *rbacClients {
 	t.Helper()
-	tr, err := s.kube.CoreV1().ServiceAccounts(rbacNamespace).CreateToken(t.Context(), rbacServiceAccount, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err, "TokenRequest for %s", rbacUser)
-	require.NotEmpty(t, tr.Status.Token)
-
-	admin, err := clientcmd.LoadFromFile(s.kubeconfig)
-	require.NoError(t, err)
-	adminCtx := admin.Contexts[admin.CurrentContext]
-	require.NotNil(t, adminCtx, "context %q of %s", admin.CurrentContext, s.kubeconfig)
-	cluster := admin.Clusters[adminCtx.Cluster]
-	require.NotNil(t, cluster, "cluster %q of %s", adminCtx.Cluster, s.kubeconfig)
-	cluster = cluster.DeepCopy()
-	if cluster.CertificateAuthority != "" && !filepath.IsAbs(cluster.CertificateAuthority) {
-		cluster.CertificateAuthority = filepath.Join(filepath.Dir(s.kubeconfig), cluster.CertificateAuthority)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["arc"] = cluster
-	cfg.AuthInfos[rbacServiceAccount] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["arc"] = &clientcmdapi.Context{Cluster: "arc", AuthInfo: rbacServiceAccount}
-	cfg.CurrentContext = "arc"
-	path := filepath.Join(dir, "arc-controller.kubeconfig")
-	require.NoError(t, clientcmd.WriteToFile(*cfg, path))
-
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	rc.Timeout = 30 * time.Second
-	c := &rbacClients{kubeconfig: path}
-	c.kube, err = kubernetes.NewForConfig(rc)
-	require.NoError(t, err)
-	c.arc, err = arcclient.NewForConfig(rc)
-	require.NoError(t, err)
-	c.argo, err = argoclient.NewForConfig(rc)
-	require.NoError(t, err)
-
-	// The token is the ServiceAccount's, nothing else.
-	review, err := c.kube.AuthenticationV1().SelfSubjectReviews().Create(t.Context(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	require.NoError(t, err, "SelfSubjectReview with the ServiceAccount token")
-	assert.Equal(t, rbacUser, review.Status.UserInfo.Username)
-	return c
+	return serviceAccountClients(t, rbacNamespace, rbacServiceAccount, dir)
 }
 
 // rbacDeployedIdentity runs the controller as the ServiceAccount and takes
@@ -581,21 +532,21 @@ func rbacDeployedIdentity(t *testing.T, deploy *appsv1.Deployment) {
 	f.waitEvent("ArtifactWorkflow", awName, corev1.EventTypeNormal, "WorkflowCreated")
 	t.Logf("the OCI example succeeded under %s", rbacUser)
 
-	// update: someone edits the ArtifactWorkflow; the Order controller restores it.
+	// update: the ArtifactWorkflow is edited; the Order controller restores
+	// it. The admission policy of manifests/default refuses the edit to
+	// anyone but ARC's own identity, the cluster administrator included, so
+	// the edit is made with the controller's token.
 	want := artifactWorkflowParameters(aw)["specImage"]
-	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Get(t.Context(), awName, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		for i := range cur.Spec.Parameters {
-			if cur.Spec.Parameters[i].Name == "specImage" {
-				cur.Spec.Parameters[i].Value = "tampered"
+	tamper := awUpdate(func(aw *arcv1.ArtifactWorkflow) {
+		for i := range aw.Spec.Parameters {
+			if aw.Spec.Parameters[i].Name == "specImage" {
+				aw.Spec.Parameters[i].Value = "tampered"
 			}
 		}
-		_, err = s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Update(t.Context(), cur, metav1.UpdateOptions{})
-		return err
-	}))
+	}, false)
+	err = tamper(t.Context(), s.arc, f.ns, awName)
+	assert.True(t, isAdmissionPolicyDenial(err), "the administrator edits an ArtifactWorkflow: want the policy's denial, got %v", err)
+	require.NoError(t, tamper(t.Context(), sa.arc, f.ns, awName), "ARC's ServiceAccount edits an ArtifactWorkflow")
 	f.waitArtifactWorkflow(awName, "spec restored", func(aw *arcv1.ArtifactWorkflow) (bool, string, error) {
 		got := artifactWorkflowParameters(aw)["specImage"]
 		return got == want, "specImage=" + got, nil
