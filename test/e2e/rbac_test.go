@@ -162,7 +162,8 @@ func rbacInstall(t *testing.T) *appsv1.Deployment {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{
 		"Namespace": 1, "CustomResourceDefinition": len(crdFiles), "ServiceAccount": 1,
-		"ClusterRole": 1, "ClusterRoleBinding": 1,
+		// arc-controller, the user roles arc-order-author and arc-viewer
+		"ClusterRole": 3, "ClusterRoleBinding": 1,
 		"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 1,
 		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1,
 	}, kinds, "what manifests/default installs")
