@@ -29,6 +29,7 @@ type options struct {
 	renewDeadline       time.Duration
 	retryPeriod         time.Duration
 	metricsBindAddress  string
+	metrics             metricsServingOptions
 	healthProbeAddress  string
 	shutdownGracePeriod time.Duration
 }
@@ -51,7 +52,8 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long standby replicas wait before taking over a Lease that is not renewed.")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew the Lease before it gives up leadership.")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the Lease.")
-	fs.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint. \"0\" disables it.")
+	fs.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8443", "Address of the Prometheus /metrics endpoint. \"0\" disables it.")
+	o.metrics.addFlags(fs)
 	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints. \"0\" disables them.")
 	fs.DurationVar(&o.shutdownGracePeriod, "shutdown-grace-period", 30*time.Second, "How long running syncs may take to finish after SIGTERM.")
 }
@@ -96,6 +98,7 @@ func (o *options) validate() error {
 	if o.orderStatusBatchPeriod < 0 {
 		errs = append(errs, fmt.Errorf("--order-status-batch-period must not be negative, got %v", o.orderStatusBatchPeriod))
 	}
+	errs = append(errs, o.metrics.validate()...)
 	if o.shutdownGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-grace-period must be positive, got %v", o.shutdownGracePeriod))
 	}

@@ -70,3 +70,12 @@ package controller
 //
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=arc-controller,namespace=arc-system
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create,namespace=arc-system
+//
+// The metrics endpoint authenticates its clients with a TokenReview and
+// authorizes them with a SubjectAccessReview (get on the non-resource URL
+// /metrics), like kube-controller-manager's secure port; k8s.io/apiserver's
+// delegating authenticator and authorizer make these calls. A review only
+// asks the API server a question: it reads nothing and changes nothing.
+//
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

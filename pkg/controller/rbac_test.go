@@ -37,7 +37,11 @@ import (
 //   - metadata informers, factory.ForResource(<pkg>.SchemeGroupVersion.WithResource("...")) (list, watch);
 //   - client-go's event sink, record.EventSinkImpl{Interface: kube.CoreV1().Events(...)} (create, patch);
 //   - client-go's leader election lock, resourcelock.LeaseLock{Client: kube.CoordinationV1()}
-//     (get and update of the one Lease its LeaseMeta names, create).
+//     (get and update of the one Lease its LeaseMeta names, create);
+//   - k8s.io/apiserver's delegating authenticator and authorizer of the
+//     metrics endpoint, authenticatorfactory.DelegatingAuthenticatorConfig{TokenAccessReviewClient: kube.AuthenticationV1()}
+//     and authorizerfactory.DelegatingAuthorizerConfig{SubjectAccessReviewClient: kube.AuthorizationV1()}
+//     (create tokenreviews, create subjectaccessreviews).
 //
 // Any other use of a typed client's group-version accessor fails the test,
 // so a call cannot slip past the check by being written differently.
@@ -417,6 +421,22 @@ func scanFile(fset *token.FileSet, file *ast.File, res *scanResult) {
 						p: permission{group: group, resource: "leases", verb: verb, namespaced: true}, field: field, pos: pos,
 					})
 				}
+			default:
+				// k8s.io/apiserver's delegating authenticator and authorizer
+				// ask the API server about the clients of /metrics.
+				rc, isReviewClient := reviewClients[compositeType(n)]
+				if !isReviewClient {
+					return true
+				}
+				acc, gv, ok := accessorCall(fieldValue(n, rc.field))
+				if !ok {
+					fail(n, "%s without a client.%s() %s", compositeType(n), rc.accessor, rc.field)
+					return true
+				}
+				consumed[acc] = true
+				if group, ok := groupOf(n, gv); ok {
+					res.need(permission{group: group, resource: rc.resource, verb: "create"}, fset.Position(n.Pos()))
+				}
 			}
 		case *ast.TypeSpec:
 			// type Informers struct { Orders arcinformers.OrderInformer; ... }
@@ -457,6 +477,13 @@ func scanFile(fset *token.FileSet, file *ast.File, res *scanResult) {
 			fail(acc, "a client accessor used in a way the RBAC check cannot follow: write each call as one chain, client.<GroupVersion>().<Resource>(ns).<Verb>(...)")
 		}
 	}
+}
+
+// reviewClients are k8s.io/apiserver's delegating configurations: each is
+// handed a group-version client in a field and creates one kind of review.
+var reviewClients = map[string]struct{ field, accessor, resource string }{
+	"DelegatingAuthenticatorConfig": {"TokenAccessReviewClient", "AuthenticationV1", "tokenreviews"},
+	"DelegatingAuthorizerConfig":    {"SubjectAccessReviewClient", "AuthorizationV1", "subjectaccessreviews"},
 }
 
 // stringFlag reads fs.StringVar(&o.field, "flag", "default", usage).
@@ -617,6 +644,8 @@ func TestRBACMarkersCoverClientCalls(t *testing.T) {
 		{group: "", resource: "events", verb: "create"},
 		{group: "coordination.k8s.io", resource: "leases", verb: "update", namespaced: true, name: "arc-controller"},
 		{group: "coordination.k8s.io", resource: "leases", verb: "create", namespaced: true},
+		{group: "authentication.k8s.io", resource: "tokenreviews", verb: "create"},
+		{group: "authorization.k8s.io", resource: "subjectaccessreviews", verb: "create"},
 	} {
 		if got, ok := res.needs[known.key()]; !ok || got.name != known.name || got.namespaced != known.namespaced {
 			t.Errorf("the scan did not find %s (found %v): it is broken", known, got)

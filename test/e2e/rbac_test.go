@@ -162,8 +162,8 @@ func rbacInstall(t *testing.T) *appsv1.Deployment {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{
 		"Namespace": 1, "CustomResourceDefinition": len(crdFiles), "ServiceAccount": 1,
-		// arc-controller, the user roles arc-order-author and arc-viewer
-		"ClusterRole": 3, "ClusterRoleBinding": 1,
+		// arc-controller, the user roles arc-order-author and arc-viewer, arc-metrics-reader
+		"ClusterRole": 4, "ClusterRoleBinding": 1,
 		"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 1,
 		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1,
 	}, kinds, "what manifests/default installs")
@@ -195,7 +195,8 @@ func rbacInstall(t *testing.T) *appsv1.Deployment {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	assert.Equal(t, map[string]int32{"metrics": 8080, "health": 8081}, ports)
+	assert.Equal(t, map[string]int32{"metrics": 8443, "health": 8081}, ports)
+	assert.NotContains(t, c.Args, "--metrics-secure=false", "the Deployment serves /metrics securely")
 	if assert.NotNil(t, c.LivenessProbe) && assert.NotNil(t, c.LivenessProbe.HTTPGet) {
 		assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 	}
@@ -368,6 +369,9 @@ func rbacAccessReview(t *testing.T) {
 		// grant Secret metadata without data, and list returns the data anyway.
 		{"", "secrets", "", true, []string{"get", "list", "watch"}},
 		{"", "events", "", true, []string{"create", "patch"}},
+		// The metrics endpoint's delegated authentication and authorization.
+		{"authentication.k8s.io", "tokenreviews", "", false, []string{"create"}},
+		{"authorization.k8s.io", "subjectaccessreviews", "", false, []string{"create"}},
 		{"", "pods", "", true, nil},
 		{"", "configmaps", "", true, nil},
 		{"", "serviceaccounts", "", true, nil},
@@ -455,6 +459,7 @@ func rbacAccessReview(t *testing.T) {
 		{[]string{"create", "secrets"}, "no"},
 		{[]string{"update", "leases." + coord + "/" + rbacLease, "--namespace=" + rbacNamespace}, "yes"},
 		{[]string{"update", "leases." + coord + "/kube-scheduler", "--namespace=" + rbacNamespace}, "no"},
+		{[]string{"create", "tokenreviews.authentication.k8s.io"}, "yes"},
 	} {
 		// A later --namespace wins over the first.
 		out, _, _ := rbacKubectl(t, append([]string{"auth", "can-i", "--as=" + rbacUser, "--namespace=" + ns}, q.args...)...)
