@@ -323,15 +323,21 @@ EOF
   log "waiting for kube-apiserver /readyz (about 10-20 s)"
   COMPONENT=kube-apiserver wait_for "kube-apiserver /readyz" api_answers
 
+  # Each controller runs as its own ServiceAccount in kube-system, as with
+  # kubeadm: the garbage collector is
+  # system:serviceaccount:kube-system:generic-garbage-collector, the identity
+  # ARC's admission policy lets remove ArtifactWorkflows' owner references and
+  # finalizers. clusterrole-aggregation fills the built-in admin, edit and view
+  # roles with ARC's user roles; resourcequota counts objects for quotas.
   start_bg kube-controller-manager \
     --kubeconfig="${STATE_KUBECONFIG}" \
     --leader-elect=false \
     --bind-address=127.0.0.1 \
     --secure-port=0 \
-    --controllers=garbagecollector,namespace,serviceaccount-token,serviceaccount,nodelifecycle \
+    --controllers=garbagecollector,namespace,serviceaccount-token,serviceaccount,nodelifecycle,clusterrole-aggregation,resourcequota \
     --service-account-private-key-file="${PKI_DIR}/sa.key" \
     --root-ca-file="${STATE_DIR}/kube-apiserver/apiserver.crt" \
-    --use-service-account-credentials=false
+    --use-service-account-credentials=true
 
   start_bg kube-scheduler \
     --kubeconfig="${STATE_KUBECONFIG}" \

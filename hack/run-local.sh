@@ -103,6 +103,7 @@ start_controller() {
     --kubeconfig="${KUBECONFIG_FILE}" \
     --leader-elect=false \
     --metrics-bind-address="127.0.0.1:${metrics_port}" \
+    --metrics-secure=false \
     --health-probe-bind-address="127.0.0.1:${probe_port}" \
     --shutdown-grace-period=10s \
     -v=2 \

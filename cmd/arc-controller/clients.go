@@ -32,6 +32,8 @@ type clients struct {
 	leaderElection, events componentClients
 	// order and artifactWorkflow are the controllers' clients for their writes.
 	order, artifactWorkflow componentClients
+	// metricsAuth asks the API server who scrapes /metrics and whether they may.
+	metricsAuth componentClients
 }
 
 // componentClients are the clientsets of one part, sharing its rate limiter
@@ -50,6 +52,7 @@ const (
 	componentEvents           = "events"
 	componentOrder            = "order-controller"
 	componentArtifactWorkflow = "artifactworkflow-controller"
+	componentMetricsAuth      = "metrics-auth"
 )
 
 func newClients(o options) (*clients, error) {
@@ -70,6 +73,7 @@ func newClients(o options) (*clients, error) {
 		{&c.events, componentEvents},
 		{&c.order, componentOrder},
 		{&c.artifactWorkflow, componentArtifactWorkflow},
+		{&c.metricsAuth, componentMetricsAuth},
 	} {
 		if *part.into, err = newComponentClients(cfg, part.name); err != nil {
 			return nil, fmt.Errorf("clients of %s: %w", part.name, err)

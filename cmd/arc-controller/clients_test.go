@@ -76,6 +76,7 @@ func TestEveryPartTalksToTheAPIServerUnderItsOwnNameAndRateLimit(t *testing.T) {
 		{componentEvents, cl.events},
 		{componentOrder, cl.order},
 		{componentArtifactWorkflow, cl.artifactWorkflow},
+		{componentMetricsAuth, cl.metricsAuth},
 	}
 	seen := map[any]string{}
 	for _, part := range parts {

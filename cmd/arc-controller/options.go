@@ -34,6 +34,7 @@ type options struct {
 	renewDeadline       time.Duration
 	retryPeriod         time.Duration
 	metricsBindAddress  string
+	metrics             metricsServingOptions
 	healthProbeAddress  string
 	shutdownGracePeriod time.Duration
 }
@@ -58,7 +59,8 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long standby replicas wait before taking over a Lease that is not renewed.")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew the Lease before it gives up leadership.")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the Lease.")
-	fs.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint. \"0\" disables it.")
+	fs.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8443", "Address of the Prometheus /metrics endpoint. \"0\" disables it.")
+	o.metrics.addFlags(fs)
 	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints. \"0\" disables them.")
 	fs.DurationVar(&o.shutdownGracePeriod, "shutdown-grace-period", 30*time.Second, "How long running syncs may take to finish after SIGTERM.")
 }
@@ -109,6 +111,7 @@ func (o *options) validate() error {
 	if o.maxMessageBytes < controller.MinMaxMessageBytes {
 		errs = append(errs, fmt.Errorf("--max-message-bytes must be at least %d, got %d", controller.MinMaxMessageBytes, o.maxMessageBytes))
 	}
+	errs = append(errs, o.metrics.validate()...)
 	if o.shutdownGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-grace-period must be positive, got %v", o.shutdownGracePeriod))
 	}

@@ -20,6 +20,20 @@ func parse(t *testing.T, args ...string) (options, error) {
 	return o, o.validate()
 }
 
+// parseExpecting parses args and requires an error containing wantErr, or
+// none when wantErr is empty. It reports whether the options are valid.
+func parseExpecting(t *testing.T, wantErr string, args ...string) (options, bool) {
+	t.Helper()
+	o, err := parse(t, args...)
+	if wantErr != "" {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), wantErr)
+		return o, false
+	}
+	require.NoError(t, err)
+	return o, true
+}
+
 func TestOptions(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -49,14 +63,9 @@ func TestOptions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := parse(t, tc.args...)
-			if tc.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.wantErr)
-				return
+			if o, ok := parseExpecting(t, tc.wantErr, tc.args...); ok {
+				assert.Equal(t, tc.wantLeads, o.leaderElect)
 			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.wantLeads, o.leaderElect)
 		})
 	}
 }

@@ -44,10 +44,10 @@ func run(ctx context.Context, o options) error {
 	metrics.Register()
 
 	ready := &readiness{}
-	if err := serve(ctx, "metrics", o.metricsBindAddress, metricsHandler()); err != nil {
+	if err := serveMetrics(ctx, o, cl.metricsAuth.kube); err != nil {
 		return fmt.Errorf("--metrics-bind-address: %w", err)
 	}
-	if err := serve(ctx, "probes", o.healthProbeAddress, probeHandler(ready)); err != nil {
+	if err := serve(ctx, "probes", o.healthProbeAddress, probeHandler(ready), nil); err != nil {
 		return fmt.Errorf("--health-probe-bind-address: %w", err)
 	}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -25,8 +26,9 @@ type readiness struct {
 func (r *readiness) ready() bool { return r.synced.Load() || r.standby.Load() }
 
 // serve starts an HTTP server on addr in the background and shuts it down
-// when ctx ends. addr "0" disables it.
-func serve(ctx context.Context, name, addr string, handler http.Handler) error {
+// when ctx ends. addr "0" disables it. With a TLS configuration it serves
+// HTTPS.
+func serve(ctx context.Context, name, addr string, handler http.Handler, tlsConfig *tls.Config) error {
 	if addr == "0" || addr == "" {
 		return nil
 	}
@@ -34,8 +36,11 @@ func serve(ctx context.Context, name, addr string, handler http.Handler) error {
 	if err != nil {
 		return err
 	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	logger := klog.FromContext(ctx).WithValues("server", name, "address", ln.Addr().String())
+	logger := klog.FromContext(ctx).WithValues("server", name, "address", ln.Addr().String(), "https", tlsConfig != nil)
 	go func() {
 		logger.Info("Serving")
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -277,6 +277,10 @@ func (p paths) startController(ctx context.Context, kubeconfig string, args []st
 		"--kubeconfig=" + kubeconfig,
 		"--leader-elect=false",
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
+		// Plain HTTP on loopback: nothing scrapes it with credentials, and a
+		// scrape would otherwise add a TokenReview and a SubjectAccessReview
+		// to ARC's requests in the audit log.
+		"--metrics-secure=false",
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--shutdown-grace-period=10s",
 	}, args...)

@@ -64,8 +64,24 @@ package controller
 //
 // +kubebuilder:rbac:groups=core,resources=events,verbs=create;patch
 //
-// Leader election: the Lease arc-controller in the controller's namespace.
-// This rule becomes a Role in arc-system (kustomize renames the namespace
-// when you install elsewhere). Create cannot be limited to a resource name.
+// Leader election: the Lease arc-controller (the default of
+// --leader-elect-lease-name) in the controller's namespace. These rules
+// become a Role in arc-system (kustomize renames the namespace when you
+// install elsewhere). Reading and renewing are limited to that one Lease, so
+// the token cannot take over another component's leader election there.
+// Create cannot be limited: a create request names no existing object, and
+// RBAC never matches a rule with resourceNames against it. So create is a
+// rule of its own, for any Lease in arc-system. A different
+// --leader-elect-lease-name needs the Role's resourceNames patched.
 //
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=arc-system
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=arc-controller,namespace=arc-system
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create,namespace=arc-system
+//
+// The metrics endpoint authenticates its clients with a TokenReview and
+// authorizes them with a SubjectAccessReview (get on the non-resource URL
+// /metrics), like kube-controller-manager's secure port; k8s.io/apiserver's
+// delegating authenticator and authorizer make these calls. A review only
+// asks the API server a question: it reads nothing and changes nothing.
+//
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +36,12 @@ import (
 //     type (list, watch);
 //   - metadata informers, factory.ForResource(<pkg>.SchemeGroupVersion.WithResource("...")) (list, watch);
 //   - client-go's event sink, record.EventSinkImpl{Interface: kube.CoreV1().Events(...)} (create, patch);
-//   - client-go's leader election lock, resourcelock.LeaseLock{Client: kube.CoordinationV1()} (get, create, update).
+//   - client-go's leader election lock, resourcelock.LeaseLock{Client: kube.CoordinationV1()}
+//     (get and update of the one Lease its LeaseMeta names, create);
+//   - k8s.io/apiserver's delegating authenticator and authorizer of the
+//     metrics endpoint, authenticatorfactory.DelegatingAuthenticatorConfig{TokenAccessReviewClient: kube.AuthenticationV1()}
+//     and authorizerfactory.DelegatingAuthorizerConfig{SubjectAccessReviewClient: kube.AuthorizationV1()}
+//     (create tokenreviews, create subjectaccessreviews).
 //
 // Any other use of a typed client's group-version accessor fails the test,
 // so a call cannot slip past the check by being written differently.
@@ -52,6 +58,10 @@ type permission struct {
 	// namespaced is true when the controller only needs it in its own
 	// namespace (the leader election Lease): a Role satisfies it.
 	namespaced bool
+	// name is the one object a need is about (the Lease), "" for any. A
+	// grant limited by resourceNames covers only needs with one of them.
+	name          string
+	resourceNames []string
 }
 
 func (p permission) String() string {
@@ -63,11 +73,27 @@ func (p permission) String() string {
 	if p.namespaced {
 		s += " (own namespace)"
 	}
+	if p.name != "" {
+		s += " named " + p.name
+	}
+	if len(p.resourceNames) > 0 {
+		s += " limited to " + strings.Join(p.resourceNames, ", ")
+	}
 	return s
 }
 
-// key ignores where the permission is needed.
+// key ignores where the permission is needed and for which object.
 func (p permission) key() string { return p.group + "|" + p.resource + "|" + p.verb }
+
+// covers reports whether grant allows need: a cluster-wide need is met only
+// by a ClusterRole rule, a need in the controller's own namespace by either;
+// a rule with resourceNames only meets a need for one of those objects.
+func (grant permission) covers(need permission) bool {
+	if grant.namespaced && !need.namespaced {
+		return false
+	}
+	return len(grant.resourceNames) == 0 || (need.name != "" && slices.Contains(grant.resourceNames, need.name))
+}
 
 // groupOfAccessor maps a typed client's group-version accessor to its API group.
 var groupOfAccessor = map[string]string{
@@ -145,20 +171,54 @@ type scanResult struct {
 	needs      map[string]permission
 	where      map[string][]string
 	unreadable []string
+
+	// flagDefaults maps the option fields that string flags fill
+	// (fs.StringVar(&o.leaseName, "flag", "default", ...)) to their defaults,
+	// and namedNeeds are needs whose object a field names: resolved once every
+	// file has been read, since flags and calls live in different files.
+	flagDefaults map[string]string
+	namedNeeds   []namedNeed
+}
+
+// namedNeed is a permission needed for the object an option field names.
+type namedNeed struct {
+	p     permission
+	field string
+	pos   token.Position
 }
 
 func (r *scanResult) need(p permission, pos token.Position) {
 	k := p.key()
-	if old, ok := r.needs[k]; ok && !old.namespaced {
-		p.namespaced = false
+	if old, ok := r.needs[k]; ok {
+		if !old.namespaced {
+			p.namespaced = false
+		}
+		if old.name != p.name {
+			p.name = "" // needed for several objects: any name
+		}
 	}
 	r.needs[k] = p
 	r.where[k] = append(r.where[k], fmt.Sprintf("%s:%d", pos.Filename, pos.Line))
 }
 
+// resolveNames records the named needs with the flag defaults of their fields.
+func (r *scanResult) resolveNames() {
+	for _, nn := range r.namedNeeds {
+		name, ok := r.flagDefaults[nn.field]
+		if !ok {
+			r.unreadable = append(r.unreadable, fmt.Sprintf("%s: the object is named by %s, which no fs.StringVar(&o.%s, ...) with a literal default fills",
+				nn.pos, nn.field, nn.field))
+			continue
+		}
+		nn.p.name = name
+		r.need(nn.p, nn.pos)
+	}
+	r.namedNeeds = nil
+}
+
 func scanSources(t *testing.T) *scanResult {
 	t.Helper()
-	res := &scanResult{needs: map[string]permission{}, where: map[string][]string{}}
+	res := &scanResult{needs: map[string]permission{}, where: map[string][]string{}, flagDefaults: map[string]string{}}
 	fset := token.NewFileSet()
 	for _, root := range scannedDirs {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -185,6 +245,7 @@ func scanSources(t *testing.T) *scanResult {
 			t.Fatalf("scanning %s: %v", root, err)
 		}
 	}
+	res.resolveNames()
 	return res
 }
 
@@ -302,6 +363,12 @@ func scanFile(fset *token.FileSet, file *ast.File, res *scanResult) {
 				res.need(permission{group: group, resource: resource, verb: v.verb}, fset.Position(n.Pos()))
 				return true
 			}
+			// fs.StringVar(&o.field, "flag", "default", "usage")
+			if sel.Sel.Name == "StringVar" && len(n.Args) == 4 {
+				if field, def, ok := stringFlag(n); ok {
+					res.flagDefaults[field] = def
+				}
+			}
 			// factory.ForResource(<pkg>.SchemeGroupVersion.WithResource("secrets"))
 			if sel.Sel.Name == "ForResource" && len(n.Args) == 1 {
 				group, resource, ok := schemeResource(n.Args[0], imports)
@@ -330,17 +397,45 @@ func scanFile(fset *token.FileSet, file *ast.File, res *scanResult) {
 					}
 				}
 			case "LeaseLock":
-				// client-go's leader election reads, creates and renews its Lease, in one namespace.
+				// client-go's leader election reads and renews the one Lease
+				// its LeaseMeta names, and creates it, in one namespace.
 				acc, gv, ok := accessorCall(fieldValue(n, "Client"))
 				if !ok {
 					fail(n, "LeaseLock without a client.CoordinationV1() Client")
 					return true
 				}
 				consumed[acc] = true
+				group, ok := groupOf(n, gv)
+				if !ok {
+					return true
+				}
+				pos := fset.Position(n.Pos())
+				res.need(permission{group: group, resource: "leases", verb: "create", namespaced: true}, pos)
+				field, ok := leaseNameField(n)
+				if !ok {
+					fail(n, "LeaseLock whose LeaseMeta Name is not an option field (LeaseMeta: metav1.ObjectMeta{Name: o.field})")
+					return true
+				}
+				for _, verb := range []string{"get", "update"} {
+					res.namedNeeds = append(res.namedNeeds, namedNeed{
+						p: permission{group: group, resource: "leases", verb: verb, namespaced: true}, field: field, pos: pos,
+					})
+				}
+			default:
+				// k8s.io/apiserver's delegating authenticator and authorizer
+				// ask the API server about the clients of /metrics.
+				rc, isReviewClient := reviewClients[compositeType(n)]
+				if !isReviewClient {
+					return true
+				}
+				acc, gv, ok := accessorCall(fieldValue(n, rc.field))
+				if !ok {
+					fail(n, "%s without a client.%s() %s", compositeType(n), rc.accessor, rc.field)
+					return true
+				}
+				consumed[acc] = true
 				if group, ok := groupOf(n, gv); ok {
-					for _, verb := range []string{"get", "create", "update"} {
-						res.need(permission{group: group, resource: "leases", verb: verb, namespaced: true}, fset.Position(n.Pos()))
-					}
+					res.need(permission{group: group, resource: rc.resource, verb: "create"}, fset.Position(n.Pos()))
 				}
 			}
 		case *ast.TypeSpec:
@@ -382,6 +477,41 @@ func scanFile(fset *token.FileSet, file *ast.File, res *scanResult) {
 			fail(acc, "a client accessor used in a way the RBAC check cannot follow: write each call as one chain, client.<GroupVersion>().<Resource>(ns).<Verb>(...)")
 		}
 	}
+}
+
+// reviewClients are k8s.io/apiserver's delegating configurations: each is
+// handed a group-version client in a field and creates one kind of review.
+var reviewClients = map[string]struct{ field, accessor, resource string }{
+	"DelegatingAuthenticatorConfig": {"TokenAccessReviewClient", "AuthenticationV1", "tokenreviews"},
+	"DelegatingAuthorizerConfig":    {"SubjectAccessReviewClient", "AuthorizationV1", "subjectaccessreviews"},
+}
+
+// stringFlag reads fs.StringVar(&o.field, "flag", "default", usage).
+func stringFlag(call *ast.CallExpr) (field, def string, ok bool) {
+	addr, isUnary := call.Args[0].(*ast.UnaryExpr)
+	if !isUnary || addr.Op != token.AND {
+		return "", "", false
+	}
+	sel, isSel := addr.X.(*ast.SelectorExpr)
+	lit, isLit := call.Args[2].(*ast.BasicLit)
+	if !isSel || !isLit || lit.Kind != token.STRING {
+		return "", "", false
+	}
+	def, err := strconv.Unquote(lit.Value)
+	return sel.Sel.Name, def, err == nil
+}
+
+// leaseNameField reads the option field of LeaseLock{LeaseMeta: metav1.ObjectMeta{Name: o.field}}.
+func leaseNameField(lock *ast.CompositeLit) (string, bool) {
+	meta, ok := fieldValue(lock, "LeaseMeta").(*ast.CompositeLit)
+	if !ok {
+		return "", false
+	}
+	sel, ok := fieldValue(meta, "Name").(*ast.SelectorExpr)
+	if !ok {
+		return "", false
+	}
+	return sel.Sel.Name, true
 }
 
 // schemeResource reads <pkg>.SchemeGroupVersion.WithResource("plural").
@@ -469,16 +599,18 @@ func granted(t *testing.T, markers []marker) map[string][]permission {
 	t.Helper()
 	out := map[string][]permission{}
 	for _, m := range markers {
-		if len(m.resNames) > 0 {
-			t.Errorf("rbac.go:%d: resourceNames are not expected (the check does not model them)", m.line)
-		}
 		for _, g := range m.groups {
 			for _, r := range m.resources {
 				for _, v := range m.verbs {
 					if g == "*" || r == "*" || v == "*" {
 						t.Errorf("rbac.go:%d: wildcards grant more than the code uses", m.line)
 					}
-					p := permission{group: g, resource: r, verb: v, namespaced: m.namespace != ""}
+					if len(m.resNames) > 0 && (v == "create" || v == "list" || v == "watch" || v == "deletecollection") {
+						// The request names no object, so the API server never
+						// matches such a rule: it would grant nothing.
+						t.Errorf("rbac.go:%d: resourceNames cannot limit %s; grant it in a marker of its own", m.line, v)
+					}
+					p := permission{group: g, resource: r, verb: v, namespaced: m.namespace != "", resourceNames: m.resNames}
 					out[p.key()] = append(out[p.key()], p)
 				}
 			}
@@ -510,10 +642,13 @@ func TestRBACMarkersCoverClientCalls(t *testing.T) {
 		{group: arcv1.GroupName, resource: "endpoints", verb: "watch"},
 		{group: "", resource: "secrets", verb: "list"},
 		{group: "", resource: "events", verb: "create"},
-		{group: "coordination.k8s.io", resource: "leases", verb: "update", namespaced: true},
+		{group: "coordination.k8s.io", resource: "leases", verb: "update", namespaced: true, name: "arc-controller"},
+		{group: "coordination.k8s.io", resource: "leases", verb: "create", namespaced: true},
+		{group: "authentication.k8s.io", resource: "tokenreviews", verb: "create"},
+		{group: "authorization.k8s.io", resource: "subjectaccessreviews", verb: "create"},
 	} {
-		if _, ok := res.needs[known.key()]; !ok {
-			t.Errorf("the scan did not find %s: it is broken", known)
+		if got, ok := res.needs[known.key()]; !ok || got.name != known.name || got.namespaced != known.namespaced {
+			t.Errorf("the scan did not find %s (found %v): it is broken", known, got)
 		}
 	}
 
@@ -522,9 +657,7 @@ func TestRBACMarkersCoverClientCalls(t *testing.T) {
 		need := res.needs[k]
 		ok := false
 		for _, g := range grants[k] {
-			// A cluster-wide need is met only by a ClusterRole rule; a need in
-			// the controller's own namespace by either.
-			ok = ok || !g.namespaced || need.namespaced
+			ok = ok || g.covers(need)
 		}
 		if !ok {
 			t.Errorf("the code needs %s (%s), which no +kubebuilder:rbac marker in rbac.go grants; add it and run hack/update-rbac.sh",

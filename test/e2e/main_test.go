@@ -19,11 +19,14 @@
 // logging to .local/logs/e2e-arc-controller.log. Every test works in a
 // namespace of its own, deleted afterwards (kept when ARC_E2E_KEEP=1).
 //
-// All tests but TestRestart run in parallel. TestRestart kills the shared
-// controller, so it does not call t.Parallel: Go runs every sequential
-// top-level test before it releases the parallel ones, so TestRestart has the
-// cluster and the controller to itself, and the parallel tests then use the
-// controller it restarted.
+// Most tests run in parallel. TestRestart kills the shared controller, and
+// TestRBAC, TestAdmissionPolicy and TestMetricsEndpoint install
+// manifests/default, whose admission policy would refuse the shared
+// controller's writes (it runs as the administrator) until they remove it
+// again; so they do not call t.Parallel: Go runs every sequential top-level
+// test before it releases the parallel ones, so each has the cluster and the
+// controller to itself, and the parallel tests then use the controller as
+// the last one left it.
 package e2e
 
 import (

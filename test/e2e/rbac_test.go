@@ -14,26 +14,21 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
-	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 )
 
 // What manifests/default installs the controller as.
@@ -166,8 +161,11 @@ func rbacInstall(t *testing.T) *appsv1.Deployment {
 	crdFiles, err := filepath.Glob(filepath.Join(s.root, "manifests", "crd", arcv1.GroupName+"_*.yaml"))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{
-		"Namespace": 1, "CustomResourceDefinition": len(crdFiles), "ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1,
+		"Namespace": 1, "CustomResourceDefinition": len(crdFiles), "ServiceAccount": 1,
+		// arc-controller, the user roles arc-order-author and arc-viewer, arc-metrics-reader
+		"ClusterRole": 4, "ClusterRoleBinding": 1,
 		"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 1,
+		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1,
 	}, kinds, "what manifests/default installs")
 	require.NotNil(t, deploy, "manifests/default has no Deployment %s", rbacDeployment)
 
@@ -197,7 +195,8 @@ func rbacInstall(t *testing.T) *appsv1.Deployment {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	assert.Equal(t, map[string]int32{"metrics": 8080, "health": 8081}, ports)
+	assert.Equal(t, map[string]int32{"metrics": 8443, "health": 8081}, ports)
+	assert.NotContains(t, c.Args, "--metrics-secure=false", "the Deployment serves /metrics securely")
 	if assert.NotNil(t, c.LivenessProbe) && assert.NotNil(t, c.LivenessProbe.HTTPGet) {
 		assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 	}
@@ -244,6 +243,9 @@ func rbacUninstall(t *testing.T) {
 		return
 	}
 	t.Logf("kubectl delete -k manifests/default -l %s:\n%s", rbacControllerSelector, out)
+	// The policy went with the controller; the suite's shared controller
+	// writes ArtifactWorkflows as the administrator again.
+	waitAdmissionPolicy(t, false)
 	for _, name := range []string{"orders", "artifactworkflows", "endpoints", "artifacttypes", "clusterartifacttypes"} {
 		crd, err := s.dyn.Resource(crdGVR).Get(context.Background(), name+"."+arcv1.GroupName, metav1.GetOptions{})
 		if assert.NoError(t, err, "uninstalling the controller must keep CRD %s", name) {
@@ -273,6 +275,8 @@ func rbacPoll(ctx context.Context, timeout time.Duration, cond func(ctx context.
 type rbacCheck struct {
 	allowed                                       bool
 	verb, group, resource, subresource, namespace string
+	// name is the object asked about, "" for any (as in list or create).
+	name string
 }
 
 func (c rbacCheck) String() string {
@@ -282,6 +286,9 @@ func (c rbacCheck) String() string {
 	}
 	if c.subresource != "" {
 		res += "/" + c.subresource
+	}
+	if c.name != "" {
+		res += " " + c.name
 	}
 	where := "cluster-wide"
 	if c.namespace != "" {
@@ -300,6 +307,14 @@ func rbacChecks(allowed bool, group, resource, subresource, namespace string, ve
 }
 
 var rbacAllVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// rbacNamed asks the checks about one object.
+func rbacNamed(name string, checks []rbacCheck) []rbacCheck {
+	for i := range checks {
+		checks[i].name = name
+	}
+	return checks
+}
 
 // rbacSplit returns the verbs of rbacAllVerbs that are in allowed, and the others.
 func rbacSplit(allowed ...string) (yes, no []string) {
@@ -354,6 +369,9 @@ func rbacAccessReview(t *testing.T) {
 		// grant Secret metadata without data, and list returns the data anyway.
 		{"", "secrets", "", true, []string{"get", "list", "watch"}},
 		{"", "events", "", true, []string{"create", "patch"}},
+		// The metrics endpoint's delegated authentication and authorization.
+		{"authentication.k8s.io", "tokenreviews", "", false, []string{"create"}},
+		{"authorization.k8s.io", "subjectaccessreviews", "", false, []string{"create"}},
 		{"", "pods", "", true, nil},
 		{"", "configmaps", "", true, nil},
 		{"", "serviceaccounts", "", true, nil},
@@ -384,11 +402,15 @@ func rbacAccessReview(t *testing.T) {
 		checks = append(checks, rbacChecks(true, r.group, r.resource, r.subresource, namespace, yes...)...)
 		checks = append(checks, rbacChecks(false, r.group, r.resource, r.subresource, namespace, no...)...)
 	}
-	// The Lease only in the controller's namespace.
-	yes, no := rbacSplit("get", "create", "update")
-	checks = append(checks, rbacChecks(true, coord, "leases", "", rbacNamespace, yes...)...)
-	checks = append(checks, rbacChecks(false, coord, "leases", "", rbacNamespace, no...)...)
-	checks = append(checks, rbacChecks(false, coord, "leases", "", "kube-system", "get", "create", "update")...)
+	// Its own Lease only, in the controller's namespace: get and update of
+	// that one Lease; create of any (RBAC cannot limit create by name).
+	checks = append(checks, rbacNamed(rbacLease, rbacChecks(true, coord, "leases", "", rbacNamespace, "get", "update"))...)
+	checks = append(checks, rbacChecks(true, coord, "leases", "", rbacNamespace, "create")...)
+	checks = append(checks, rbacNamed(rbacLease, rbacChecks(false, coord, "leases", "", rbacNamespace, "patch", "delete"))...)
+	checks = append(checks, rbacNamed("another-component", rbacChecks(false, coord, "leases", "", rbacNamespace, "get", "update", "patch", "delete"))...)
+	checks = append(checks, rbacChecks(false, coord, "leases", "", rbacNamespace, "get", "list", "watch", "update", "deletecollection")...)
+	checks = append(checks, rbacNamed(rbacLease, rbacChecks(false, coord, "leases", "", "kube-system", "get", "update"))...)
+	checks = append(checks, rbacChecks(false, coord, "leases", "", "kube-system", "create")...)
 	// Nothing that widens its own rights.
 	checks = append(checks,
 		rbacCheck{verb: "impersonate", resource: "serviceaccounts", namespace: ns},
@@ -406,7 +428,7 @@ func rbacAccessReview(t *testing.T) {
 				User:   rbacUser,
 				Groups: groups,
 				ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: c.namespace, Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.subresource,
+					Namespace: c.namespace, Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.subresource, Name: c.name,
 				},
 			},
 		}, metav1.CreateOptions{})
@@ -436,65 +458,21 @@ func rbacAccessReview(t *testing.T) {
 		{[]string{"create", "workflows." + argo}, "yes"},
 		{[]string{"get", "secrets"}, "yes"},
 		{[]string{"create", "secrets"}, "no"},
+		{[]string{"update", "leases." + coord + "/" + rbacLease, "--namespace=" + rbacNamespace}, "yes"},
+		{[]string{"update", "leases." + coord + "/kube-scheduler", "--namespace=" + rbacNamespace}, "no"},
+		{[]string{"create", "tokenreviews.authentication.k8s.io"}, "yes"},
 	} {
+		// A later --namespace wins over the first.
 		out, _, _ := rbacKubectl(t, append([]string{"auth", "can-i", "--as=" + rbacUser, "--namespace=" + ns}, q.args...)...)
 		assert.Equal(t, q.want, strings.TrimSpace(out), "kubectl auth can-i %s --as=%s", strings.Join(q.args, " "), rbacUser)
 	}
 }
 
-// rbacClients are clients that authenticate as the controller's ServiceAccount.
-type rbacClients struct {
-	kubeconfig string
-	kube       kubernetes.Interface
-	arc        arcclient.Interface
-	argo       argoclient.Interface
-}
-
-// rbacServiceAccountClients gets a token of the ServiceAccount through the
-// TokenRequest API and writes a kubeconfig with it, the admin kubeconfig's
-// server and CA, and no other credentials.
+// rbacServiceAccountClients returns clients that authenticate as the
+// controller's ServiceAccount (see serviceAccountClients).
 func rbacServiceAccountClients(t *testing.T, dir string) *rbacClients {
 	t.Helper()
-	tr, err := s.kube.CoreV1().ServiceAccounts(rbacNamespace).CreateToken(t.Context(), rbacServiceAccount, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err, "TokenRequest for %s", rbacUser)
-	require.NotEmpty(t, tr.Status.Token)
-
-	admin, err := clientcmd.LoadFromFile(s.kubeconfig)
-	require.NoError(t, err)
-	adminCtx := admin.Contexts[admin.CurrentContext]
-	require.NotNil(t, adminCtx, "context %q of %s", admin.CurrentContext, s.kubeconfig)
-	cluster := admin.Clusters[adminCtx.Cluster]
-	require.NotNil(t, cluster, "cluster %q of %s", adminCtx.Cluster, s.kubeconfig)
-	cluster = cluster.DeepCopy()
-	if cluster.CertificateAuthority != "" && !filepath.IsAbs(cluster.CertificateAuthority) {
-		cluster.CertificateAuthority = filepath.Join(filepath.Dir(s.kubeconfig), cluster.CertificateAuthority)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["arc"] = cluster
-	cfg.AuthInfos[rbacServiceAccount] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["arc"] = &clientcmdapi.Context{Cluster: "arc", AuthInfo: rbacServiceAccount}
-	cfg.CurrentContext = "arc"
-	path := filepath.Join(dir, "arc-controller.kubeconfig")
-	require.NoError(t, clientcmd.WriteToFile(*cfg, path))
-
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	rc.Timeout = 30 * time.Second
-	c := &rbacClients{kubeconfig: path}
-	c.kube, err = kubernetes.NewForConfig(rc)
-	require.NoError(t, err)
-	c.arc, err = arcclient.NewForConfig(rc)
-	require.NoError(t, err)
-	c.argo, err = argoclient.NewForConfig(rc)
-	require.NoError(t, err)
-
-	// The token is the ServiceAccount's, nothing else.
-	review, err := c.kube.AuthenticationV1().SelfSubjectReviews().Create(t.Context(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	require.NoError(t, err, "SelfSubjectReview with the ServiceAccount token")
-	assert.Equal(t, rbacUser, review.Status.UserInfo.Username)
-	return c
+	return serviceAccountClients(t, rbacNamespace, rbacServiceAccount, dir)
 }
 
 // rbacDeployedIdentity runs the controller as the ServiceAccount and takes
@@ -561,21 +539,21 @@ func rbacDeployedIdentity(t *testing.T, deploy *appsv1.Deployment) {
 	f.waitEvent("ArtifactWorkflow", awName, corev1.EventTypeNormal, "WorkflowCreated")
 	t.Logf("the OCI example succeeded under %s", rbacUser)
 
-	// update: someone edits the ArtifactWorkflow; the Order controller restores it.
+	// update: the ArtifactWorkflow is edited; the Order controller restores
+	// it. The admission policy of manifests/default refuses the edit to
+	// anyone but ARC's own identity, the cluster administrator included, so
+	// the edit is made with the controller's token.
 	want := artifactWorkflowParameters(aw)["specImage"]
-	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Get(t.Context(), awName, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		for i := range cur.Spec.Parameters {
-			if cur.Spec.Parameters[i].Name == "specImage" {
-				cur.Spec.Parameters[i].Value = "tampered"
+	tamper := awUpdate(func(aw *arcv1.ArtifactWorkflow) {
+		for i := range aw.Spec.Parameters {
+			if aw.Spec.Parameters[i].Name == "specImage" {
+				aw.Spec.Parameters[i].Value = "tampered"
 			}
 		}
-		_, err = s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Update(t.Context(), cur, metav1.UpdateOptions{})
-		return err
-	}))
+	}, false)
+	err = tamper(t.Context(), s.arc, f.ns, awName)
+	assert.True(t, isAdmissionPolicyDenial(err), "the administrator edits an ArtifactWorkflow: want the policy's denial, got %v", err)
+	require.NoError(t, tamper(t.Context(), sa.arc, f.ns, awName), "ARC's ServiceAccount edits an ArtifactWorkflow")
 	f.waitArtifactWorkflow(awName, "spec restored", func(aw *arcv1.ArtifactWorkflow) (bool, string, error) {
 		got := artifactWorkflowParameters(aw)["specImage"]
 		return got == want, "specImage=" + got, nil
@@ -660,6 +638,30 @@ func rbacForbiddenRequests(t *testing.T, sa *rbacClients, ns, orderName, workflo
 	forbidden("listing Pods", err)
 	_, err = sa.kube.CoordinationV1().Leases(metav1.NamespaceDefault).Get(ctx, rbacLease, metav1.GetOptions{})
 	forbidden("reading a Lease outside "+rbacNamespace, err)
+	rbacOtherLease(t, sa)
+}
+
+// rbacOtherLease shows that the token reaches no Lease in arc-system but
+// ARC's own: it may create one (RBAC cannot limit create by name), but
+// neither read, renew nor take it over afterwards.
+func rbacOtherLease(t *testing.T, sa *rbacClients) {
+	ctx := t.Context()
+	const other = "another-component"
+	leases := sa.kube.CoordinationV1().Leases(rbacNamespace)
+	lease, err := leases.Create(ctx, &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: other},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("someone-else")},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err, "creating a Lease in %s is allowed: create cannot be limited by name", rbacNamespace)
+	t.Cleanup(func() {
+		err := s.kube.CoordinationV1().Leases(rbacNamespace).Delete(context.Background(), other, metav1.DeleteOptions{})
+		assert.NoError(t, ignoreNotFound(err), "deleting Lease %s", other)
+	})
+	_, err = leases.Get(ctx, other, metav1.GetOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "reading Lease %s/%s: want Forbidden, got %v", rbacNamespace, other, err)
+	lease.Spec.HolderIdentity = ptr.To("arc-controller")
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "taking over Lease %s/%s: want Forbidden, got %v", rbacNamespace, other, err)
 }
 
 // rbacLogSize is the current size of the controllers' log.
