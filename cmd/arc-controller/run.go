@@ -18,7 +18,6 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -51,16 +50,10 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--health-probe-bind-address: %w", err)
 	}
 
+	runAll := func(ctx context.Context) error { return runControllers(ctx, cl, o, ready) }
 	if !o.leaderElect {
-		return runControllers(ctx, cl, o, ready)
+		return runAll(ctx)
 	}
-	return runWithLeaderElection(ctx, cl, o, ready, logger)
-}
-
-// runWithLeaderElection runs the controllers while this replica holds the
-// Lease. Losing the Lease ends the process: a restart is the simplest way
-// to be sure no worker of a former leader still writes.
-func runWithLeaderElection(ctx context.Context, cl *clients, o options, ready *readiness, logger klog.Logger) error {
 	hostname, _ := os.Hostname()
 	identity := hostname + "_" + string(uuid.NewUUID())
 	lock := &resourcelock.LeaseLock{
@@ -68,38 +61,8 @@ func runWithLeaderElection(ctx context.Context, cl *clients, o options, ready *r
 		Client:     cl.leaderElection.kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
 	}
-	ready.standby.Store(true)
-	var runErr error
-	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   o.leaseDuration,
-		RenewDeadline:   o.renewDeadline,
-		RetryPeriod:     o.retryPeriod,
-		ReleaseOnCancel: true,
-		Name:            o.leaseName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(leaderCtx context.Context) {
-				ready.standby.Store(false)
-				runErr = runControllers(leaderCtx, cl, o, ready)
-			},
-			OnStoppedLeading: func() {
-				if ctx.Err() == nil {
-					runErr = errors.Join(runErr, errors.New("lost the leader election Lease"))
-				}
-			},
-			OnNewLeader: func(id string) {
-				if id != identity {
-					logger.Info("Standing by; another replica leads", "leader", id)
-				}
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
 	logger.Info("Waiting for the leader election Lease", "lease", klog.KRef(o.leaseNamespace, o.leaseName), "identity", identity)
-	elector.Run(ctx)
-	return runErr
+	return runWhileLeading(ctx, lock, electionTimings{o.leaseDuration, o.renewDeadline, o.retryPeriod}, ready, runAll)
 }
 
 // runControllers builds both controllers, starts the informers they share,
