@@ -6,9 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -19,13 +19,29 @@ import (
 // Queue is the work queue of a controller: object names, rate limited.
 type Queue = workqueue.TypedRateLimitingInterface[cache.ObjectName]
 
+// Retry backoff of a failing key: doubling from the first delay up to the
+// maximum. client-go's default goes up to 1,000 s; a key failing on a
+// transient API error should not wait a quarter of an hour once it heals.
+const (
+	retryBaseDelay = 5 * time.Millisecond
+	retryMaxDelay  = 5 * time.Minute
+)
+
 // NewQueue returns a named rate-limited queue. The name labels the queue's
-// metrics. Retries back off per key from 5ms to 5 minutes; an overall token
-// bucket keeps a burst of failures from flooding the API server.
+// metrics. Retries back off per key from retryBaseDelay to retryMaxDelay; an
+// overall token bucket (10 per second, bursts of 100, as client-go's default)
+// keeps a burst of failures from flooding the API server.
 func NewQueue(name string) Queue {
-	return workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+	return workqueue.NewTypedRateLimitingQueueWithConfig(NewRateLimiter(),
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: name},
+	)
+}
+
+// NewRateLimiter is the retry rate limiter of NewQueue.
+func NewRateLimiter() workqueue.TypedRateLimiter[cache.ObjectName] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[cache.ObjectName](retryBaseDelay, retryMaxDelay),
+		&workqueue.TypedBucketRateLimiter[cache.ObjectName]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
 	)
 }
 
@@ -45,9 +61,11 @@ type Worker struct {
 }
 
 // Run waits for the caches, then runs workers goroutines until ctx ends. On
-// shutdown it stops taking new keys and drains the queue: syncs in flight and
-// keys already queued are finished with a context that outlives ctx by at
-// most grace, so a SIGTERM does not cut API calls off halfway.
+// shutdown it starts no new sync, and lets the syncs in flight finish with a
+// context that outlives ctx by at most grace, so a SIGTERM does not cut API
+// calls off halfway. Keys still queued are dropped: ARC keeps no state
+// outside the API server, and the next leader's informers queue every
+// object again.
 func Run(ctx context.Context, w Worker, workers int, grace time.Duration) error {
 	logger := klog.FromContext(ctx).WithValues("controller", w.Name)
 	ctx = klog.NewContext(ctx, logger)
@@ -67,25 +85,25 @@ func Run(ctx context.Context, w Worker, workers int, grace time.Duration) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wait.UntilWithContext(workCtx, func(ctx context.Context) { processAll(ctx, w) }, time.Second)
+			processAll(workCtx, w)
 		}()
 	}
 
 	<-ctx.Done()
-	logger.Info("Shutting down: draining the queue", "grace", grace)
-	drained := make(chan struct{})
+	logger.Info("Shutting down: finishing the syncs in flight", "grace", grace)
+	w.Queue.ShutDown()
+	stopped := make(chan struct{})
 	go func() {
-		select {
-		case <-drained:
-		case <-time.After(grace):
-			logger.Info("Grace period over: cancelling the syncs still running")
-			cancelWork()
-		}
+		wg.Wait()
+		close(stopped)
 	}()
-	w.Queue.ShutDownWithDrain()
-	close(drained)
-	cancelWork()
-	wg.Wait()
+	select {
+	case <-stopped:
+	case <-time.After(grace):
+		logger.Info("Grace period over: cancelling the syncs still running")
+		cancelWork()
+		<-stopped
+	}
 	logger.Info("Workers stopped")
 	return nil
 }
@@ -97,13 +115,17 @@ func processAll(ctx context.Context, w Worker) {
 }
 
 // processNext syncs one key and applies the error policy. It returns false
-// once the queue is shut down.
+// once the queue is shut down. A queue that is shutting down still hands out
+// the keys it holds; they are dropped unsynced rather than started late.
 func processNext(ctx context.Context, w Worker) bool {
 	key, shutdown := w.Queue.Get()
 	if shutdown {
 		return false
 	}
 	defer w.Queue.Done(key)
+	if w.Queue.ShuttingDown() {
+		return true
+	}
 
 	logger := klog.FromContext(ctx).WithValues("key", key.String())
 	start := time.Now()
@@ -114,28 +136,17 @@ func processNext(ctx context.Context, w Worker) bool {
 }
 
 // HandleResult applies ARC's error policy to the outcome of a sync and
-// returns the result label for metrics:
+// returns the result label for metrics. A sync returns an error only when
+// the key must be retried: bad user input is reported in a status and an
+// event and ends the sync without error, and a sync that must look again
+// later queues its key with AddAfter itself.
 //   - success forgets the key's backoff;
-//   - invalid user input was reported by the sync; the key is forgotten, not
-//     retried in a loop, and comes back when something relevant changes;
-//   - RequeueAfter schedules the key again after its delay;
 //   - a conflict means our cache was stale: retry with backoff, quietly;
 //   - anything else is logged and retried with backoff.
 func HandleResult(logger klog.Logger, queue Queue, key cache.ObjectName, err error) string {
 	if err == nil {
 		queue.Forget(key)
 		return metrics.ResultSuccess
-	}
-	if IsInvalidInput(err) {
-		logger.V(2).Info("Invalid input reported; not retrying", "reason", err.Error())
-		queue.Forget(key)
-		return metrics.ResultInvalid
-	}
-	if d, ok := requeueDelay(err); ok {
-		logger.V(2).Info("Requeueing", "after", d, "reason", err.Error())
-		queue.Forget(key)
-		queue.AddAfter(key, d)
-		return metrics.ResultRequeue
 	}
 	if apierrors.IsConflict(err) {
 		logger.V(4).Info("Conflict, retrying with a fresh cache", "err", err)

@@ -31,7 +31,6 @@ var (
 // Sync results, the values of the "result" label of arc_sync_duration_seconds.
 const (
 	ResultSuccess = "success"
-	ResultInvalid = "invalid" // bad user input, reported and not retried
 	ResultRequeue = "requeue" // conflict or work not done yet, retried quietly
 	ResultError   = "error"   // API or other errors, retried with backoff
 )

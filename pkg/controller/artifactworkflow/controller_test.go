@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/stretchr/testify/assert"
@@ -13,7 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
@@ -129,7 +132,7 @@ func TestSyncResolvesTheType(t *testing.T) {
 				assert.Equal(t, *tc.wantTemplate, *f.workflow().Spec.WorkflowTemplateRef)
 				return
 			}
-			assert.True(t, controller.IsInvalidInput(err), "a type that cannot be used must not be retried, got %v", err)
+			require.NoError(t, err, "a type that cannot be used is reported, not retried")
 			_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Get(t.Context(), awName, metav1.GetOptions{})
 			assert.True(t, apierrors.IsNotFound(err), "no Workflow may be created, got %v", err)
 			ready := meta.FindStatusCondition(f.artifactWorkflow().Status.Conditions, arcv1.ConditionReady)
@@ -177,11 +180,7 @@ func TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, append(tc.objects, ociArtifactType())...)
 			writes, events, err := f.sync()
-			if tc.wantEvents != nil {
-				assert.True(t, controller.IsInvalidInput(err), "an untrusted ArtifactWorkflow must not be retried, got %v", err)
-			} else {
-				require.NoError(t, err)
-			}
+			require.NoError(t, err, "an ArtifactWorkflow ARC does not act on is never retried")
 			assert.ElementsMatch(t, tc.wantWrites, writes)
 			assert.ElementsMatch(t, tc.wantEvents, controllertest.EventReasons(events))
 			_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Get(t.Context(), awName, metav1.GetOptions{})
@@ -237,7 +236,7 @@ func TestSyncReportsInvalidInputAndRecovers(t *testing.T) {
 			f := newFixture(t, append([]runtime.Object{alpineArtifactWorkflow()}, tc.objects...)...)
 
 			writes, events, err := f.sync()
-			assert.True(t, controller.IsInvalidInput(err), "invalid input must not be retried, got %v", err)
+			require.NoError(t, err, "invalid input is reported, not retried")
 			assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "no Workflow")
 			assert.Equal(t, []string{"Warning " + tc.wantReason}, controllertest.EventReasons(events))
 			status := f.artifactWorkflow().Status
@@ -363,9 +362,11 @@ func TestSyncNeverTouchesAWorkflowItDoesNotControl(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType(), tc.foreign)
+			queue := &recordingQueue{Queue: f.ctrl.queue}
+			f.ctrl.queue = queue
 			writes, events, err := f.sync()
-			require.Error(t, err, "checked again later")
-			assert.False(t, controller.IsInvalidInput(err))
+			require.NoError(t, err, "a conflict is reported, not an error to retry with backoff")
+			assert.Equal(t, []time.Duration{conflictRecheck}, queue.addedAfter, "checked again later: the foreign Workflow is not watched")
 			for _, w := range writes {
 				for _, verb := range []string{"update", "patch", "delete"} {
 					assert.NotContains(t, w, verb+" workflows", "the foreign Workflow must not be written")
@@ -493,4 +494,41 @@ func TestSyncBoundsTheMessageCopiedFromTheWorkflow(t *testing.T) {
 	for _, e := range events {
 		assert.LessOrEqual(t, len(e), 512, "the event carries the bounded message too")
 	}
+}
+
+// recordingQueue records the delays of AddAfter, which a delaying queue
+// hides until they pass.
+type recordingQueue struct {
+	controller.Queue
+	addedAfter []time.Duration
+}
+
+func (q *recordingQueue) AddAfter(key cache.ObjectName, d time.Duration) {
+	q.addedAfter = append(q.addedAfter, d)
+	q.Queue.AddAfter(key, d)
+}
+
+// TestSyncRetriesAReportThatCouldNotBeWritten: bad input is reported in the
+// status; when that write fails, the sync fails and is retried, so neither
+// the status nor its Warning is lost until the next resync.
+func TestSyncRetriesAReportThatCouldNotBeWritten(t *testing.T) {
+	f := newFixture(t, alpineArtifactWorkflow()) // no type: TypeNotFound
+	f.client.PrependReactor("update", "artifactworkflows", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.GetSubresource() == "status" {
+			return true, nil, apierrors.NewServiceUnavailable("etcd is restarting")
+		}
+		return false, nil, nil
+	})
+	_, events, err := f.sync()
+	require.Error(t, err, "the report was not written: retry")
+	assert.Empty(t, events, "no Warning for a status that was not written")
+	key := cache.ObjectName{Namespace: ns, Name: awName}
+	controller.HandleResult(klog.Background(), f.ctrl.queue, key, err)
+	assert.Equal(t, 1, f.ctrl.queue.NumRequeues(key), "the worker retries the key")
+
+	f.client.ReactionChain = f.client.ReactionChain[1:]
+	writes, events, err := f.sync()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes)
+	assert.Equal(t, []string{"Warning " + ReasonTypeNotFound}, controllertest.EventReasons(events))
 }

@@ -70,7 +70,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 
 	owned, untrusted := c.ownedByLiveOrder(aw)
 	if untrusted != nil {
-		return c.finish(ctx, aw, *untrusted)
+		return c.writeStatus(ctx, aw, *untrusted)
 	}
 	if !owned {
 		logger.V(2).Info("Skipping ArtifactWorkflow whose Order is gone or going; the garbage collector removes it")
@@ -94,9 +94,17 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	case aw.Status.Phase != arcv1.WorkflowPhaseUnknown:
 		outcome = vanished(aw)
 	default:
-		outcome = c.createWorkflow(ctx, aw)
+		if outcome, err = c.createWorkflow(ctx, aw); err != nil {
+			return err
+		}
 	}
-	return c.finish(ctx, aw, outcome)
+	if err := c.writeStatus(ctx, aw, outcome); err != nil {
+		return err
+	}
+	if outcome.recheckAfter > 0 {
+		c.queue.AddAfter(key, outcome.recheckAfter)
+	}
+	return nil
 }
 
 // ownedByLiveOrder tells whether an Order that exists and is not being
@@ -146,7 +154,7 @@ func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflo
 }
 
 // syncOutcome is what one sync found: the status to write, a Warning to
-// emit if that status is new, and how the sync ends for the error policy.
+// emit if that status is new, and when to look again.
 type syncOutcome struct {
 	phase      arcv1.WorkflowPhase
 	message    string
@@ -158,47 +166,50 @@ type syncOutcome struct {
 	warning bool
 	// keepTimes keeps the times already in the status (for outcomes without a Workflow).
 	keepTimes bool
-	// result is returned to the worker after the status is written.
-	result error
+	// recheckAfter, when set, syncs the ArtifactWorkflow again after that
+	// long: for waiting on something no informer reports.
+	recheckAfter time.Duration
 }
 
-// createWorkflow resolves the type, checks its rules and creates the Workflow.
-func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) syncOutcome {
+// createWorkflow resolves the type, checks its rules and creates the
+// Workflow. Bad input gives an outcome to report; an error means an API
+// call failed and the sync is retried.
+func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) (syncOutcome, error) {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	var typeErr *controller.TypeError
 	if errors.As(err, &typeErr) {
-		return invalid(typeErr.Reason, err)
+		return invalid(typeErr.Reason, err), nil
 	}
 	if err != nil {
-		return syncOutcome{result: err}
+		return syncOutcome{}, err
 	}
 	if violation := checkRules(aw, t.TypeRef); violation != "" {
-		return invalid(ReasonRuleViolation, errors.New(violation))
+		return invalid(ReasonRuleViolation, errors.New(violation)), nil
 	}
 	desired, err := workflowbuilder.Build(aw, t.TypeRef)
 	if err != nil {
-		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err))
+		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err)), nil
 	}
 	if size := workflowParameterBytes(desired); size > c.maxParameterBytes {
-		return invalid(ReasonTooLarge, fmt.Errorf("the Workflow's parameters take %d bytes, more than the %d allowed", size, c.maxParameterBytes))
+		return invalid(ReasonTooLarge, fmt.Errorf("the Workflow's parameters take %d bytes, more than the %d allowed", size, c.maxParameterBytes)), nil
 	}
 	created, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		existing, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, aw.Name, metav1.GetOptions{})
 		if getErr != nil {
-			return syncOutcome{result: fmt.Errorf("reading existing Workflow %s: %w", aw.Name, getErr)}
+			return syncOutcome{}, fmt.Errorf("reading existing Workflow %s: %w", aw.Name, getErr)
 		}
 		if !controller.IsControlledBy(existing, aw) {
-			return conflict(existing)
+			return conflict(existing), nil
 		}
-		return mirror(existing)
+		return mirror(existing), nil
 	}
 	if err != nil {
-		return syncOutcome{result: fmt.Errorf("creating Workflow %s: %w", aw.Name, err)}
+		return syncOutcome{}, fmt.Errorf("creating Workflow %s: %w", aw.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created Workflow", "workflow", klog.KObj(created))
 	c.recorder.Eventf(aw, corev1.EventTypeNormal, ReasonWorkflowCreated, "Created Workflow %s from template %s", created.Name, desired.Spec.WorkflowTemplateRef.Name)
-	return mirror(created)
+	return mirror(created), nil
 }
 
 // checkRules returns why the ArtifactWorkflow's endpoint types break the
@@ -237,7 +248,6 @@ func invalid(reason string, err error) syncOutcome {
 		ready:   metav1.ConditionFalse,
 		reason:  reason,
 		warning: true,
-		result:  controller.InvalidInput(err),
 	}
 }
 
@@ -249,7 +259,8 @@ func conflict(wf *wfv1.Workflow) syncOutcome {
 		ready:   metav1.ConditionFalse,
 		reason:  ReasonWorkflowConflict,
 		warning: true,
-		result:  controller.RequeueAfter(conflictRecheck, "waiting for a foreign Workflow to go away"),
+		// The foreign Workflow is not watched: look again later.
+		recheckAfter: conflictRecheck,
 	}
 }
 
@@ -328,28 +339,25 @@ func timeOrNil(t metav1.Time) *metav1.Time {
 	return t.DeepCopy()
 }
 
-// finish writes the status the outcome asks for, if it changed, emits its
-// Warning if the status is new, and returns the outcome's result.
-func (c *Controller) finish(ctx context.Context, aw *arcv1.ArtifactWorkflow, o syncOutcome) error {
-	if o.reason == "" {
-		// Nothing to report (a transient error before any decision).
-		return o.result
-	}
+// writeStatus writes the status the outcome asks for, if it changed, and
+// emits its Warning if the status is new. Only a failed write is an error:
+// the sync is retried and reports again.
+func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow, o syncOutcome) error {
 	status := c.statusFor(aw, o)
 	if equality.Semantic.DeepEqual(aw.Status, status) {
-		return o.result
+		return nil
 	}
 	updated := aw.DeepCopy()
 	updated.Status = status
 	if _, err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
-		return errors.Join(fmt.Errorf("writing status: %w", err), o.result)
+		return fmt.Errorf("writing status: %w", err)
 	}
 	c.ownWrites.Wrote(cache.MetaObjectToName(aw), aw.ResourceVersion)
 	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "reason", o.reason)
 	if o.warning && (aw.Status.Message != status.Message || aw.Status.Phase != status.Phase) {
 		c.recorder.Event(aw, corev1.EventTypeWarning, o.reason, status.Message)
 	}
-	return o.result
+	return nil
 }
 
 // statusFor computes the status an outcome leads to, keeping the
