@@ -6,10 +6,12 @@
 package naming
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -157,4 +159,42 @@ func labelByte(c byte) byte {
 		return c - 'A' + 'a'
 	}
 	return '-'
+}
+
+// identityDomain separates artifact identities from work hashes.
+const identityDomain = "arc-artifact-identity-v1"
+
+// ArtifactIdentity returns the identity of an artifact as its author wrote
+// it: its type, the names of its source and destination Endpoints (after the
+// Order's defaults) and its spec. Unlike the work hash it does not change
+// when an Endpoint, a Secret or a type changes, nor when the artifact moves
+// to another position in the Order, so it tells which ArtifactWorkflow
+// served an artifact that cannot be resolved right now.
+//
+// The spec is compared as JSON values: key order and white space do not
+// matter, numbers keep their spelling. A spec that is not valid JSON is
+// compared as bytes.
+func ArtifactIdentity(typ, src, dst string, spec []byte) string {
+	buf := appendField(nil, identityDomain)
+	buf = appendField(buf, typ)
+	buf = appendField(buf, src)
+	buf = appendField(buf, dst)
+	buf = appendField(buf, string(canonicalJSON(spec)))
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])[:HashLength]
+}
+
+// canonicalJSON re-encodes a JSON value with sorted keys and no white space.
+func canonicalJSON(raw []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
 }

@@ -269,3 +269,30 @@ func BenchmarkArtifactWorkflow(b *testing.B) {
 		ArtifactWorkflow("release-2024.01.nightly", spec)
 	}
 }
+
+func TestArtifactIdentity(t *testing.T) {
+	base := ArtifactIdentity("oci", "dockerhub", "internal", []byte(`{"image":"library/alpine:3.18","tags":[1,2]}`))
+	cases := []struct {
+		name string
+		id   string
+		same bool
+	}{
+		{"key order and white space do not matter", ArtifactIdentity("oci", "dockerhub", "internal", []byte(`{ "tags": [1, 2], "image": "library/alpine:3.18" }`)), true},
+		{"another type is another artifact", ArtifactIdentity("helm", "dockerhub", "internal", []byte(`{"image":"library/alpine:3.18","tags":[1,2]}`)), false},
+		{"another source is another artifact", ArtifactIdentity("oci", "quay", "internal", []byte(`{"image":"library/alpine:3.18","tags":[1,2]}`)), false},
+		{"another destination is another artifact", ArtifactIdentity("oci", "dockerhub", "mirror", []byte(`{"image":"library/alpine:3.18","tags":[1,2]}`)), false},
+		{"another spec is another artifact", ArtifactIdentity("oci", "dockerhub", "internal", []byte(`{"image":"library/alpine:3.19","tags":[1,2]}`)), false},
+		{"numbers keep their spelling", ArtifactIdentity("oci", "dockerhub", "internal", []byte(`{"image":"library/alpine:3.18","tags":[1.0,2]}`)), false},
+		{"fields cannot be shifted between type, source and destination", ArtifactIdentity("ocidockerhub", "", "internal", []byte(`{"image":"library/alpine:3.18","tags":[1,2]}`)), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Len(t, tc.id, HashLength)
+			if tc.same {
+				assert.Equal(t, base, tc.id)
+			} else {
+				assert.NotEqual(t, base, tc.id)
+			}
+		})
+	}
+}

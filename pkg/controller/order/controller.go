@@ -47,15 +47,15 @@ type Controller struct {
 	clock    clock.PassiveClock
 	queue    controller.Queue
 
-	orders        arclisters.OrderLister
-	orderIndex    cache.Indexer
-	workflows     arclisters.ArtifactWorkflowLister
-	workflowIndex cache.Indexer
-	endpoints     arclisters.EndpointLister
-	endpointIndex cache.Indexer
-	secrets       cache.GenericLister
-	types         *controller.TypeResolver
-	cacheSynced   []cache.InformerSynced
+	orders                arclisters.OrderLister
+	orderIndex            cache.Indexer
+	artifactWorkflows     arclisters.ArtifactWorkflowLister
+	artifactWorkflowIndex cache.Indexer
+	endpoints             arclisters.EndpointLister
+	endpointIndex         cache.Indexer
+	secrets               cache.GenericLister
+	types                 *controller.TypeResolver
+	cacheSynced           []cache.InformerSynced
 
 	// maxParameterBytes bounds the parameters of one artifact; see WithMaxParameterBytes.
 	maxParameterBytes int
@@ -116,18 +116,18 @@ type Informers struct {
 // The informers are started by the caller, after every controller is built.
 func New(client arcclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock, opts ...Option) (*Controller, error) {
 	c := &Controller{
-		client:        client,
-		recorder:      recorder,
-		clock:         clk,
-		queue:         controller.NewQueue(Name),
-		orders:        inf.Orders.Lister(),
-		orderIndex:    inf.Orders.Informer().GetIndexer(),
-		workflows:     inf.ArtifactWorkflows.Lister(),
-		workflowIndex: inf.ArtifactWorkflows.Informer().GetIndexer(),
-		endpoints:     inf.Endpoints.Lister(),
-		endpointIndex: inf.Endpoints.Informer().GetIndexer(),
-		secrets:       inf.Secrets.Lister(),
-		types:         controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
+		client:                client,
+		recorder:              recorder,
+		clock:                 clk,
+		queue:                 controller.NewQueue(Name),
+		orders:                inf.Orders.Lister(),
+		orderIndex:            inf.Orders.Informer().GetIndexer(),
+		artifactWorkflows:     inf.ArtifactWorkflows.Lister(),
+		artifactWorkflowIndex: inf.ArtifactWorkflows.Informer().GetIndexer(),
+		endpoints:             inf.Endpoints.Lister(),
+		endpointIndex:         inf.Endpoints.Informer().GetIndexer(),
+		secrets:               inf.Secrets.Lister(),
+		types:                 controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
 		cacheSynced: []cache.InformerSynced{
 			inf.Orders.Informer().HasSynced,
 			inf.ArtifactWorkflows.Informer().HasSynced,

@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,25 +30,31 @@ const (
 	directionDestination   = "destination"
 )
 
-// desiredWorkflow is one ArtifactWorkflow the Order needs, with the indexes
-// of the artifacts it does the work for (identical artifacts share one).
-type desiredWorkflow struct {
-	name    string
-	hash    string
-	spec    arcv1.ArtifactWorkflowSpec
-	indices []int32
+// desiredArtifactWorkflow is one ArtifactWorkflow the Order needs, with the
+// indexes and identities of the artifacts it does the work for (identical
+// artifacts share one).
+type desiredArtifactWorkflow struct {
+	name       string
+	hash       string
+	spec       arcv1.ArtifactWorkflowSpec
+	indices    []int32
+	identities []string
 }
 
-// plan is what an Order asks for, resolved against the cluster's Endpoints
-// and Secrets: the ArtifactWorkflows it needs and the artifacts that cannot
-// become one yet.
+// unresolvedArtifact is an artifact that cannot become an ArtifactWorkflow
+// now, with its identity (see naming.ArtifactIdentity), which tells the
+// ArtifactWorkflow that served it before.
+type unresolvedArtifact struct {
+	arcv1.UnresolvedArtifact
+	identity string
+}
+
+// plan is what an Order asks for, resolved against the cluster's Endpoints,
+// Secrets and types: the ArtifactWorkflows it needs and the artifacts that
+// cannot become one yet. It is computed from the caches only.
 type plan struct {
-	workflows  []*desiredWorkflow
-	byName     map[string]*desiredWorkflow
-	unresolved []arcv1.UnresolvedArtifact
-	// retained are ArtifactWorkflows kept for artifacts that cannot be
-	// resolved right now, by name (see retainedForUnresolved).
-	retained map[string]previousEntry
+	artifactWorkflows []*desiredArtifactWorkflow
+	unresolved        []unresolvedArtifact
 }
 
 // problem is why one artifact cannot be resolved.
@@ -55,42 +62,66 @@ type problem struct {
 	reason, message string
 }
 
-// lookupError is an unexpected failure reading a cache, as opposed to a
-// missing object: the sync is retried.
-type lookupError struct{ err error }
-
-func (e *lookupError) Error() string { return e.err.Error() }
-
 // makePlan resolves every artifact of order. It never fails on bad input:
-// such artifacts land in plan.unresolved and the others go on.
-func (c *Controller) makePlan(order *arcv1.Order) (*plan, error) {
-	p := &plan{byName: map[string]*desiredWorkflow{}}
+// such artifacts land in plan.unresolved and the others go on. Its error
+// reports failed cache lookups, which are retried.
+func (c *Controller) makePlan(order *arcv1.Order) (plan, error) {
+	var p plan
+	byName := map[string]*desiredArtifactWorkflow{}
 	var lookupErrs []error
 	for i := range order.Spec.Artifacts {
 		index := int32(i)
-		spec, problems := c.resolveArtifact(order, &order.Spec.Artifacts[i])
+		artifact := &order.Spec.Artifacts[i]
+		identity := artifactIdentity(order, artifact)
+		spec, problems := c.resolveArtifact(order, artifact)
 		if len(problems) > 0 {
 			for _, pr := range problems {
 				if pr.reason == reasonLookupFailed {
 					lookupErrs = append(lookupErrs, errors.New(pr.message))
 				}
 			}
-			p.unresolved = append(p.unresolved, unresolvedArtifact(index, problems, c.maxMessageBytes))
+			p.unresolved = append(p.unresolved, unresolvedArtifact{
+				UnresolvedArtifact: newUnresolvedArtifact(index, problems, c.maxMessageBytes),
+				identity:           identity,
+			})
 			continue
 		}
 		name, hash := naming.ArtifactWorkflow(order.Name, spec)
-		if existing, ok := p.byName[name]; ok {
+		if existing, ok := byName[name]; ok {
 			existing.indices = append(existing.indices, index)
+			if !slices.Contains(existing.identities, identity) {
+				existing.identities = append(existing.identities, identity)
+			}
 			continue
 		}
-		w := &desiredWorkflow{name: name, hash: hash, spec: *spec, indices: []int32{index}}
-		p.workflows = append(p.workflows, w)
-		p.byName[name] = w
+		w := &desiredArtifactWorkflow{name: name, hash: hash, spec: *spec, indices: []int32{index}, identities: []string{identity}}
+		p.artifactWorkflows = append(p.artifactWorkflows, w)
+		byName[name] = w
 	}
 	return p, errors.Join(lookupErrs...)
 }
 
-func unresolvedArtifact(index int32, problems []problem, maxMessageBytes int) arcv1.UnresolvedArtifact {
+// artifactIdentity is the identity of an artifact as its author wrote it.
+func artifactIdentity(order *arcv1.Order, a *arcv1.OrderArtifact) string {
+	var raw []byte
+	if a.Spec != nil {
+		raw = a.Spec.Raw
+	}
+	return naming.ArtifactIdentity(a.Type, refName(a.SrcRef, defaultRef(order, true)), refName(a.DstRef, defaultRef(order, false)), raw)
+}
+
+// refName is the name of ref, or else of fallback, or "".
+func refName(ref, fallback *corev1.LocalObjectReference) string {
+	if ref != nil && ref.Name != "" {
+		return ref.Name
+	}
+	if fallback != nil {
+		return fallback.Name
+	}
+	return ""
+}
+
+func newUnresolvedArtifact(index int32, problems []problem, maxMessageBytes int) arcv1.UnresolvedArtifact {
 	messages := make([]string, len(problems))
 	for i, pr := range problems {
 		messages[i] = pr.message
@@ -164,12 +195,7 @@ func defaultRef(order *arcv1.Order, source bool) *corev1.LocalObjectReference {
 // resolveEndpoint finds the Endpoint an artifact uses in one direction and
 // checks that it may be used that way and that its Secret exists.
 func (c *Controller) resolveEndpoint(order *arcv1.Order, ref, fallback *corev1.LocalObjectReference, direction string) (*arcv1.Endpoint, []problem) {
-	name := ""
-	if ref != nil && ref.Name != "" {
-		name = ref.Name
-	} else if fallback != nil {
-		name = fallback.Name
-	}
+	name := refName(ref, fallback)
 	if name == "" {
 		field := "srcRef"
 		if direction == directionDestination {

@@ -21,50 +21,73 @@ const (
 	ReasonUnresolved = "ArtifactsUnresolved"
 )
 
-// computeStatus derives the Order's status from the plan and the current
-// ArtifactWorkflows, with every message it copies cut to maxMessageBytes. It
-// is a pure function of its arguments.
-func computeStatus(order *arcv1.Order, p *plan, current map[string]*arcv1.ArtifactWorkflow, now time.Time, maxMessageBytes int) arcv1.OrderStatus {
+// computeStatus derives the Order's status from what the sync left in
+// place, with every message it copies cut to maxMessageBytes. It is a pure
+// function of its arguments.
+//
+// Every artifact is counted once: by the phase of the ArtifactWorkflow that
+// does its work, whether wanted or kept for an artifact that cannot be
+// resolved right now, and as pending when it has none. So a finished Order
+// stays finished when an Endpoint or Secret it used goes away, and the
+// counters always add up to the total.
+func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBytes int) arcv1.OrderStatus {
 	status := arcv1.OrderStatus{
 		ObservedGeneration: order.Generation,
 		Total:              int32(len(order.Spec.Artifacts)),
 		Conditions:         copyConditions(order.Status.Conditions),
 	}
-	if len(p.workflows)+len(p.retained) > 0 {
-		status.ArtifactWorkflows = make(map[string]arcv1.OrderArtifactWorkflowStatus, len(p.workflows)+len(p.retained))
+	if len(r.active)+len(r.kept) > 0 {
+		status.ArtifactWorkflows = make(map[string]arcv1.OrderArtifactWorkflowStatus, len(r.active)+len(r.kept))
 	}
-	for _, w := range p.workflows {
-		entry := arcv1.OrderArtifactWorkflowStatus{
-			Name:          w.name,
-			ArtifactIndex: w.indices[0],
-		}
-		if len(w.indices) > 1 {
-			entry.DuplicateIndices = append([]int32(nil), w.indices[1:]...)
-		}
-		if aw := current[w.name]; aw != nil {
-			entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
-		}
-		status.ArtifactWorkflows[w.hash] = entry
-		count(&status, entry.Phase, int32(len(w.indices)))
+	for _, a := range r.active {
+		entry := newEntry(a.want.name, a.want.indices, a.aw, maxMessageBytes)
+		status.ArtifactWorkflows[a.want.hash] = entry
+		count(&status, entry.Phase, int32(len(a.want.indices)))
 	}
-	for name, prev := range p.retained {
-		entry := prev.status
-		if aw := current[name]; aw != nil {
-			entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
+	covered := map[int32]bool{}
+	for _, k := range r.kept {
+		entry := newEntry(k.aw.Name, k.indices, k.aw, maxMessageBytes)
+		status.ArtifactWorkflows[hashOf(k.aw)] = entry
+		count(&status, entry.Phase, int32(len(k.indices)))
+		for _, i := range k.indices {
+			covered[i] = true
 		}
-		status.ArtifactWorkflows[prev.hash] = entry
 	}
-	if len(p.unresolved) > 0 {
-		status.UnresolvedArtifacts = append([]arcv1.UnresolvedArtifact(nil), p.unresolved...)
-		sort.Slice(status.UnresolvedArtifacts, func(i, j int) bool {
-			return status.UnresolvedArtifacts[i].ArtifactIndex < status.UnresolvedArtifacts[j].ArtifactIndex
-		})
-		// An artifact that cannot start is waiting for a fix: pending.
-		status.Pending += int32(len(p.unresolved))
+	for _, u := range r.unresolved {
+		status.UnresolvedArtifacts = append(status.UnresolvedArtifacts, u.UnresolvedArtifact)
+		if !covered[u.ArtifactIndex] {
+			// An artifact that cannot start is waiting for a fix: pending.
+			status.Pending++
+		}
 	}
+	sort.Slice(status.UnresolvedArtifacts, func(i, j int) bool {
+		return status.UnresolvedArtifacts[i].ArtifactIndex < status.UnresolvedArtifacts[j].ArtifactIndex
+	})
 	status.Phase = summaryPhase(&status)
 	meta.SetStatusCondition(&status.Conditions, readyCondition(&status, order.Generation, now))
 	return status
+}
+
+// newEntry is the status entry of an ArtifactWorkflow serving the artifacts
+// at indices; aw may be nil while it could not be created.
+func newEntry(name string, indices []int32, aw *arcv1.ArtifactWorkflow, maxMessageBytes int) arcv1.OrderArtifactWorkflowStatus {
+	entry := arcv1.OrderArtifactWorkflowStatus{Name: name, ArtifactIndex: indices[0]}
+	if len(indices) > 1 {
+		entry.DuplicateIndices = append([]int32(nil), indices[1:]...)
+	}
+	if aw != nil {
+		entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
+	}
+	return entry
+}
+
+// hashOf is the key of an ArtifactWorkflow in the Order's status: the hash
+// of its work, from its label, or its name if the label is gone.
+func hashOf(aw *arcv1.ArtifactWorkflow) string {
+	if h := aw.Labels[arcv1.LabelArtifactHash]; h != "" {
+		return h
+	}
+	return aw.Name
 }
 
 // count adds n artifacts in the given ArtifactWorkflow phase to the counters.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -42,9 +45,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
-	current, actErr := c.reconcileArtifactWorkflows(ctx, order, p, owned)
+	r, actErr := c.reconcileArtifactWorkflows(ctx, order, p, owned)
 
-	status := computeStatus(order, p, current, c.clock.Now(), c.maxMessageBytes)
+	status := computeStatus(order, r, c.clock.Now(), c.maxMessageBytes)
 	c.reportNewProblems(order, status.UnresolvedArtifacts)
 	statusErr := c.writeStatus(ctx, order, status)
 	return errors.Join(lookupErr, actErr, statusErr)
@@ -52,7 +55,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 
 // ownedArtifactWorkflows returns the ArtifactWorkflows the Order controls, by name.
 func (c *Controller) ownedArtifactWorkflows(order *arcv1.Order) (map[string]*arcv1.ArtifactWorkflow, error) {
-	objs, err := c.workflowIndex.ByIndex(controller.IndexByControllerUID, string(order.UID))
+	objs, err := c.artifactWorkflowIndex.ByIndex(controller.IndexByControllerUID, string(order.UID))
 	if err != nil {
 		return nil, err
 	}
@@ -65,52 +68,91 @@ func (c *Controller) ownedArtifactWorkflows(order *arcv1.Order) (map[string]*arc
 	return owned, nil
 }
 
+// reconciled is what reconcileArtifactWorkflows left in place, for the status.
+type reconciled struct {
+	// active are the wanted ArtifactWorkflows, with the object where it exists.
+	active []activeArtifactWorkflow
+	// kept are ArtifactWorkflows no resolvable artifact wants, kept because
+	// they served artifacts that cannot be resolved right now.
+	kept []keptArtifactWorkflow
+	// unresolved are the artifacts that have no ArtifactWorkflow of their own.
+	unresolved []unresolvedArtifact
+}
+
+type activeArtifactWorkflow struct {
+	want *desiredArtifactWorkflow
+	aw   *arcv1.ArtifactWorkflow // nil while its create failed
+}
+
+type keptArtifactWorkflow struct {
+	aw      *arcv1.ArtifactWorkflow
+	indices []int32 // of the unresolved artifacts it served
+}
+
 // reconcileArtifactWorkflows creates the missing ArtifactWorkflows, repairs
-// changed ones and deletes the ones no artifact needs any more. It returns
-// the ArtifactWorkflows the status reports on, by name. One failing call
-// does not stop the others; their errors are joined.
-func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv1.Order, p *plan, owned map[string]*arcv1.ArtifactWorkflow) (map[string]*arcv1.ArtifactWorkflow, error) {
-	current := make(map[string]*arcv1.ArtifactWorkflow, len(p.workflows))
+// changed ones and deletes the ones no artifact needs any more. One failing
+// call does not stop the others; their errors are joined.
+//
+// An ArtifactWorkflow whose artifact cannot be resolved right now (its
+// Endpoint or Secret is gone for a while) is kept, not deleted: running or
+// finished work must not be thrown away. It is recognised by the identity of
+// the artifact it served, which does not depend on the artifact's position
+// in the Order nor on what the Order's status said.
+func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv1.Order, p plan, owned map[string]*arcv1.ArtifactWorkflow) (reconciled, error) {
+	r := reconciled{unresolved: slices.Clone(p.unresolved)}
 	var errs []error
 	var done changes
 	defer c.reportChanges(order, &done)
-	kept := p.workflows[:0:0]
-	for _, want := range p.workflows {
+	wanted := make(map[string]bool, len(p.artifactWorkflows))
+	for _, want := range p.artifactWorkflows {
 		aw, err := c.ensureArtifactWorkflow(ctx, order, want, owned[want.name], &done)
 		var conflict *nameConflictError
 		switch {
 		case errors.As(err, &conflict):
-			p.unresolved = append(p.unresolved, arcv1.UnresolvedArtifact{
-				ArtifactIndex: want.indices[0], Reason: ReasonNameConflict, Message: conflict.Error(),
-			})
-			delete(p.byName, want.name)
+			// Every artifact that would share it is unresolved, so the
+			// counters still add up to the total.
+			for i, index := range want.indices {
+				r.unresolved = append(r.unresolved, unresolvedArtifact{
+					UnresolvedArtifact: arcv1.UnresolvedArtifact{ArtifactIndex: index, Reason: ReasonNameConflict, Message: conflict.Error()},
+					identity:           want.identities[min(i, len(want.identities)-1)],
+				})
+			}
 			continue
 		case err != nil:
 			errs = append(errs, err)
 		}
-		kept = append(kept, want)
-		if aw != nil {
-			current[want.name] = aw
-		}
+		wanted[want.name] = true
+		r.active = append(r.active, activeArtifactWorkflow{want: want, aw: aw})
 	}
-	p.workflows = kept
 
-	retained := retainedForUnresolved(order, p)
-	p.retained = make(map[string]previousEntry, len(retained))
-	for name, aw := range owned {
-		if _, wanted := p.byName[name]; wanted {
+	for _, name := range slices.Sorted(maps.Keys(owned)) {
+		if wanted[name] {
 			continue
 		}
-		if entry, ok := retained[name]; ok {
-			current[name] = aw
-			p.retained[name] = entry
+		aw := owned[name]
+		if served := servedUnresolved(aw, r.unresolved); len(served) > 0 {
+			r.kept = append(r.kept, keptArtifactWorkflow{aw: aw, indices: served})
 			continue
 		}
 		if err := c.deleteArtifactWorkflow(ctx, order, aw, &done); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return current, errors.Join(errs...)
+	return r, errors.Join(errs...)
+}
+
+// servedUnresolved returns the indexes of the unresolved artifacts aw did
+// the work for, matched by identity.
+func servedUnresolved(aw *arcv1.ArtifactWorkflow, unresolved []unresolvedArtifact) []int32 {
+	identities := identitiesOf(aw)
+	var served []int32
+	for _, u := range unresolved {
+		if slices.Contains(identities, u.identity) {
+			served = append(served, u.ArtifactIndex)
+		}
+	}
+	slices.Sort(served)
+	return served
 }
 
 // nameConflictError reports an ArtifactWorkflow of the wanted name that the
@@ -123,9 +165,9 @@ func (e *nameConflictError) Error() string {
 
 // ensureArtifactWorkflow makes sure the wanted ArtifactWorkflow exists with
 // the wanted spec and returns it.
-func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredWorkflow, existing *arcv1.ArtifactWorkflow, done *changes) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow, done *changes) (*arcv1.ArtifactWorkflow, error) {
 	if existing == nil {
-		other, err := c.workflows.ArtifactWorkflows(order.Namespace).Get(want.name)
+		other, err := c.artifactWorkflows.ArtifactWorkflows(order.Namespace).Get(want.name)
 		if err == nil && !controller.IsControlledBy(other, order) {
 			return nil, &nameConflictError{name: want.name}
 		}
@@ -137,10 +179,13 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	if existing == nil {
 		return c.createArtifactWorkflow(ctx, order, desired, done)
 	}
-	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && hasLabels(existing, desired.Labels) {
+	wantIdentities := desired.Annotations[annotationArtifactIdentities]
+	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && hasLabels(existing, desired.Labels) &&
+		existing.Annotations[annotationArtifactIdentities] == wantIdentities {
 		return existing, nil
 	}
-	// Someone edited the ArtifactWorkflow: restore what the Order asks for.
+	// Someone edited the ArtifactWorkflow, or the artifacts it serves
+	// changed: restore what the Order asks for.
 	updated := existing.DeepCopy()
 	updated.Spec = desired.Spec
 	if updated.Labels == nil {
@@ -149,6 +194,10 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	for k, v := range desired.Labels {
 		updated.Labels[k] = v
 	}
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	updated.Annotations[annotationArtifactIdentities] = wantIdentities
 	result, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
 	if err != nil {
 		return existing, fmt.Errorf("restoring ArtifactWorkflow %s: %w", want.name, err)
@@ -190,7 +239,7 @@ func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Or
 
 // newArtifactWorkflow returns the ArtifactWorkflow the Order wants for one
 // distinct artifact, owned by the Order.
-func newArtifactWorkflow(order *arcv1.Order, want *desiredWorkflow) *arcv1.ArtifactWorkflow {
+func newArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow) *arcv1.ArtifactWorkflow {
 	return &arcv1.ArtifactWorkflow{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      want.name,
@@ -201,8 +250,9 @@ func newArtifactWorkflow(order *arcv1.Order, want *desiredWorkflow) *arcv1.Artif
 				arcv1.LabelArtifactHash: want.hash,
 			},
 			Annotations: map[string]string{
-				arcv1.AnnotationOrderName: order.Name,
-				annotationArtifactIndex:   fmt.Sprint(want.indices[0]),
+				arcv1.AnnotationOrderName:    order.Name,
+				annotationArtifactIndex:      fmt.Sprint(want.indices[0]),
+				annotationArtifactIdentities: strings.Join(slices.Sorted(slices.Values(want.identities)), ","),
 			},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, orderKind)},
 		},
@@ -218,6 +268,19 @@ func indexOf(aw *arcv1.ArtifactWorkflow) string {
 	return aw.Annotations[annotationArtifactIndex]
 }
 
+// annotationArtifactIdentities lists, comma-separated, the identities of
+// the artifacts an ArtifactWorkflow does the work for (see
+// naming.ArtifactIdentity): what tells it is still needed when its artifact
+// cannot be resolved for a while.
+const annotationArtifactIdentities = arcv1.GroupName + "/artifact-identities"
+
+func identitiesOf(aw *arcv1.ArtifactWorkflow) []string {
+	if v := aw.Annotations[annotationArtifactIdentities]; v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
+
 func hasLabels(obj metav1.Object, want map[string]string) bool {
 	have := obj.GetLabels()
 	for k, v := range want {
@@ -226,37 +289,6 @@ func hasLabels(obj metav1.Object, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// previousEntry is an ArtifactWorkflow as the last status reported it.
-type previousEntry struct {
-	hash   string
-	status arcv1.OrderArtifactWorkflowStatus
-}
-
-// retainedForUnresolved returns the ArtifactWorkflows that earlier served
-// artifacts which cannot be resolved now. They are kept rather than deleted:
-// a Secret or Endpoint that disappears for a while must not throw away work
-// that is running or done. They go once the artifact resolves again.
-func retainedForUnresolved(order *arcv1.Order, p *plan) map[string]previousEntry {
-	if len(p.unresolved) == 0 {
-		return nil
-	}
-	unresolved := make(map[int32]bool, len(p.unresolved))
-	for _, u := range p.unresolved {
-		unresolved[u.ArtifactIndex] = true
-	}
-	retained := map[string]previousEntry{}
-	for hash, entry := range order.Status.ArtifactWorkflows {
-		indices := append([]int32{entry.ArtifactIndex}, entry.DuplicateIndices...)
-		for _, i := range indices {
-			if unresolved[i] {
-				retained[entry.Name] = previousEntry{hash: hash, status: entry}
-				break
-			}
-		}
-	}
-	return retained
 }
 
 // reportNewProblems emits a Warning event for every unresolved artifact

@@ -1,0 +1,114 @@
+package order
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+)
+
+// succeededOrder returns a fixture whose Order "o" has one artifact whose
+// ArtifactWorkflow succeeded, and that ArtifactWorkflow's name and hash.
+func succeededOrder(t *testing.T) (f *fixture, name, hash string) {
+	t.Helper()
+	f = newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
+	_, _, err := f.sync("o")
+	require.NoError(t, err)
+	name, hash = expectedName("o", alpineSpec())
+	f.setPhase(name, arcv1.WorkflowPhaseSucceeded, "")
+	_, _, err = f.sync("o")
+	require.NoError(t, err)
+	require.Equal(t, arcv1.OrderPhaseSucceeded, f.order("o").Status.Phase)
+	return f, name, hash
+}
+
+func counters(s arcv1.OrderStatus) [5]int32 {
+	return [5]int32{s.Total, s.Succeeded, s.Failed, s.Running, s.Pending}
+}
+
+// TestFinishedOrderStaysFinishedWhenASecretGoes: the kept work counts by its
+// phase, not as pending, so a Succeeded Order does not fall back to Pending.
+func TestFinishedOrderStaysFinishedWhenASecretGoes(t *testing.T) {
+	f, _, hash := succeededOrder(t)
+	f.secrets.Informer().GetIndexer().Delete(secretMetadata(secret("dst-reg-secret")))
+
+	_, _, err := f.sync("o")
+	require.NoError(t, err)
+	status := f.order("o").Status
+	assert.Equal(t, arcv1.OrderPhaseSucceeded, status.Phase)
+	assert.Equal(t, [5]int32{1, 1, 0, 0, 0}, counters(status), "total, succeeded, failed, running, pending")
+	assert.Equal(t, arcv1.WorkflowPhaseSucceeded, status.ArtifactWorkflows[hash].Phase)
+	require.Len(t, status.UnresolvedArtifacts, 1, "the missing Secret is still reported")
+	assert.Equal(t, ReasonSecretNotFound, status.UnresolvedArtifacts[0].Reason)
+}
+
+// TestKeptWorkIsFoundByIdentityNotPosition: an artifact edited into an
+// unresolvable one is another artifact; the former one's ArtifactWorkflow
+// goes, and is not reported under the new artifact's index.
+func TestKeptWorkIsFoundByIdentityNotPosition(t *testing.T) {
+	f, name, hash := succeededOrder(t)
+	order := f.order("o")
+	edited := alpineArtifact(t)
+	edited.Spec = rawSpec(t, map[string]any{"image": "library/busybox:1.36"})
+	edited.SrcRef = ref("nowhere")
+	order.Spec.Artifacts[0] = edited
+	order.Generation++
+	_, err := f.client.ArcV1alpha1().Orders(ns).Update(t.Context(), order, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	f.refreshCaches()
+
+	writes, _, err := f.sync("o")
+	require.NoError(t, err)
+	assert.Contains(t, writes, "delete artifactworkflows "+ns+"/"+name, "the edited-away artifact's work is not kept")
+	status := f.order("o").Status
+	assert.NotContains(t, status.ArtifactWorkflows, hash)
+	require.Len(t, status.UnresolvedArtifacts, 1)
+	assert.Equal(t, ReasonEndpointNotFound, status.UnresolvedArtifacts[0].Reason)
+	assert.Equal(t, [5]int32{1, 0, 0, 0, 1}, counters(status))
+}
+
+// TestKeptWorkSurvivesAStaleCachedStatus: whether work is kept depends on the
+// ArtifactWorkflow itself, never on a cached Order status that may lag.
+func TestKeptWorkSurvivesAStaleCachedStatus(t *testing.T) {
+	f, name, _ := succeededOrder(t)
+	f.setPhase(name, arcv1.WorkflowPhaseRunning, "")
+	// The cache still holds the Order as it was before any status was written.
+	stale := f.order("o")
+	stale.Status = arcv1.OrderStatus{}
+	require.NoError(t, f.factory.Arc().V1alpha1().Orders().Informer().GetIndexer().Update(stale))
+	require.NoError(t, f.client.ArcV1alpha1().Endpoints(ns).Delete(t.Context(), "dockerhub", metav1.DeleteOptions{}))
+	require.NoError(t, f.factory.Arc().V1alpha1().Endpoints().Informer().GetIndexer().Delete(dockerhub()))
+
+	writes, _, err := f.sync("o") // on the caches as set above
+	require.NoError(t, err)
+	assert.NotContains(t, writes, "delete artifactworkflows "+ns+"/"+name)
+	for _, aw := range f.artifactWorkflows() {
+		assert.Equal(t, name, aw.Name, "the running ArtifactWorkflow is kept")
+	}
+	require.Len(t, f.artifactWorkflows(), 1)
+}
+
+// TestNameConflictCountsEveryArtifactItConcerns: identical artifacts share
+// one ArtifactWorkflow; when its name is taken, each of them is unresolved,
+// so the counters still add up to the total.
+func TestNameConflictCountsEveryArtifactItConcerns(t *testing.T) {
+	name, _ := expectedName("o", alpineSpec())
+	foreign := &arcv1.ArtifactWorkflow{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       arcv1.ArtifactWorkflowSpec{Type: "something-else"},
+	}
+	f := newFixture(t, newOrder("o", alpineArtifact(t), alpineArtifact(t)), foreign, dockerhub(), internal(), secret("dst-reg-secret"))
+
+	_, _, err := f.sync("o")
+	require.NoError(t, err)
+	status := f.order("o").Status
+	require.Len(t, status.UnresolvedArtifacts, 2)
+	for i, u := range status.UnresolvedArtifacts {
+		assert.Equal(t, int32(i), u.ArtifactIndex)
+		assert.Equal(t, ReasonNameConflict, u.Reason)
+	}
+	assert.Equal(t, [5]int32{2, 0, 0, 0, 2}, counters(status))
+}
