@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -130,26 +132,46 @@ func (c *clients) preflight(ctx context.Context) error {
 	if err := c.informers.kube.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
 		return fmt.Errorf("cannot reach the Kubernetes API server at %s: %w", c.config.Host, err)
 	}
-	required := []struct{ groupVersion, resource, hint string }{
-		{arcv1.SchemeGroupVersion.String(), "orders", "install ARC's CRDs (make install, or kubectl apply -f manifests/crd)"},
-		{arcv1.SchemeGroupVersion.String(), "artifactworkflows", "install ARC's CRDs (make install, or kubectl apply -f manifests/crd)"},
-		{"argoproj.io/v1alpha1", "workflows", "install Argo Workflows"},
+	return checkServedResources(c.informers.kube.Discovery())
+}
+
+// installCRDs says how to install ARC's CRDs.
+const installCRDs = "install ARC's CRDs (make install, or kubectl apply --server-side -k manifests/crd)"
+
+// requiredResources are every resource the controllers watch or write: a
+// missing one would leave its informer waiting for a cache sync forever.
+var requiredResources = []struct{ groupVersion, resource, hint string }{
+	{arcv1.SchemeGroupVersion.String(), "endpoints", installCRDs},
+	{arcv1.SchemeGroupVersion.String(), "artifacttypes", installCRDs},
+	{arcv1.SchemeGroupVersion.String(), "clusterartifacttypes", installCRDs},
+	{arcv1.SchemeGroupVersion.String(), "orders", installCRDs},
+	{arcv1.SchemeGroupVersion.String(), "artifactworkflows", installCRDs},
+	{"argoproj.io/v1alpha1", "workflows", "install Argo Workflows"},
+}
+
+// checkServedResources fails, naming every missing resource and what to
+// install, when the API server does not serve one of requiredResources.
+func checkServedResources(disco discovery.DiscoveryInterface) error {
+	served := map[string]map[string]bool{}
+	var missing []error
+	for _, r := range requiredResources {
+		names, ok := served[r.groupVersion]
+		if !ok {
+			list, err := disco.ServerResourcesForGroupVersion(r.groupVersion)
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("discovering %s: %w", r.groupVersion, err)
+			}
+			names = map[string]bool{}
+			if list != nil {
+				for _, res := range list.APIResources {
+					names[res.Name] = true
+				}
+			}
+			served[r.groupVersion] = names
+		}
+		if !names[r.resource] {
+			missing = append(missing, fmt.Errorf("the API server does not serve %s in %s: %s", r.resource, r.groupVersion, r.hint))
+		}
 	}
-	for _, r := range required {
-		list, err := c.informers.kube.Discovery().ServerResourcesForGroupVersion(r.groupVersion)
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("the API server does not serve %s: %s", r.groupVersion, r.hint)
-		}
-		if err != nil {
-			return fmt.Errorf("discovering %s: %w", r.groupVersion, err)
-		}
-		found := false
-		for _, res := range list.APIResources {
-			found = found || res.Name == r.resource
-		}
-		if !found {
-			return fmt.Errorf("the API server does not serve %s in %s: %s", r.resource, r.groupVersion, r.hint)
-		}
-	}
-	return nil
+	return errors.Join(missing...)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
 
 // userAgentRecorder is an API server that answers 404 to everything and
@@ -98,6 +102,52 @@ func TestEveryPartTalksToTheAPIServerUnderItsOwnNameAndRateLimit(t *testing.T) {
 				t.Errorf("%s shares its ArtifactWorkflow/Order rate limiter with %s", part.name, other)
 			}
 			seen[limiter] = part.name
+		})
+	}
+}
+
+func TestCheckServedResources(t *testing.T) {
+	arc := arcv1.SchemeGroupVersion.String()
+	all := func() []*metav1.APIResourceList {
+		return []*metav1.APIResourceList{
+			{GroupVersion: arc, APIResources: []metav1.APIResource{
+				{Name: "endpoints"}, {Name: "artifacttypes"}, {Name: "clusterartifacttypes"}, {Name: "orders"}, {Name: "artifactworkflows"},
+			}},
+			{GroupVersion: "argoproj.io/v1alpha1", APIResources: []metav1.APIResource{{Name: "workflows"}}},
+		}
+	}
+	without := func(resource string) []*metav1.APIResourceList {
+		lists := all()
+		for _, l := range lists {
+			l.APIResources = slices.DeleteFunc(l.APIResources, func(r metav1.APIResource) bool { return r.Name == resource })
+		}
+		return lists
+	}
+	cases := []struct {
+		name      string
+		resources []*metav1.APIResourceList
+		wantErrs  []string
+	}{
+		{name: "every resource served", resources: all()},
+		{name: "no Endpoint CRD", resources: without("endpoints"), wantErrs: []string{"does not serve endpoints in arc.opendefense.cloud/v1alpha1"}},
+		{name: "no ArtifactType CRD", resources: without("artifacttypes"), wantErrs: []string{"does not serve artifacttypes"}},
+		{name: "no ClusterArtifactType CRD", resources: without("clusterartifacttypes"), wantErrs: []string{"does not serve clusterartifacttypes"}},
+		{name: "no Argo", resources: all()[:1], wantErrs: []string{"does not serve workflows in argoproj.io/v1alpha1: install Argo Workflows"}},
+		{name: "no ARC CRD at all names each", resources: all()[1:], wantErrs: []string{"endpoints", "artifacttypes", "clusterartifacttypes", "orders", "artifactworkflows"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			client := kubefake.NewSimpleClientset()
+			client.Resources = tc.resources
+			err := checkServedResources(client.Discovery())
+			if len(tc.wantErrs) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, want := range tc.wantErrs {
+				assert.Contains(t, err.Error(), want)
+			}
 		})
 	}
 }

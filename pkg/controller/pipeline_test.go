@@ -63,6 +63,8 @@ func TestPipelineCarriesTheDesignExampleThroughBothControllers(t *testing.T) {
 	argoClient := argofake.NewSimpleClientset()
 	controllertest.BumpResourceVersions(&arcClient.Fake)
 	controllertest.BumpResourceVersions(&argoClient.Fake)
+	controllertest.AssignUIDs(&arcClient.Fake)
+	controllertest.AssignUIDs(&argoClient.Fake)
 	metaClient := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
 	secretsGVR := corev1.SchemeGroupVersion.WithResource("secrets")
 

@@ -85,6 +85,8 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	// resourceVersion, which the fakes would leave unchanged.
 	controllertest.BumpResourceVersions(&f.client.Fake)
 	controllertest.BumpResourceVersions(&f.argo.Fake)
+	controllertest.AssignUIDs(&f.client.Fake)
+	controllertest.AssignUIDs(&f.argo.Fake)
 	f.arc = arcinformers.NewSharedInformerFactory(f.client, 0)
 	f.wf = argoinformers.NewSharedInformerFactory(f.argo, 0)
 	f.core = kubeinformers.NewSharedInformerFactory(f.kube, 0)

@@ -5,6 +5,7 @@ package controllertest
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/types"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,20 @@ func BumpResourceVersions(fake *k8stesting.Fake) {
 		}
 		if m, err := meta.Accessor(obj); err == nil {
 			m.SetResourceVersion(strconv.FormatInt(counter.Add(1), 10))
+		}
+		return false, nil, nil
+	})
+}
+
+// AssignUIDs makes a fake clientset give every created object a UID, as the
+// API server does. Without it every object a controller creates has the
+// empty UID, and an ownership check by UID passes for any object.
+func AssignUIDs(fake *k8stesting.Fake) {
+	var counter atomic.Int64
+	fake.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		obj := action.(k8stesting.CreateAction).GetObject()
+		if m, err := meta.Accessor(obj); err == nil && m.GetUID() == "" {
+			m.SetUID(types.UID(fmt.Sprintf("uid-%s-%d", action.GetResource().Resource, counter.Add(1))))
 		}
 		return false, nil, nil
 	})

@@ -81,6 +81,8 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		recorder: record.NewFakeRecorder(100),
 		kube:     kubefake.NewSimpleClientset(kubeObjects...),
 	}
+	// Created objects get UIDs, so ownership checks by UID mean something.
+	controllertest.AssignUIDs(&f.client.Fake)
 	f.factory = arcinformers.NewSharedInformerFactory(f.client, 0)
 	// The Secret cache is filled directly below; the client itself is never asked.
 	metaClient := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())

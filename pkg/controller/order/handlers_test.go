@@ -1,0 +1,88 @@
+package order
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+)
+
+// TestDeleteHandlersUnwrapTombstones: when a watch misses a deletion, the
+// informer hands the delete handler a DeletedFinalStateUnknown tombstone
+// instead of the object. The Orders concerned must be queued all the same.
+func TestDeleteHandlersUnwrapTombstones(t *testing.T) {
+	order := newOrder("o", alpineArtifact(t))
+	ownedAW := &arcv1.ArtifactWorkflow{ObjectMeta: metav1.ObjectMeta{
+		Name: "o-0123456789abcdef", Namespace: ns,
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, orderKind)},
+	}}
+	tombstone := func(obj interface{}) cache.DeletedFinalStateUnknown {
+		key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+		require.NoError(t, err)
+		return cache.DeletedFinalStateUnknown{Key: key, Obj: obj}
+	}
+	cases := []struct {
+		name   string
+		handle func(c *Controller)
+	}{
+		{"an ArtifactWorkflow gone unseen queues its Order", func(c *Controller) { c.enqueueOwnerOrder(tombstone(ownedAW)) }},
+		{"an Endpoint gone unseen queues the Orders that use it", func(c *Controller) { c.enqueueOrdersOfEndpoint(tombstone(dockerhub())) }},
+		{"a Secret gone unseen queues the Orders whose Endpoints use it", func(c *Controller) {
+			c.enqueueOrdersOfSecret(tombstone(secretMetadata(secret("dst-reg-secret"))))
+		}},
+		{"a ClusterArtifactType gone unseen queues the Orders of its type", func(c *Controller) { c.enqueueOrdersOfType(tombstone(ociClusterType())) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, order.DeepCopy(), dockerhub(), internal(), secret("dst-reg-secret"))
+			tc.handle(f.ctrl)
+			require.Equal(t, 1, f.ctrl.queue.Len())
+			key, _ := f.ctrl.queue.Get()
+			assert.Equal(t, cache.ObjectName{Namespace: ns, Name: "o"}, key)
+			f.ctrl.queue.Done(key)
+		})
+	}
+}
+
+// TestTypeAndNamespaceEventsReachTheOrdersThatNeedThem: a type's change
+// reaches the Orders with an artifact of its name (in its namespace for an
+// ArtifactType), and a namespace's label change the Orders in it.
+func TestTypeAndNamespaceEventsReachTheOrdersThatNeedThem(t *testing.T) {
+	other := newOrder("other", arcv1.OrderArtifact{Type: "helm"})
+	elsewhere := newOrder("elsewhere", alpineArtifact(t))
+	elsewhere.Namespace = "team-b"
+	f := newFixture(t, newOrder("o", alpineArtifact(t)), other, elsewhere)
+	queued := func() []string {
+		var keys []string
+		for f.ctrl.queue.Len() > 0 {
+			key, _ := f.ctrl.queue.Get()
+			keys = append(keys, key.String())
+			f.ctrl.queue.Done(key)
+		}
+		return keys
+	}
+
+	f.ctrl.enqueueOrdersOfType(ociClusterType())
+	assert.ElementsMatch(t, []string{ns + "/o", "team-b/elsewhere"}, queued(), "a ClusterArtifactType serves every namespace")
+
+	f.ctrl.enqueueOrdersOfType(&arcv1.ArtifactType{ObjectMeta: metav1.ObjectMeta{Name: "oci", Namespace: ns}})
+	assert.Equal(t, []string{ns + "/o"}, queued(), "an ArtifactType serves its namespace")
+
+	unchanged := &arcv1.ArtifactType{ObjectMeta: metav1.ObjectMeta{Name: "oci", Namespace: ns, Generation: 3, ResourceVersion: "1"}}
+	resynced := unchanged.DeepCopy()
+	resynced.ResourceVersion = "2"
+	f.ctrl.updateType(unchanged, resynced)
+	assert.Empty(t, queued(), "a status-only update of a type changes nothing")
+
+	before := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"tier": "dev"}}}
+	after := before.DeepCopy()
+	after.Labels["tier"] = "prod"
+	f.ctrl.updateNamespace(before, after)
+	assert.ElementsMatch(t, []string{ns + "/o", ns + "/other"}, queued(), "new labels may offer or withdraw types")
+	f.ctrl.updateNamespace(after, after.DeepCopy())
+	assert.Empty(t, queued(), "a namespace update without label change changes nothing")
+}
