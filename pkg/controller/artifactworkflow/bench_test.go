@@ -2,7 +2,6 @@ package artifactworkflow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -12,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	kubeinformers "k8s.io/client-go/informers"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -39,9 +40,9 @@ func BenchmarkSyncCreateWorkflow(b *testing.B) {
 	// Check once that the sync does what is measured.
 	require.NoError(b, f.ctrl.sync(ctx, f.key))
 	require.Equal(b, 2, f.writes, "the Workflow's create and one status write")
-	require.Equal(b, 1, f.recorder.events)
+	require.Equal(b, 1, f.recorder.Events)
 
-	f.writes, f.recorder.events = 0, 0
+	f.writes, f.recorder.Events = 0, 0
 	iterations := 0
 	for b.Loop() {
 		// The cache keeps the new ArtifactWorkflow, so the status write
@@ -80,7 +81,7 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 		argo.ClearActions()
 	}
 	require.Zero(b, f.writes, "a steady-state sync must not write")
-	require.Zero(b, f.recorder.events, "a steady-state sync must not record events")
+	require.Zero(b, f.recorder.Events, "a steady-state sync must not record events")
 	f.report(b)
 }
 
@@ -89,7 +90,7 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 // measure the sync and not the informer machinery.
 type benchFixture struct {
 	ctrl              *Controller
-	recorder          *countingRecorder
+	recorder          *controllertest.CountingRecorder
 	artifactWorkflows cache.Indexer
 	workflows         cache.Indexer
 	key               cache.ObjectName
@@ -106,17 +107,21 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	inf := arcFactory.Arc().V1alpha1()
 	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
 	f := &benchFixture{
-		recorder:          &countingRecorder{},
+		recorder:          &controllertest.CountingRecorder{},
 		artifactWorkflows: inf.ArtifactWorkflows().Informer().GetIndexer(),
 		workflows:         workflows.Informer().GetIndexer(),
 	}
+	core := kubeinformers.NewSharedInformerFactory(kubefake.NewSimpleClientset(), 0)
 	ctrl, err := New(client, argo, Informers{
 		ArtifactWorkflows:    inf.ArtifactWorkflows(),
 		ArtifactTypes:        inf.ArtifactTypes(),
 		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
+		Orders:               inf.Orders(),
+		Namespaces:           core.Core().V1().Namespaces(),
 		Workflows:            workflows,
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
 	require.NoError(b, err)
+	require.NoError(b, inf.Orders().Informer().GetIndexer().Add(alpineOrder()))
 	f.ctrl = ctrl
 	aw := alpineArtifactWorkflow()
 	f.key = cache.MetaObjectToName(aw)
@@ -186,7 +191,7 @@ func (f *benchFixture) converge(b *testing.B) (*arcfake.Clientset, *argofake.Cli
 	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(testNow.Add(-60e9))}
 	wf, err = argo.ArgoprojV1alpha1().Workflows(ns).Update(ctx, wf, metav1.UpdateOptions{})
 	require.NoError(b, err)
-	slim, err := SlimWorkflow(roundTrip(b, wf))
+	slim, err := SlimWorkflow(controllertest.RoundTrip(b, wf))
 	require.NoError(b, err)
 	require.NoError(b, f.workflows.Add(slim))
 
@@ -197,7 +202,7 @@ func (f *benchFixture) converge(b *testing.B) (*arcfake.Clientset, *argofake.Cli
 
 	client.ClearActions()
 	argo.ClearActions()
-	f.writes, f.recorder.events = 0, 0
+	f.writes, f.recorder.Events = 0, 0
 	return client, argo
 }
 
@@ -206,7 +211,7 @@ func (f *benchFixture) refreshArtifactWorkflow(b *testing.B, client *arcfake.Cli
 	b.Helper()
 	aw, err := client.ArcV1alpha1().ArtifactWorkflows(ns).Get(context.Background(), awName, metav1.GetOptions{})
 	require.NoError(b, err)
-	aw = roundTrip(b, aw)
+	aw = controllertest.RoundTrip(b, aw)
 	require.NoError(b, f.artifactWorkflows.Update(aw))
 	return aw
 }
@@ -214,33 +219,5 @@ func (f *benchFixture) refreshArtifactWorkflow(b *testing.B, client *arcfake.Cli
 // report adds the writes and events per sync to the benchmark's figures.
 func (f *benchFixture) report(b *testing.B) {
 	b.ReportMetric(float64(f.writes)/float64(b.N), "writes/op")
-	b.ReportMetric(float64(f.recorder.events)/float64(b.N), "events/op")
-}
-
-// roundTrip returns obj after JSON encoding and decoding, as an informer
-// receives it from the API server.
-func roundTrip[T any](b *testing.B, obj *T) *T {
-	b.Helper()
-	raw, err := json.Marshal(obj)
-	require.NoError(b, err)
-	out := new(T)
-	require.NoError(b, json.Unmarshal(raw, out))
-	return out
-}
-
-// countingRecorder is an event recorder for benchmarks: it formats each
-// message, as a real recorder does, and counts the events. Unlike
-// record.FakeRecorder it has no channel that fills up and blocks.
-type countingRecorder struct{ events int }
-
-func (r *countingRecorder) Event(_ runtime.Object, _, _, _ string) { r.events++ }
-
-func (r *countingRecorder) Eventf(_ runtime.Object, _, _, messageFmt string, args ...interface{}) {
-	_ = fmt.Sprintf(messageFmt, args...)
-	r.events++
-}
-
-func (r *countingRecorder) AnnotatedEventf(_ runtime.Object, _ map[string]string, _, _, messageFmt string, args ...interface{}) {
-	_ = fmt.Sprintf(messageFmt, args...)
-	r.events++
+	b.ReportMetric(float64(f.recorder.Events)/float64(b.N), "events/op")
 }

@@ -4,12 +4,15 @@
 package controllertest
 
 import (
+	"encoding/json"
 	"fmt"
-	"k8s.io/apimachinery/pkg/types"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -124,4 +127,39 @@ func AssignUIDs(fake *k8stesting.Fake) {
 		}
 		return false, nil, nil
 	})
+}
+
+// CountingRecorder is an event recorder for benchmarks: it formats each
+// message, as a real recorder does, and counts the events. Unlike
+// record.FakeRecorder it has no channel that fills up and blocks.
+type CountingRecorder struct{ Events int }
+
+// Event counts an event.
+func (r *CountingRecorder) Event(_ runtime.Object, _, _, _ string) { r.Events++ }
+
+// Eventf formats and counts an event.
+func (r *CountingRecorder) Eventf(_ runtime.Object, _, _, messageFmt string, args ...interface{}) {
+	_ = fmt.Sprintf(messageFmt, args...)
+	r.Events++
+}
+
+// AnnotatedEventf formats and counts an event.
+func (r *CountingRecorder) AnnotatedEventf(_ runtime.Object, _ map[string]string, _, _, messageFmt string, args ...interface{}) {
+	_ = fmt.Sprintf(messageFmt, args...)
+	r.Events++
+}
+
+// RoundTrip returns obj after JSON encoding and decoding, as an informer
+// receives it from the API server.
+func RoundTrip[T any](tb testing.TB, obj *T) *T {
+	tb.Helper()
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := new(T)
+	if err := json.Unmarshal(raw, out); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	kubeinformers "k8s.io/client-go/informers"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	"k8s.io/client-go/metadata/metadatainformer"
 	k8stesting "k8s.io/client-go/testing"
@@ -16,6 +18,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
 )
@@ -44,9 +47,9 @@ func BenchmarkSyncFirstSight(b *testing.B) {
 			// resolves and gets its ArtifactWorkflow, then the status is written.
 			require.NoError(b, f.ctrl.sync(ctx, f.key))
 			require.Equal(b, n+1, f.writes, "creates of every ArtifactWorkflow and one status write")
-			require.Equal(b, 1, f.recorder.events, "one Created event for the whole sync")
+			require.Equal(b, 1, f.recorder.Events, "one Created event for the whole sync")
 
-			f.writes, f.recorder.events = 0, 0
+			f.writes, f.recorder.Events = 0, 0
 			for b.Loop() {
 				if err := f.ctrl.sync(ctx, f.key); err != nil {
 					b.Fatal(err)
@@ -80,7 +83,7 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 				client.ClearActions()
 			}
 			require.Zero(b, f.writes, "a steady-state sync must not write")
-			require.Zero(b, f.recorder.events, "a steady-state sync must not record events")
+			require.Zero(b, f.recorder.Events, "a steady-state sync must not record events")
 			f.report(b)
 		})
 	}
@@ -91,7 +94,7 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 // sync and not the informer machinery.
 type benchFixture struct {
 	ctrl      *Controller
-	recorder  *countingRecorder
+	recorder  *controllertest.CountingRecorder
 	orders    cache.Indexer
 	workflows cache.Indexer
 	order     *arcv1.Order
@@ -108,18 +111,23 @@ func newBenchFixture(b *testing.B, artifacts int) *benchFixture {
 	secrets := metadatainformer.NewSharedInformerFactory(metaClient, 0).ForResource(secretsGVR)
 	arc := factory.Arc().V1alpha1()
 	f := &benchFixture{
-		recorder:  &countingRecorder{},
+		recorder:  &controllertest.CountingRecorder{},
 		orders:    arc.Orders().Informer().GetIndexer(),
 		workflows: arc.ArtifactWorkflows().Informer().GetIndexer(),
 		order:     benchOrder(b, artifacts),
 	}
+	core := kubeinformers.NewSharedInformerFactory(kubefake.NewSimpleClientset(), 0)
 	ctrl, err := New(client, Informers{
-		Orders:            arc.Orders(),
-		ArtifactWorkflows: arc.ArtifactWorkflows(),
-		Endpoints:         arc.Endpoints(),
-		Secrets:           secrets,
+		Orders:               arc.Orders(),
+		ArtifactWorkflows:    arc.ArtifactWorkflows(),
+		Endpoints:            arc.Endpoints(),
+		Secrets:              secrets,
+		ArtifactTypes:        arc.ArtifactTypes(),
+		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
+		Namespaces:           core.Core().V1().Namespaces(),
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
 	require.NoError(b, err)
+	require.NoError(b, arc.ClusterArtifactTypes().Informer().GetIndexer().Add(ociClusterType()))
 	f.ctrl = ctrl
 	f.key = cache.MetaObjectToName(f.order)
 	endpoints := arc.Endpoints().Informer().GetIndexer()
@@ -190,7 +198,7 @@ func (f *benchFixture) converge(b *testing.B) *arcfake.Clientset {
 		aw.Status.Phase = arcv1.WorkflowPhaseSucceeded
 		updated, err := client.ArcV1alpha1().ArtifactWorkflows(ns).UpdateStatus(ctx, aw, metav1.UpdateOptions{})
 		require.NoError(b, err)
-		require.NoError(b, f.workflows.Add(roundTrip(b, updated)))
+		require.NoError(b, f.workflows.Add(controllertest.RoundTrip(b, updated)))
 	}
 	f.refreshOrder(b, client)
 	require.NoError(b, f.ctrl.sync(ctx, f.key))
@@ -198,7 +206,7 @@ func (f *benchFixture) converge(b *testing.B) *arcfake.Clientset {
 	require.Equal(b, arcv1.OrderPhaseSucceeded, order.Status.Phase)
 	require.Len(b, order.Status.ArtifactWorkflows, len(f.order.Spec.Artifacts))
 	client.ClearActions()
-	f.writes, f.recorder.events = 0, 0
+	f.writes, f.recorder.Events = 0, 0
 	return client
 }
 
@@ -207,7 +215,7 @@ func (f *benchFixture) refreshOrder(b *testing.B, client *arcfake.Clientset) *ar
 	b.Helper()
 	order, err := client.ArcV1alpha1().Orders(ns).Get(context.Background(), f.order.Name, metav1.GetOptions{})
 	require.NoError(b, err)
-	order = roundTrip(b, order)
+	order = controllertest.RoundTrip(b, order)
 	require.NoError(b, f.orders.Update(order))
 	return order
 }
@@ -215,33 +223,5 @@ func (f *benchFixture) refreshOrder(b *testing.B, client *arcfake.Clientset) *ar
 // report adds the writes and events per sync to the benchmark's figures.
 func (f *benchFixture) report(b *testing.B) {
 	b.ReportMetric(float64(f.writes)/float64(b.N), "writes/op")
-	b.ReportMetric(float64(f.recorder.events)/float64(b.N), "events/op")
-}
-
-// roundTrip returns obj after JSON encoding and decoding, as an informer
-// receives it from the API server.
-func roundTrip[T any](b *testing.B, obj *T) *T {
-	b.Helper()
-	raw, err := json.Marshal(obj)
-	require.NoError(b, err)
-	out := new(T)
-	require.NoError(b, json.Unmarshal(raw, out))
-	return out
-}
-
-// countingRecorder is an event recorder for benchmarks: it formats each
-// message, as a real recorder does, and counts the events. Unlike
-// record.FakeRecorder it has no channel that fills up and blocks.
-type countingRecorder struct{ events int }
-
-func (r *countingRecorder) Event(_ runtime.Object, _, _, _ string) { r.events++ }
-
-func (r *countingRecorder) Eventf(_ runtime.Object, _, _, messageFmt string, args ...interface{}) {
-	_ = fmt.Sprintf(messageFmt, args...)
-	r.events++
-}
-
-func (r *countingRecorder) AnnotatedEventf(_ runtime.Object, _ map[string]string, _, _, messageFmt string, args ...interface{}) {
-	_ = fmt.Sprintf(messageFmt, args...)
-	r.events++
+	b.ReportMetric(float64(f.recorder.Events)/float64(b.N), "events/op")
 }
