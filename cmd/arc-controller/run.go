@@ -102,7 +102,7 @@ func runControllers(ctx context.Context, cl *clients, o options, ready *readines
 
 	arc := arcFactory.Arc().V1alpha1()
 	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
-	if err := workflows.Informer().SetTransform(artifactworkflow.SlimWorkflow); err != nil {
+	if err := workflows.Informer().SetTransform(controller.SlimWorkflow); err != nil {
 		return err
 	}
 	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"fmt"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
@@ -58,24 +60,69 @@ func ControllerUIDIndexer(obj interface{}) ([]string, error) {
 	return []string{string(ref.UID)}, nil
 }
 
-// StripManagedFields is an informer transform that drops managedFields,
-// which ARC never reads and which can be the bulk of an object's metadata.
-func StripManagedFields(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
+// InformerHandler is an event handler a controller registers on an informer.
+type InformerHandler struct {
+	Informer cache.SharedIndexInformer
+	Handler  cache.ResourceEventHandler
 }
 
-// SecretPresenceOnly is the transform of the metadata-only Secret informer.
-// ARC needs to know that a Secret exists, nothing more. Annotations go too:
-// kubectl apply stores the whole applied object, data included, in the
-// last-applied-configuration annotation, and ARC must never hold credentials.
-func SecretPresenceOnly(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-		m.SetLabels(nil)
+// AddEventHandlers registers a controller's handlers, one table per
+// controller, so what each informer event leads to reads in one place.
+func AddEventHandlers(handlers ...InformerHandler) error {
+	for _, h := range handlers {
+		if _, err := h.Informer.AddEventHandler(h.Handler); err != nil {
+			return fmt.Errorf("adding event handler: %w", err)
+		}
 	}
-	return obj, nil
+	return nil
+}
+
+// Enqueuer returns an event handler function that queues the object's name,
+// tombstones unwrapped.
+func Enqueuer(queue Queue) func(obj interface{}) {
+	return func(obj interface{}) {
+		if m := ObjectMeta(obj); m != nil {
+			queue.Add(cache.MetaObjectToName(m))
+		}
+	}
+}
+
+// SpecHandlers calls f when an object appears, goes, or its spec changes
+// (its generation moves). Status writes and resyncs of the object are
+// skipped: a controller that reads another kind's spec has nothing to do
+// then.
+func SpecHandlers(f func(obj interface{})) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: f,
+		UpdateFunc: func(oldObj, newObj interface{}) {
+			oldM, newM := ObjectMeta(oldObj), ObjectMeta(newObj)
+			if oldM != nil && newM != nil && oldM.GetGeneration() != newM.GetGeneration() {
+				f(newObj)
+			}
+		},
+		DeleteFunc: f,
+	}
+}
+
+// DependentsOfType returns the objects indexer holds under index for the
+// name of an ArtifactType or ClusterArtifactType (obj, tombstones
+// unwrapped): in the type's namespace for an ArtifactType, in every
+// namespace for a ClusterArtifactType. index must map objects to the type
+// names they use.
+func DependentsOfType(indexer cache.Indexer, index string, obj interface{}) []metav1.Object {
+	t := ObjectMeta(obj)
+	if t == nil {
+		return nil
+	}
+	objs, err := indexer.ByIndex(index, t.GetName())
+	if err != nil {
+		return nil
+	}
+	var out []metav1.Object
+	for _, o := range objs {
+		if m := ObjectMeta(o); m != nil && (t.GetNamespace() == "" || m.GetNamespace() == t.GetNamespace()) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

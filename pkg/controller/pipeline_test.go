@@ -75,7 +75,7 @@ func TestPipelineCarriesTheDesignExampleThroughBothControllers(t *testing.T) {
 	namespaces := kubeFactory.Core().V1().Namespaces()
 	inf := arcFactory.Arc().V1alpha1()
 	workflows := argoFactory.Argoproj().V1alpha1().Workflows()
-	require.NoError(t, workflows.Informer().SetTransform(artifactworkflow.SlimWorkflow))
+	require.NoError(t, workflows.Informer().SetTransform(controller.SlimWorkflow))
 	secrets := metaFactory.ForResource(secretsGVR)
 	require.NoError(t, secrets.Informer().SetTransform(controller.SecretPresenceOnly))
 

@@ -18,6 +18,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
@@ -191,7 +192,7 @@ func (f *benchFixture) converge(b *testing.B) (*arcfake.Clientset, *argofake.Cli
 	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(testNow.Add(-60e9))}
 	wf, err = argo.ArgoprojV1alpha1().Workflows(ns).Update(ctx, wf, metav1.UpdateOptions{})
 	require.NoError(b, err)
-	slim, err := SlimWorkflow(controllertest.RoundTrip(b, wf))
+	slim, err := controller.SlimWorkflow(controllertest.RoundTrip(b, wf))
 	require.NoError(b, err)
 	require.NoError(b, f.workflows.Add(slim))
 

@@ -56,6 +56,9 @@ type Controller struct {
 	workflows           argolisters.WorkflowLister
 	cacheSynced         []cache.InformerSynced
 
+	// enqueue queues an object's name; its event handlers share it.
+	enqueue func(obj interface{})
+
 	// ownWrites keeps a sync from writing the same status twice while the
 	// cache still holds the version before its own write.
 	ownWrites *controller.OwnWrites
@@ -90,7 +93,7 @@ type Informers struct {
 	// Namespaces carry the labels ClusterArtifactType namespace selectors match.
 	Namespaces coreinformers.NamespaceInformer
 	// Workflows must be restricted to WorkflowSelector and slimmed with
-	// SlimWorkflow; cmd/arc-controller sets that up.
+	// controller.SlimWorkflow; cmd/arc-controller sets that up.
 	Workflows argoinformers.WorkflowInformer
 }
 
@@ -120,6 +123,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		maxParameterBytes: controller.DefaultMaxParameterBytes,
 		maxMessageBytes:   controller.DefaultMaxMessageBytes,
 	}
+	c.enqueue = controller.Enqueuer(c.queue)
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -155,67 +159,21 @@ func typeOfArtifactWorkflow(obj interface{}) ([]string, error) {
 	return []string{aw.Spec.Type}, nil
 }
 
-// SlimWorkflow is the transform for the Workflow informer. It keeps only
-// what ARC reads (metadata without managedFields, and the status phase,
-// message and times), because a Workflow's spec and node tree can be large
-// and ARC caches every Workflow it made.
-func SlimWorkflow(obj interface{}) (interface{}, error) {
-	wf, ok := obj.(*wfv1.Workflow)
-	if !ok {
-		return obj, nil
-	}
-	slim := &wfv1.Workflow{
-		TypeMeta:   wf.TypeMeta,
-		ObjectMeta: wf.ObjectMeta,
-		Status: wfv1.WorkflowStatus{
-			Phase:      wf.Status.Phase,
-			Message:    wf.Status.Message,
-			StartedAt:  wf.Status.StartedAt,
-			FinishedAt: wf.Status.FinishedAt,
-		},
-	}
-	slim.ManagedFields = nil
-	return slim, nil
-}
-
 func (c *Controller) addEventHandlers(inf Informers) error {
-	handlers := []struct {
-		informer cache.SharedIndexInformer
-		handler  cache.ResourceEventHandler
-	}{
-		{inf.ArtifactWorkflows.Informer(), cache.ResourceEventHandlerFuncs{
+	return controller.AddEventHandlers(
+		controller.InformerHandler{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueue,
 			UpdateFunc: c.updateArtifactWorkflow,
 			DeleteFunc: c.forgetArtifactWorkflow,
 		}},
-		{inf.Workflows.Informer(), cache.ResourceEventHandlerFuncs{
+		controller.InformerHandler{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOwner,
 			UpdateFunc: c.updateWorkflow,
 			DeleteFunc: c.enqueueOwner,
 		}},
-		{inf.ArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.enqueueWaitingOfType,
-			UpdateFunc: c.updateType,
-			DeleteFunc: c.enqueueWaitingOfType,
-		}},
-		{inf.ClusterArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.enqueueWaitingOfType,
-			UpdateFunc: c.updateType,
-			DeleteFunc: c.enqueueWaitingOfType,
-		}},
-	}
-	for _, h := range handlers {
-		if _, err := h.informer.AddEventHandler(h.handler); err != nil {
-			return fmt.Errorf("adding event handler: %w", err)
-		}
-	}
-	return nil
-}
-
-func (c *Controller) enqueue(obj interface{}) {
-	if m := controller.ObjectMeta(obj); m != nil {
-		c.queue.Add(cache.MetaObjectToName(m))
-	}
+		controller.InformerHandler{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
+		controller.InformerHandler{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
+	)
 }
 
 // updateArtifactWorkflow enqueues on spec changes and resyncs, and skips the
@@ -271,32 +229,12 @@ func (c *Controller) updateWorkflow(oldObj, newObj interface{}) {
 	c.enqueueOwner(newObj)
 }
 
-func (c *Controller) updateType(oldObj, newObj interface{}) {
-	oldM, newM := controller.ObjectMeta(oldObj), controller.ObjectMeta(newObj)
-	if oldM == nil || newM == nil || oldM.GetGeneration() == newM.GetGeneration() {
-		return
-	}
-	c.enqueueWaitingOfType(newObj)
-}
-
 // enqueueWaitingOfType enqueues the ArtifactWorkflows of a type's name that
 // have no Workflow yet: only they depend on the type. A namespaced type
 // affects its own namespace; a cluster type affects every namespace.
 func (c *Controller) enqueueWaitingOfType(obj interface{}) {
-	m := controller.ObjectMeta(obj)
-	if m == nil {
-		return
-	}
-	objs, err := c.artifactWorkflowIdx.ByIndex(indexByType, m.GetName())
-	if err != nil {
-		return
-	}
-	for _, o := range objs {
-		aw, ok := o.(*arcv1.ArtifactWorkflow)
-		if !ok || (m.GetNamespace() != "" && aw.Namespace != m.GetNamespace()) {
-			continue
-		}
-		if aw.Status.Phase == arcv1.WorkflowPhaseUnknown {
+	for _, m := range controller.DependentsOfType(c.artifactWorkflowIdx, indexByType, obj) {
+		if aw, ok := m.(*arcv1.ArtifactWorkflow); ok && aw.Status.Phase == arcv1.WorkflowPhaseUnknown {
 			c.queue.Add(cache.MetaObjectToName(aw))
 		}
 	}

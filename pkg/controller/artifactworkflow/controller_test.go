@@ -464,7 +464,7 @@ func TestSlimWorkflowKeepsOnlyWhatARCReads(t *testing.T) {
 	wf.Spec.Entrypoint = "main"
 	wf.Status.Nodes = wfv1.Nodes{"n": {Name: "n"}}
 	wf.Status.Message = "m"
-	obj, err := SlimWorkflow(wf)
+	obj, err := controller.SlimWorkflow(wf)
 	require.NoError(t, err)
 	slim := obj.(*wfv1.Workflow)
 	assert.Empty(t, slim.ManagedFields)

@@ -19,6 +19,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
@@ -107,7 +108,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 
 // refreshCaches makes the caches hold what the fake API servers hold. Like
 // the real informer, the Workflow cache holds only Workflows with ARC's
-// labels, slimmed by SlimWorkflow.
+// labels, slimmed by controller.SlimWorkflow.
 func (f *fixture) refreshCaches() {
 	f.t.Helper()
 	ctx := context.Background()
@@ -129,7 +130,7 @@ func (f *fixture) refreshCaches() {
 	replace(f.t, f.core.Core().V1().Namespaces().Informer().GetIndexer(), namespaces.Items, nil)
 	wfs, err := f.argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{LabelSelector: WorkflowSelector.String()})
 	require.NoError(f.t, err)
-	replace(f.t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer(), wfs.Items, SlimWorkflow)
+	replace(f.t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer(), wfs.Items, controller.SlimWorkflow)
 	f.client.ClearActions()
 	f.argo.ClearActions()
 }

@@ -55,7 +55,9 @@ type Controller struct {
 	endpointIndex         cache.Indexer
 	secrets               cache.GenericLister
 	types                 *controller.TypeResolver
-	cacheSynced           []cache.InformerSynced
+	// enqueueOrder queues an Order's name; the event handlers share it.
+	enqueueOrder func(obj interface{})
+	cacheSynced  []cache.InformerSynced
 
 	// maxParameterBytes bounds the parameters of one artifact; see WithMaxParameterBytes.
 	maxParameterBytes int
@@ -140,6 +142,7 @@ func New(client arcclient.Interface, inf Informers, recorder record.EventRecorde
 		maxParameterBytes: controller.DefaultMaxParameterBytes,
 		maxMessageBytes:   controller.DefaultMaxMessageBytes,
 	}
+	c.enqueueOrder = controller.Enqueuer(c.queue)
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -236,56 +239,33 @@ func secretKeysOfEndpoint(obj interface{}) ([]string, error) {
 }
 
 func (c *Controller) addEventHandlers(inf Informers) error {
-	handlers := []struct {
-		informer cache.SharedIndexInformer
-		handler  cache.ResourceEventHandler
-	}{
-		{inf.Orders.Informer(), cache.ResourceEventHandlerFuncs{
+	return controller.AddEventHandlers(
+		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrder,
 			UpdateFunc: c.updateOrder,
 		}},
-		{inf.ArtifactWorkflows.Informer(), cache.ResourceEventHandlerFuncs{
+		controller.InformerHandler{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOwnerOrder,
 			UpdateFunc: c.updateArtifactWorkflow,
 			DeleteFunc: c.enqueueOwnerOrder,
 		}},
-		{inf.Endpoints.Informer(), cache.ResourceEventHandlerFuncs{
+		controller.InformerHandler{Informer: inf.Endpoints.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrdersOfEndpoint,
 			UpdateFunc: c.updateEndpoint,
 			DeleteFunc: c.enqueueOrdersOfEndpoint,
 		}},
 		// Only the existence of a Secret matters, so updates are ignored.
-		{inf.Secrets.Informer(), cache.ResourceEventHandlerFuncs{
+		controller.InformerHandler{Informer: inf.Secrets.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrdersOfSecret,
 			DeleteFunc: c.enqueueOrdersOfSecret,
 		}},
-		{inf.ArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.enqueueOrdersOfType,
-			UpdateFunc: c.updateType,
-			DeleteFunc: c.enqueueOrdersOfType,
-		}},
-		{inf.ClusterArtifactTypes.Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.enqueueOrdersOfType,
-			UpdateFunc: c.updateType,
-			DeleteFunc: c.enqueueOrdersOfType,
-		}},
+		controller.InformerHandler{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueOrdersOfType)},
+		controller.InformerHandler{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueOrdersOfType)},
 		// Labels decide which ClusterArtifactTypes a namespace is offered.
-		{inf.Namespaces.Informer(), cache.ResourceEventHandlerFuncs{
+		controller.InformerHandler{Informer: inf.Namespaces.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			UpdateFunc: c.updateNamespace,
 		}},
-	}
-	for _, h := range handlers {
-		if _, err := h.informer.AddEventHandler(h.handler); err != nil {
-			return fmt.Errorf("adding event handler: %w", err)
-		}
-	}
-	return nil
-}
-
-func (c *Controller) enqueueOrder(obj interface{}) {
-	if m := controller.ObjectMeta(obj); m != nil {
-		c.queue.Add(cache.MetaObjectToName(m))
-	}
+	)
 }
 
 // updateOrder enqueues on spec changes, deletion and periodic resyncs, and
@@ -378,31 +358,12 @@ func (c *Controller) enqueueOrdersOfSecret(obj interface{}) {
 	}
 }
 
-// updateType enqueues the Orders of a type when its spec changed.
-func (c *Controller) updateType(oldObj, newObj interface{}) {
-	oldM, newM := controller.ObjectMeta(oldObj), controller.ObjectMeta(newObj)
-	if oldM == nil || newM == nil || oldM.GetGeneration() == newM.GetGeneration() {
-		return
-	}
-	c.enqueueOrdersOfType(newObj)
-}
-
 // enqueueOrdersOfType enqueues the Orders with an artifact of the type's
 // name: in the type's namespace for an ArtifactType, everywhere for a
 // ClusterArtifactType.
 func (c *Controller) enqueueOrdersOfType(obj interface{}) {
-	m := controller.ObjectMeta(obj)
-	if m == nil {
-		return
-	}
-	objs, err := c.orderIndex.ByIndex(indexByType, m.GetName())
-	if err != nil {
-		return
-	}
-	for _, o := range objs {
-		if order, ok := o.(*arcv1.Order); ok && (m.GetNamespace() == "" || order.Namespace == m.GetNamespace()) {
-			c.enqueueOrder(order)
-		}
+	for _, order := range controller.DependentsOfType(c.orderIndex, indexByType, obj) {
+		c.enqueueOrder(order)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 )
 
 // TestDeleteHandlersUnwrapTombstones: when a watch misses a deletion, the
@@ -75,8 +76,12 @@ func TestTypeAndNamespaceEventsReachTheOrdersThatNeedThem(t *testing.T) {
 	unchanged := &arcv1.ArtifactType{ObjectMeta: metav1.ObjectMeta{Name: "oci", Namespace: ns, Generation: 3, ResourceVersion: "1"}}
 	resynced := unchanged.DeepCopy()
 	resynced.ResourceVersion = "2"
-	f.ctrl.updateType(unchanged, resynced)
+	controller.SpecHandlers(f.ctrl.enqueueOrdersOfType).OnUpdate(unchanged, resynced)
 	assert.Empty(t, queued(), "a status-only update of a type changes nothing")
+	changed := resynced.DeepCopy()
+	changed.Generation++
+	controller.SpecHandlers(f.ctrl.enqueueOrdersOfType).OnUpdate(resynced, changed)
+	assert.Equal(t, []string{ns + "/o"}, queued(), "a spec change of a type reaches its Orders")
 
 	before := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"tier": "dev"}}}
 	after := before.DeepCopy()
