@@ -28,23 +28,33 @@ import (
 // in time, and the audit log names the part behind every request.
 type clients struct {
 	config *rest.Config
-	// informers lists and watches for the shared informers.
-	informers componentClients
-	// leaderElection renews the Lease; events writes the events.
-	leaderElection, events componentClients
-	// order and artifactWorkflow are the controllers' clients for their writes.
-	order, artifactWorkflow componentClients
+	// informers lists and watches for the shared informers: ARC's kinds,
+	// Argo's Workflows, Secrets' metadata and namespaces.
+	informers informerClients
+	// leaderElection renews the Lease.
+	leaderElection kubernetes.Interface
+	// events writes the events.
+	events kubernetes.Interface
+	// order writes ArtifactWorkflows and Order status.
+	order arcclient.Interface
+	// artifactWorkflow writes ArtifactWorkflow status and creates Workflows.
+	artifactWorkflow artifactWorkflowClients
 	// metricsAuth asks the API server who scrapes /metrics and whether they may.
-	metricsAuth componentClients
+	metricsAuth kubernetes.Interface
 }
 
-// componentClients are the clientsets of one part, sharing its rate limiter
-// budget per clientset and its user agent.
-type componentClients struct {
+// informerClients are the clientsets the shared informers list and watch with.
+type informerClients struct {
 	kube     kubernetes.Interface
 	arc      arcclient.Interface
 	argo     argoclient.Interface
 	metadata metadata.Interface
+}
+
+// artifactWorkflowClients are the ArtifactWorkflow controller's clientsets.
+type artifactWorkflowClients struct {
+	arc  arcclient.Interface
+	argo argoclient.Interface
 }
 
 // The parts, as they end the user agent (arc-controller/<version> (<os>/<arch>) kubernetes/<commit>/<part>).
@@ -57,6 +67,10 @@ const (
 	componentMetricsAuth      = "metrics-auth"
 )
 
+// newClients builds, for each part, only the clientsets it uses. Each
+// clientset builds its own token bucket from --kube-api-qps and
+// --kube-api-burst; the HTTP connections are shared (client-go caches
+// transports by TLS config).
 func newClients(o options) (*clients, error) {
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
@@ -64,48 +78,36 @@ func newClients(o options) (*clients, error) {
 	}
 	cfg.QPS = float32(o.kubeAPIQPS)
 	cfg.Burst = o.kubeAPIBurst
+	part := func(name string) *rest.Config { return rest.AddUserAgent(rest.CopyConfig(cfg), name) }
 
 	c := &clients{config: cfg}
-	for _, part := range []struct {
-		into *componentClients
-		name string
-	}{
-		{&c.informers, componentInformers},
-		{&c.leaderElection, componentLeaderElection},
-		{&c.events, componentEvents},
-		{&c.order, componentOrder},
-		{&c.artifactWorkflow, componentArtifactWorkflow},
-		{&c.metricsAuth, componentMetricsAuth},
-	} {
-		if *part.into, err = newComponentClients(cfg, part.name); err != nil {
-			return nil, fmt.Errorf("clients of %s: %w", part.name, err)
-		}
+	var errs []error
+	collect := func(err error) { errs = append(errs, err) }
+	informers := part(componentInformers)
+	c.informers.kube, err = kubernetes.NewForConfig(informers)
+	collect(err)
+	c.informers.arc, err = arcclient.NewForConfig(informers)
+	collect(err)
+	c.informers.argo, err = argoclient.NewForConfig(informers)
+	collect(err)
+	c.informers.metadata, err = metadata.NewForConfig(informers)
+	collect(err)
+	c.leaderElection, err = kubernetes.NewForConfig(part(componentLeaderElection))
+	collect(err)
+	c.events, err = kubernetes.NewForConfig(part(componentEvents))
+	collect(err)
+	c.order, err = arcclient.NewForConfig(part(componentOrder))
+	collect(err)
+	c.artifactWorkflow.arc, err = arcclient.NewForConfig(part(componentArtifactWorkflow))
+	collect(err)
+	c.artifactWorkflow.argo, err = argoclient.NewForConfig(part(componentArtifactWorkflow))
+	collect(err)
+	c.metricsAuth, err = kubernetes.NewForConfig(part(componentMetricsAuth))
+	collect(err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("building API clients: %w", err)
 	}
 	return c, nil
-}
-
-// newComponentClients builds the clientsets of one part. Every clientset
-// builds its own token bucket from the config's QPS and burst; the HTTP
-// connections are shared (client-go caches transports by TLS config).
-func newComponentClients(base *rest.Config, name string) (componentClients, error) {
-	cfg := rest.AddUserAgent(rest.CopyConfig(base), name)
-	var (
-		cc  componentClients
-		err error
-	)
-	if cc.kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return cc, err
-	}
-	if cc.arc, err = arcclient.NewForConfig(cfg); err != nil {
-		return cc, err
-	}
-	if cc.argo, err = argoclient.NewForConfig(cfg); err != nil {
-		return cc, err
-	}
-	if cc.metadata, err = metadata.NewForConfig(cfg); err != nil {
-		return cc, err
-	}
-	return cc, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
@@ -71,37 +72,37 @@ func TestEveryPartTalksToTheAPIServerUnderItsOwnNameAndRateLimit(t *testing.T) {
 	cl, err := newClients(o)
 	require.NoError(t, err)
 
+	// Every clientset a part holds, by the REST client of one of its groups.
 	parts := []struct {
 		name    string
-		clients componentClients
+		clients []rest.Interface
 	}{
-		{componentInformers, cl.informers},
-		{componentLeaderElection, cl.leaderElection},
-		{componentEvents, cl.events},
-		{componentOrder, cl.order},
-		{componentArtifactWorkflow, cl.artifactWorkflow},
-		{componentMetricsAuth, cl.metricsAuth},
+		{componentInformers, []rest.Interface{cl.informers.kube.CoreV1().RESTClient(), cl.informers.arc.ArcV1alpha1().RESTClient(), cl.informers.argo.ArgoprojV1alpha1().RESTClient()}},
+		{componentLeaderElection, []rest.Interface{cl.leaderElection.CoordinationV1().RESTClient()}},
+		{componentEvents, []rest.Interface{cl.events.CoreV1().RESTClient()}},
+		{componentOrder, []rest.Interface{cl.order.ArcV1alpha1().RESTClient()}},
+		{componentArtifactWorkflow, []rest.Interface{cl.artifactWorkflow.arc.ArcV1alpha1().RESTClient(), cl.artifactWorkflow.argo.ArgoprojV1alpha1().RESTClient()}},
+		{componentMetricsAuth, []rest.Interface{cl.metricsAuth.AuthenticationV1().RESTClient()}},
 	}
 	seen := map[any]string{}
 	for _, part := range parts {
 		t.Run(part.name, func(t *testing.T) {
-			// The user agent names the part, after client-go's default (binary, version, platform).
-			_, err := part.clients.arc.ArcV1alpha1().Orders("ns").Get(t.Context(), "o", metav1.GetOptions{})
-			require.Error(t, err, "the recording server answers 404")
-			agent := recorder.last()
-			assert.True(t, strings.HasSuffix(agent, "/"+part.name), "user agent %q does not end with /%s", agent, part.name)
-			_, err = part.clients.argo.ArgoprojV1alpha1().Workflows("ns").Get(t.Context(), "w", metav1.GetOptions{})
-			require.Error(t, err)
-			assert.Equal(t, agent, recorder.last(), "the Argo client of %s", part.name)
+			for _, client := range part.clients {
+				// The user agent names the part, after client-go's default (binary, version, platform).
+				err := client.Get().AbsPath("/probe").Do(t.Context()).Error()
+				require.Error(t, err, "the recording server answers 404")
+				agent := recorder.last()
+				assert.True(t, strings.HasSuffix(agent, "/"+part.name), "user agent %q does not end with /%s", agent, part.name)
 
-			// Its own token bucket, built from the flags.
-			limiter := part.clients.arc.ArcV1alpha1().RESTClient().GetRateLimiter()
-			require.NotNil(t, limiter)
-			assert.InDelta(t, 7, limiter.QPS(), 1e-9)
-			if other, shared := seen[limiter]; shared {
-				t.Errorf("%s shares its ArtifactWorkflow/Order rate limiter with %s", part.name, other)
+				// Its own token bucket, built from the flags.
+				limiter := client.GetRateLimiter()
+				require.NotNil(t, limiter)
+				assert.InDelta(t, 7, limiter.QPS(), 1e-9)
+				if other, shared := seen[limiter]; shared {
+					t.Errorf("%s shares its rate limiter with %s", part.name, other)
+				}
+				seen[limiter] = part.name
 			}
-			seen[limiter] = part.name
 		})
 	}
 }
