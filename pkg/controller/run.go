@@ -79,6 +79,7 @@ func Run(ctx context.Context, w Worker, workers int, grace time.Duration) error 
 
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	workCtx = WithStopping(workCtx, ctx.Done())
 	logger.Info("Starting workers", "count", workers)
 	var wg sync.WaitGroup
 	for range workers {
@@ -156,4 +157,32 @@ func HandleResult(logger klog.Logger, queue Queue, key cache.ObjectName, err err
 	logger.Error(err, "Sync failed, retrying", "retries", queue.NumRequeues(key))
 	queue.AddRateLimited(key)
 	return metrics.ResultError
+}
+
+// stoppingKey is the context key under which Run hands its syncs the
+// channel that closes when shutdown begins.
+type stoppingKey struct{}
+
+// WithStopping returns ctx for syncs that learn through ShuttingDown when
+// stopping closes.
+func WithStopping(ctx context.Context, stopping <-chan struct{}) context.Context {
+	return context.WithValue(ctx, stoppingKey{}, stopping)
+}
+
+// ShuttingDown tells a sync whether its controller is shutting down. The
+// sync's context stays live for the grace period so that API calls in
+// flight complete; a sync that makes many calls in a row (an Order's
+// creates) should stop between two of them instead, and leave the rest to
+// the next leader, so the Lease changes hands quickly.
+func ShuttingDown(ctx context.Context) bool {
+	stopping, _ := ctx.Value(stoppingKey{}).(<-chan struct{})
+	if stopping == nil {
+		return false
+	}
+	select {
+	case <-stopping:
+		return true
+	default:
+		return false
+	}
 }

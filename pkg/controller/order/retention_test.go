@@ -6,8 +6,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 )
 
 // succeededOrder returns a fixture whose Order "o" has one artifact whose
@@ -111,4 +114,16 @@ func TestNameConflictCountsEveryArtifactItConcerns(t *testing.T) {
 		assert.Equal(t, ReasonNameConflict, u.Reason)
 	}
 	assert.Equal(t, [5]int32{2, 0, 0, 0, 2}, counters(status))
+}
+
+// TestSyncStopsBetweenCreatesOnShutdown: an Order of many artifacts is not
+// finished by a leader that is shutting down; it stops between two creates
+// and writes no status that would miscount the half-done work.
+func TestSyncStopsBetweenCreatesOnShutdown(t *testing.T) {
+	f := newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
+	stopping := make(chan struct{})
+	close(stopping)
+	err := f.ctrl.sync(controller.WithStopping(t.Context(), stopping), cache.ObjectName{Namespace: ns, Name: "o"})
+	require.ErrorIs(t, err, errShuttingDown)
+	assert.Empty(t, controllertest.Writes(f.client.Actions()), "no create, no status write")
 }

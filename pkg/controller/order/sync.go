@@ -46,6 +46,10 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return err
 	}
 	r, actErr := c.reconcileArtifactWorkflows(ctx, order, p, owned)
+	if errors.Is(actErr, errShuttingDown) {
+		// The work is half done: a status now would miscount it.
+		return actErr
+	}
 
 	status := computeStatus(order, r, c.clock.Now(), c.maxMessageBytes)
 	c.reportNewProblems(order, status.UnresolvedArtifacts)
@@ -105,6 +109,11 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 	defer c.reportChanges(order, &done)
 	wanted := make(map[string]bool, len(p.artifactWorkflows))
 	for _, want := range p.artifactWorkflows {
+		if controller.ShuttingDown(ctx) {
+			// Leave the rest to the next leader; nothing is deleted below
+			// while the wanted set is incomplete.
+			return r, errShuttingDown
+		}
 		aw, err := c.ensureArtifactWorkflow(ctx, order, want, owned[want.name], &done)
 		var conflict *nameConflictError
 		switch {
@@ -140,6 +149,9 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 	}
 	return r, errors.Join(errs...)
 }
+
+// errShuttingDown ends a sync cut short by the controller's shutdown.
+var errShuttingDown = errors.New("shutting down: the next leader carries on")
 
 // servedUnresolved returns the indexes of the unresolved artifacts aw did
 // the work for, matched by identity.
