@@ -538,11 +538,7 @@ func TestSyncRetriesAReportThatCouldNotBeWritten(t *testing.T) {
 // missed arrives as a DeletedFinalStateUnknown tombstone and still queues
 // its ArtifactWorkflow, as does a type's.
 func TestDeleteHandlersUnwrapTombstones(t *testing.T) {
-	tombstone := func(obj interface{}) cache.DeletedFinalStateUnknown {
-		key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
-		require.NoError(t, err)
-		return cache.DeletedFinalStateUnknown{Key: key, Obj: obj}
-	}
+	tombstone := func(obj interface{}) cache.DeletedFinalStateUnknown { return controllertest.Tombstone(t, obj) }
 	cases := []struct {
 		name   string
 		handle func(c *Controller)

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 )
 
@@ -162,4 +163,15 @@ func RoundTrip[T any](tb testing.TB, obj *T) *T {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+// Tombstone wraps obj as the DeletedFinalStateUnknown an informer hands a
+// delete handler when its watch missed the deletion.
+func Tombstone(tb testing.TB, obj interface{}) cache.DeletedFinalStateUnknown {
+	tb.Helper()
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cache.DeletedFinalStateUnknown{Key: key, Obj: obj}
 }

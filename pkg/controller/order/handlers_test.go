@@ -10,6 +10,7 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 )
 
 // TestDeleteHandlersUnwrapTombstones: when a watch misses a deletion, the
@@ -21,11 +22,7 @@ func TestDeleteHandlersUnwrapTombstones(t *testing.T) {
 		Name: "o-0123456789abcdef", Namespace: ns,
 		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, orderKind)},
 	}}
-	tombstone := func(obj interface{}) cache.DeletedFinalStateUnknown {
-		key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
-		require.NoError(t, err)
-		return cache.DeletedFinalStateUnknown{Key: key, Obj: obj}
-	}
+	tombstone := func(obj interface{}) cache.DeletedFinalStateUnknown { return controllertest.Tombstone(t, obj) }
 	cases := []struct {
 		name   string
 		handle func(c *Controller)
