@@ -132,7 +132,11 @@ func processNext(ctx context.Context, w Worker) bool {
 	start := time.Now()
 	err := w.Sync(klog.NewContext(ctx, logger), key)
 	result := HandleResult(logger, w.Queue, key, err)
-	metrics.ObserveSync(w.Name, result, time.Since(start))
+	took := time.Since(start)
+	metrics.ObserveSync(w.Name, result, took)
+	// One line per sync, keyed like every line the sync logged: with the
+	// writes of -v=2 it tells how often an object was looked at and why.
+	logger.V(4).Info("Synced", "result", result, "duration", took)
 	return true
 }
 

@@ -54,6 +54,19 @@ const argoWorkflowLabel = "workflows.argoproj.io/workflow"
 type fixture struct {
 	t  *testing.T
 	ns string
+	// controllerLog is the log of the arc-controller working in the
+	// namespace, for the dump; empty means the shared controller's.
+	controllerLog string
+	// waitTimeout bounds the waits for ARC's objects; zero means defaultTimeout.
+	waitTimeout time.Duration
+}
+
+// timeout is how long the waits for ARC's objects wait.
+func (f *fixture) timeout() time.Duration {
+	if f.waitTimeout > 0 {
+		return f.waitTimeout
+	}
+	return defaultTimeout
 }
 
 // newFixture creates a namespace for the test, waits until pods can be
@@ -61,13 +74,20 @@ type fixture struct {
 // of everything in it if the test failed.
 func newFixture(t *testing.T, prefix string) *fixture {
 	t.Helper()
+	return createNamespace(t, prefix, func(f *fixture) { t.Cleanup(f.cleanup) })
+}
+
+// createNamespace does the work of newFixture but leaves the clean-up to
+// registerCleanup, which it calls as soon as the namespace exists.
+func createNamespace(t *testing.T, prefix string, registerCleanup func(*fixture)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, ns: "e2e-" + prefix + "-" + rand.String(5)}
 	ctx := t.Context()
 	_, err := s.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
 		ObjectMeta: metav1.ObjectMeta{Name: f.ns, Labels: map[string]string{"arc.opendefense.cloud/e2e": "true"}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err, "creating namespace %s", f.ns)
-	t.Cleanup(f.cleanup)
+	registerCleanup(f)
 	t.Logf("namespace %s", f.ns)
 	// Pods (Argo's) are refused until the namespace has its default ServiceAccount.
 	f.waitFor("ServiceAccount default", 30*time.Second, func(ctx context.Context) (bool, string, error) {
@@ -90,10 +110,21 @@ func (f *fixture) cleanup() {
 		f.t.Logf("%s set: keeping namespace %s", envKeep, f.ns)
 		return
 	}
-	// The namespace controller deletes what is in it; no need to wait.
-	if err := s.kube.CoreV1().Namespaces().Delete(ctx, f.ns, metav1.DeleteOptions{}); ignoreNotFound(err) != nil {
-		f.t.Logf("deleting namespace %s: %v", f.ns, err)
+	if err := deleteNamespace(ctx, f.ns); err != nil {
+		f.t.Log(err)
 	}
+}
+
+// deleteNamespace deletes a test namespace, unless envKeep is set. The
+// namespace controller deletes what is in it; no need to wait.
+func deleteNamespace(ctx context.Context, ns string) error {
+	if os.Getenv(envKeep) != "" {
+		return nil
+	}
+	if err := s.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); ignoreNotFound(err) != nil {
+		return fmt.Errorf("deleting namespace %s: %w", ns, err)
+	}
+	return nil
 }
 
 func (f *fixture) ctx() context.Context { return f.t.Context() }
@@ -141,7 +172,7 @@ func errString(err error) string {
 func (f *fixture) waitOrder(name, desc string, pred func(*arcv1.Order) (bool, string)) *arcv1.Order {
 	f.t.Helper()
 	var order *arcv1.Order
-	f.waitFor(fmt.Sprintf("Order %s: %s", shortName(name), desc), defaultTimeout, func(ctx context.Context) (bool, string, error) {
+	f.waitFor(fmt.Sprintf("Order %s: %s", shortName(name), desc), f.timeout(), func(ctx context.Context) (bool, string, error) {
 		o, err := s.arc.ArcV1alpha1().Orders(f.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil
@@ -178,7 +209,7 @@ func orderSummary(o *arcv1.Order) string {
 func (f *fixture) waitArtifactWorkflow(name, desc string, pred func(*arcv1.ArtifactWorkflow) (bool, string, error)) *arcv1.ArtifactWorkflow {
 	f.t.Helper()
 	var aw *arcv1.ArtifactWorkflow
-	f.waitFor(fmt.Sprintf("ArtifactWorkflow %s: %s", name, desc), defaultTimeout, func(ctx context.Context) (bool, string, error) {
+	f.waitFor(fmt.Sprintf("ArtifactWorkflow %s: %s", name, desc), f.timeout(), func(ctx context.Context) (bool, string, error) {
 		got, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil
@@ -194,7 +225,7 @@ func (f *fixture) waitArtifactWorkflow(name, desc string, pred func(*arcv1.Artif
 func (f *fixture) waitWorkflow(name, desc string, pred func(*wfv1.Workflow) (bool, error)) *wfv1.Workflow {
 	f.t.Helper()
 	var wf *wfv1.Workflow
-	f.waitFor(fmt.Sprintf("Workflow %s: %s", name, desc), defaultTimeout, func(ctx context.Context) (bool, string, error) {
+	f.waitFor(fmt.Sprintf("Workflow %s: %s", name, desc), f.timeout(), func(ctx context.Context) (bool, string, error) {
 		got, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error(), nil
@@ -224,7 +255,7 @@ func (f *fixture) waitWorkflowPhase(name string, phase wfv1.WorkflowPhase) *wfv1
 // waitGone waits until get reports NotFound.
 func (f *fixture) waitGone(desc string, get func(ctx context.Context) error) {
 	f.t.Helper()
-	f.waitFor(desc+" to be deleted", defaultTimeout, func(ctx context.Context) (bool, string, error) {
+	f.waitFor(desc+" to be deleted", f.timeout(), func(ctx context.Context) (bool, string, error) {
 		err := get(ctx)
 		if apierrors.IsNotFound(err) {
 			return true, "gone", nil
@@ -258,7 +289,7 @@ func (f *fixture) waitEvent(kind, name, eventType, reason string) *corev1.Event 
 	f.t.Helper()
 	var found *corev1.Event
 	selector := fields.Set{"involvedObject.kind": kind, "involvedObject.name": name, "type": eventType}.AsSelector().String()
-	f.waitFor(fmt.Sprintf("%s event %s on %s %s", eventType, reason, kind, shortName(name)), defaultTimeout, func(ctx context.Context) (bool, string, error) {
+	f.waitFor(fmt.Sprintf("%s event %s on %s %s", eventType, reason, kind, shortName(name)), f.timeout(), func(ctx context.Context) (bool, string, error) {
 		list, err := s.kube.CoreV1().Events(f.ns).List(ctx, metav1.ListOptions{FieldSelector: selector})
 		if err != nil {
 			return false, err.Error(), nil
@@ -562,7 +593,11 @@ func (f *fixture) dump(ctx context.Context) {
 		}
 		t.Logf("%d Events:\n%s", len(events.Items), b.String())
 	}
-	t.Logf("arc-controller log lines about %s (%s):\n%s", f.ns, s.relative(s.controllerLog), grepTail(s.controllerLog, f.ns, 60))
+	controllerLog := f.controllerLog
+	if controllerLog == "" {
+		controllerLog = s.controllerLog
+	}
+	t.Logf("arc-controller log lines about %s (%s):\n%s", f.ns, s.relative(controllerLog), grepTail(controllerLog, f.ns, 60))
 	t.Logf("==================== end of state of namespace %s ====================", f.ns)
 }
 

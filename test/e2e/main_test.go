@@ -469,6 +469,11 @@ func (st *suite) startController(extraArgs ...string) error {
 // launchController starts bin/arc-controller on the suite's cluster, for all
 // namespaces, and waits until its caches have synced (/readyz).
 func (st *suite) launchController(extraArgs ...string) (*controllerProcess, error) {
+	return st.launchControllerLoggingTo(st.controllerLog, extraArgs...)
+}
+
+// launchControllerLoggingTo is launchController with the log appended to logPath.
+func (st *suite) launchControllerLoggingTo(logPath string, extraArgs ...string) (*controllerProcess, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -481,7 +486,7 @@ func (st *suite) launchController(extraArgs ...string) (*controllerProcess, erro
 		"--shutdown-grace-period=10s",
 		"-v=2",
 	}, extraArgs...)
-	logf, err := os.OpenFile(st.controllerLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -507,7 +512,7 @@ func (st *suite) launchController(extraArgs ...string) (*controllerProcess, erro
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.exited:
-			return nil, fmt.Errorf("arc-controller exited at start-up (%v); last lines of %s:\n%s", p.err, st.relative(st.controllerLog), tail(st.controllerLog, 20))
+			return nil, fmt.Errorf("arc-controller exited at start-up (%v); last lines of %s:\n%s", p.err, st.relative(logPath), tail(logPath, 20))
 		case <-time.After(100 * time.Millisecond):
 		}
 		resp, err := client.Get(url)
@@ -520,7 +525,7 @@ func (st *suite) launchController(extraArgs ...string) (*controllerProcess, erro
 		}
 	}
 	_ = p.kill()
-	return nil, fmt.Errorf("arc-controller not ready after 90 s; last lines of %s:\n%s", st.relative(st.controllerLog), tail(st.controllerLog, 20))
+	return nil, fmt.Errorf("arc-controller not ready after 90 s; last lines of %s:\n%s", st.relative(logPath), tail(logPath, 20))
 }
 
 // suspendSharedController stops the suite's shared controller for the rest
