@@ -2,7 +2,10 @@ package controller
 
 import (
 	"fmt"
+	"time"
 	"unicode/utf8"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // DefaultMaxParameterBytes bounds the parameters of one artifact, names and
@@ -39,4 +42,18 @@ func TruncateMessage(msg string, max int) string {
 		keep--
 	}
 	return msg[:keep] + fmt.Sprintf(" ... (%d bytes cut)", len(msg)-keep)
+}
+
+// RefusedRecheck is how long a controller waits before it tries again a
+// create the API server refused (see RefusedByAPIServer): no event says when
+// a quota or an admission policy relents.
+const RefusedRecheck = 30 * time.Second
+
+// RefusedByAPIServer tells whether err is the API server refusing a write
+// for a reason that retrying at once cannot change: a quota, an admission
+// policy, a validation rule. The controllers report it in a status and a
+// Warning and try again after RefusedRecheck, instead of retrying in a loop
+// that only the log would show.
+func RefusedByAPIServer(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err)
 }

@@ -171,6 +171,10 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 			UpdateFunc: c.updateWorkflow,
 			DeleteFunc: c.enqueueOwner,
 		}},
+		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj interface{}) { c.enqueueListedBy(nil, obj) },
+			UpdateFunc: c.enqueueListedBy,
+		}},
 		controller.InformerHandler{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
 		controller.InformerHandler{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
 	)
@@ -227,6 +231,22 @@ func (c *Controller) updateWorkflow(oldObj, newObj interface{}) {
 		return
 	}
 	c.enqueueOwner(newObj)
+}
+
+// enqueueListedBy queues the ArtifactWorkflows an Order's status lists and
+// its former status did not: they may wait for that listing before ARC acts
+// on them (see ownedByLiveOrder). Phase changes of listed ones are skipped.
+func (c *Controller) enqueueListedBy(oldObj, newObj interface{}) {
+	order, ok := newObj.(*arcv1.Order)
+	if !ok {
+		return
+	}
+	old, _ := oldObj.(*arcv1.Order)
+	for _, e := range order.Status.ArtifactWorkflows {
+		if old == nil || !listedBy(old, e.Name) {
+			c.queue.Add(cache.ObjectName{Namespace: order.Namespace, Name: e.Name})
+		}
+	}
 }
 
 // enqueueWaitingOfType enqueues the ArtifactWorkflows of a type's name that

@@ -2,6 +2,7 @@ package artifactworkflow
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,8 @@ func TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders(t *testing.T) {
 	withoutOwner.OwnerReferences = nil
 	otherOrder := alpineOrder()
 	otherOrder.UID = "uid-of-a-new-order-of-the-same-name"
+	notListing := alpineOrder()
+	notListing.Status = arcv1.OrderStatus{}
 	deleting := alpineOrder()
 	deleting.DeletionTimestamp = &metav1.Time{Time: testNow}
 	deleting.Finalizers = []string{"foregroundDeletion"}
@@ -174,6 +177,12 @@ func TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders(t *testing.T) {
 		{
 			name:    "its Order is being deleted: skipped quietly",
 			objects: []runtime.Object{alpineArtifactWorkflow(), deleting},
+		},
+		{
+			// An owner reference can be forged by anyone who may create
+			// ArtifactWorkflows; the Order's status only ARC writes.
+			name:    "a live Order controls it but its status does not list it: waits quietly",
+			objects: []runtime.Object{alpineArtifactWorkflow(), notListing},
 		},
 	}
 	for _, tc := range cases {
@@ -556,4 +565,51 @@ func TestDeleteHandlersUnwrapTombstones(t *testing.T) {
 			f.ctrl.queue.Done(key)
 		})
 	}
+}
+
+// TestSyncReportsAWorkflowTheAPIServerRefuses: a quota or an admission
+// policy refuses the Workflow. The ArtifactWorkflow says why, warns once and
+// tries again later, not in a loop only the log shows.
+func TestSyncReportsAWorkflowTheAPIServerRefuses(t *testing.T) {
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+	f.argo.PrependReactor("create", "workflows", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(wfv1.SchemeGroupVersion.WithResource("workflows").GroupResource(), awName,
+			errors.New("exceeded quota: wf-quota, requested: count/workflows.argoproj.io=1, used: count/workflows.argoproj.io=5, limited: count/workflows.argoproj.io=5"))
+	})
+	queue := &recordingQueue{Queue: f.ctrl.queue}
+	f.ctrl.queue = queue
+
+	_, events, err := f.sync()
+	require.NoError(t, err, "reported, not retried with backoff")
+	status := f.artifactWorkflow().Status
+	assert.Equal(t, arcv1.WorkflowPhaseUnknown, status.Phase, "no Workflow yet: the next try creates it")
+	assert.Contains(t, status.Message, "exceeded quota: wf-quota")
+	assert.Equal(t, []string{"Warning " + ReasonWorkflowRefused}, controllertest.EventReasons(events))
+	assert.Equal(t, []time.Duration{controller.RefusedRecheck}, queue.addedAfter)
+
+	_, events, err = f.sync()
+	require.NoError(t, err)
+	assert.Empty(t, events, "the same refusal is not reported twice")
+}
+
+// TestOrderStatusListingQueuesTheArtifactWorkflow: an ArtifactWorkflow waits
+// until its Order lists it; the Order's status update that lists it queues
+// it, while updates that only change phases of listed ones queue nothing.
+func TestOrderStatusListingQueuesTheArtifactWorkflow(t *testing.T) {
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+	before := alpineOrder()
+	before.Status = arcv1.OrderStatus{}
+	listing := alpineOrder()
+	f.ctrl.enqueueListedBy(before, listing)
+	require.Equal(t, 1, f.ctrl.queue.Len())
+	key, _ := f.ctrl.queue.Get()
+	assert.Equal(t, cache.ObjectName{Namespace: ns, Name: awName}, key)
+	f.ctrl.queue.Done(key)
+
+	phaseChanged := listing.DeepCopy()
+	entry := phaseChanged.Status.ArtifactWorkflows["0123456789abcdef"]
+	entry.Phase = arcv1.WorkflowPhaseRunning
+	phaseChanged.Status.ArtifactWorkflows["0123456789abcdef"] = entry
+	f.ctrl.enqueueListedBy(listing, phaseChanged)
+	assert.Zero(t, f.ctrl.queue.Len(), "a phase change of a listed ArtifactWorkflow queues nothing")
 }

@@ -185,9 +185,15 @@ func (f *fixture) setWorkflowStatus(status wfv1.WorkflowStatus) {
 
 // The design documents' OCI example.
 
-// alpineOrder is the Order that controls the example's ArtifactWorkflow.
+// alpineOrder is the Order that controls the example's ArtifactWorkflow and
+// lists it in its status, as the Order controller does.
 func alpineOrder() *arcv1.Order {
-	return &arcv1.Order{ObjectMeta: metav1.ObjectMeta{Name: "alpine", Namespace: ns, UID: "uid-order", Generation: 1}}
+	return &arcv1.Order{
+		ObjectMeta: metav1.ObjectMeta{Name: "alpine", Namespace: ns, UID: "uid-order", Generation: 1},
+		Status: arcv1.OrderStatus{ArtifactWorkflows: map[string]arcv1.OrderArtifactWorkflowStatus{
+			"0123456789abcdef": {Name: awName},
+		}},
+	}
 }
 
 func alpineArtifactWorkflow() *arcv1.ArtifactWorkflow {

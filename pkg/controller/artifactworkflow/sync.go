@@ -30,6 +30,7 @@ const (
 	ReasonRuleViolation    = "RuleViolation"
 	ReasonInvalidWorkflow  = "InvalidWorkflow"
 	ReasonWorkflowConflict = "WorkflowConflict"
+	ReasonWorkflowRefused  = "WorkflowRefused"
 	ReasonWorkflowDeleted  = "WorkflowDeleted"
 	ReasonWorkflowCreated  = "WorkflowCreated"
 	ReasonPending          = "WorkflowPending"
@@ -107,8 +108,8 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	return nil
 }
 
-// ownedByLiveOrder tells whether an Order that exists and is not being
-// deleted controls aw. ARC acts only on such ArtifactWorkflows: the Order
+// ownedByLiveOrder tells whether an Order that exists, is not being
+// deleted and lists aw in its status controls aw. ARC acts only on such ArtifactWorkflows: the Order
 // controller made them from checked Endpoints, Secrets and types, while one
 // written by hand could name any Secret of the namespace.
 //
@@ -125,7 +126,22 @@ func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owned bool, u
 	if err != nil || string(order.UID) != uid || order.DeletionTimestamp != nil {
 		return false, nil
 	}
-	return true, nil
+	// Its Order's status must list it too. Anyone allowed to create
+	// ArtifactWorkflows can copy an Order's UID into an owner reference, but
+	// only ARC writes Order status, and it lists exactly the ArtifactWorkflows
+	// the Order controller made. One not listed yet is waited for quietly:
+	// the Order's status update queues it (enqueueListedBy).
+	return listedBy(order, aw.Name), nil
+}
+
+// listedBy tells whether the Order's status lists the ArtifactWorkflow name.
+func listedBy(order *arcv1.Order, name string) bool {
+	for _, e := range order.Status.ArtifactWorkflows {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // findWorkflow returns the Workflow of the ArtifactWorkflow's name, or nil.
@@ -204,6 +220,9 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 		}
 		return mirror(existing), nil
 	}
+	if controller.RefusedByAPIServer(err) {
+		return refused(aw.Name, err), nil
+	}
 	if err != nil {
 		return syncOutcome{}, fmt.Errorf("creating Workflow %s: %w", aw.Name, err)
 	}
@@ -261,6 +280,18 @@ func conflict(wf *wfv1.Workflow) syncOutcome {
 		warning: true,
 		// The foreign Workflow is not watched: look again later.
 		recheckAfter: conflictRecheck,
+	}
+}
+
+// refused is the outcome when the API server refused the Workflow: the
+// ArtifactWorkflow says why and tries again later, as a quota may free up.
+func refused(name string, err error) syncOutcome {
+	return syncOutcome{
+		message:      fmt.Sprintf("the API server refused to create Workflow %s: %v; ARC tries again every %s", name, err, controller.RefusedRecheck),
+		ready:        metav1.ConditionFalse,
+		reason:       ReasonWorkflowRefused,
+		warning:      true,
+		recheckAfter: controller.RefusedRecheck,
 	}
 }
 

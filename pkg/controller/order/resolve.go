@@ -25,6 +25,7 @@ const (
 	ReasonInvalidSpec      = "InvalidSpec"
 	ReasonTooLarge         = "ParametersTooLarge"
 	ReasonNameConflict     = "NameConflict"
+	ReasonCreateRefused    = "ArtifactWorkflowRefused"
 	reasonLookupFailed     = "LookupFailed"
 	directionSource        = "source"
 	directionDestination   = "destination"

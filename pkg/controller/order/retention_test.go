@@ -1,11 +1,15 @@
 package order
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
@@ -126,4 +130,23 @@ func TestSyncStopsBetweenCreatesOnShutdown(t *testing.T) {
 	err := f.ctrl.sync(controller.WithStopping(t.Context(), stopping), cache.ObjectName{Namespace: ns, Name: "o"})
 	require.ErrorIs(t, err, errShuttingDown)
 	assert.Empty(t, controllertest.Writes(f.client.Actions()), "no create, no status write")
+}
+
+// TestSyncReportsAnArtifactWorkflowTheAPIServerRefuses: a quota refuses the
+// ArtifactWorkflow; the artifact says why in the Order, warns once, and the
+// Order is tried again later.
+func TestSyncReportsAnArtifactWorkflowTheAPIServerRefuses(t *testing.T) {
+	f := newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
+	f.client.PrependReactor("create", "artifactworkflows", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(arcv1.SchemeGroupVersion.WithResource("artifactworkflows").GroupResource(), "x",
+			errors.New("exceeded quota: aw-quota"))
+	})
+	_, events, err := f.sync("o")
+	require.NoError(t, err, "reported, not retried with backoff")
+	status := f.order("o").Status
+	require.Len(t, status.UnresolvedArtifacts, 1)
+	assert.Equal(t, ReasonCreateRefused, status.UnresolvedArtifacts[0].Reason)
+	assert.Contains(t, status.UnresolvedArtifacts[0].Message, "exceeded quota: aw-quota")
+	assert.Equal(t, [5]int32{1, 0, 0, 0, 1}, counters(status))
+	assert.Equal(t, []string{"Warning " + ReasonCreateRefused}, controllertest.EventReasons(events))
 }

@@ -50,6 +50,10 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		// The work is half done: a status now would miscount it.
 		return actErr
 	}
+	if r.refused {
+		// A quota or an admission policy may relent; no event says when.
+		c.queue.AddAfter(key, controller.RefusedRecheck)
+	}
 
 	status := computeStatus(order, r, c.clock.Now(), c.maxMessageBytes)
 	c.reportNewProblems(order, status.UnresolvedArtifacts)
@@ -81,6 +85,8 @@ type reconciled struct {
 	kept []keptArtifactWorkflow
 	// unresolved are the artifacts that have no ArtifactWorkflow of their own.
 	unresolved []unresolvedArtifact
+	// refused is set when the API server refused to create an ArtifactWorkflow.
+	refused bool
 }
 
 type activeArtifactWorkflow struct {
@@ -126,6 +132,16 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 					identity:           want.identities[min(i, len(want.identities)-1)],
 				})
 			}
+			continue
+		case controller.RefusedByAPIServer(err):
+			for i, index := range want.indices {
+				r.unresolved = append(r.unresolved, unresolvedArtifact{
+					UnresolvedArtifact: arcv1.UnresolvedArtifact{ArtifactIndex: index, Reason: ReasonCreateRefused, Message: controller.TruncateMessage(
+						fmt.Sprintf("%v; ARC tries again every %s", err, controller.RefusedRecheck), c.maxMessageBytes)},
+					identity: want.identities[min(i, len(want.identities)-1)],
+				})
+			}
+			r.refused = true
 			continue
 		case err != nil:
 			errs = append(errs, err)
