@@ -883,21 +883,25 @@ func (r *row) createSecret(name string) {
 
 // createQuota creates a ResourceQuota that lets the namespace hold one
 // object of the resource. The API server refuses every such object until
-// the quota's status counts them, and the local cluster runs no quota
-// controller, so the test writes the status the controller would: nothing
-// used yet. The API server's quota admission then counts each object it
-// admits.
+// the quota's status counts them; kube-controller-manager's resourcequota
+// controller writes that status, and the row waits for it. The API
+// server's quota admission then counts each object it admits.
 func (r *row) createQuota(name, resource string) {
 	r.t.Helper()
 	hard := corev1.ResourceList{corev1.ResourceName(resource): k8sresource.MustParse("1")}
-	q, err := s.kube.CoreV1().ResourceQuotas(r.ns).Create(r.ctx(), &corev1.ResourceQuota{
+	_, err := s.kube.CoreV1().ResourceQuotas(r.ns).Create(r.ctx(), &corev1.ResourceQuota{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec:       corev1.ResourceQuotaSpec{Hard: hard},
 	}, metav1.CreateOptions{})
 	require.NoError(r.t, err, "creating ResourceQuota %s", name)
-	q.Status = corev1.ResourceQuotaStatus{Hard: hard, Used: corev1.ResourceList{corev1.ResourceName(resource): k8sresource.MustParse("0")}}
-	_, err = s.kube.CoreV1().ResourceQuotas(r.ns).UpdateStatus(r.ctx(), q, metav1.UpdateOptions{})
-	require.NoError(r.t, err, "writing the status of ResourceQuota %s", name)
+	r.fixture.waitFor("the quota controller to count ResourceQuota "+name, defaultTimeout, func(ctx context.Context) (bool, string, error) {
+		q, err := s.kube.CoreV1().ResourceQuotas(r.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		_, counted := q.Status.Used[corev1.ResourceName(resource)]
+		return counted, fmt.Sprintf("used %v", q.Status.Used), nil
+	})
 }
 
 func (r *row) createArtifactTypeWithSchema(name, schema string) {

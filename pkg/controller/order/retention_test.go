@@ -42,14 +42,36 @@ func TestFinishedOrderStaysFinishedWhenASecretGoes(t *testing.T) {
 	f, _, hash := succeededOrder(t)
 	f.secrets.Informer().GetIndexer().Delete(secretMetadata(secret("dst-reg-secret")))
 
-	_, _, err := f.sync("o")
+	_, events, err := f.sync("o")
 	require.NoError(t, err)
 	status := f.order("o").Status
 	assert.Equal(t, arcv1.OrderPhaseSucceeded, status.Phase)
 	assert.Equal(t, [5]int32{1, 1, 0, 0, 0}, counters(status), "total, succeeded, failed, running, pending")
 	assert.Equal(t, arcv1.WorkflowPhaseSucceeded, status.ArtifactWorkflows[hash].Phase)
-	require.Len(t, status.UnresolvedArtifacts, 1, "the missing Secret is still reported")
+	assert.Empty(t, status.UnresolvedArtifacts, "finished work needs the Secret no more: nothing to report")
+	assert.Empty(t, events)
+}
+
+// TestRunningWorkIsKeptAndTheMissingSecretReported: work still running when
+// its Secret goes is kept and counted as running, and the missing Secret is
+// reported, since the work may still need it.
+func TestRunningWorkIsKeptAndTheMissingSecretReported(t *testing.T) {
+	f, name, hash := succeededOrder(t)
+	f.setPhase(name, arcv1.WorkflowPhaseRunning, "")
+	_, _, err := f.sync("o")
+	require.NoError(t, err)
+	f.secrets.Informer().GetIndexer().Delete(secretMetadata(secret("dst-reg-secret")))
+
+	writes, events, err := f.sync("o")
+	require.NoError(t, err)
+	assert.NotContains(t, writes, "delete artifactworkflows "+ns+"/"+name)
+	status := f.order("o").Status
+	assert.Equal(t, arcv1.OrderPhaseRunning, status.Phase)
+	assert.Equal(t, [5]int32{1, 0, 0, 1, 0}, counters(status))
+	assert.Equal(t, arcv1.WorkflowPhaseRunning, status.ArtifactWorkflows[hash].Phase)
+	require.Len(t, status.UnresolvedArtifacts, 1)
 	assert.Equal(t, ReasonSecretNotFound, status.UnresolvedArtifacts[0].Reason)
+	assert.Equal(t, []string{"Warning " + ReasonSecretNotFound}, controllertest.EventReasons(events))
 }
 
 // TestKeptWorkIsFoundByIdentityNotPosition: an artifact edited into an

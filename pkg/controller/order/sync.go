@@ -157,6 +157,13 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 		aw := owned[name]
 		if served := servedUnresolved(aw, r.unresolved); len(served) > 0 {
 			r.kept = append(r.kept, keptArtifactWorkflow{aw: aw, indices: served})
+			if aw.Status.Phase.Finished() {
+				// Its work is done: what it used may go away without
+				// anything left to report.
+				r.unresolved = slices.DeleteFunc(r.unresolved, func(u unresolvedArtifact) bool {
+					return slices.Contains(served, u.ArtifactIndex)
+				})
+			}
 			continue
 		}
 		if err := c.deleteArtifactWorkflow(ctx, order, aw, &done); err != nil {
