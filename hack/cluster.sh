@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane + Argo Workflows controller, without Docker.
 #
-# Usage: hack/cluster.sh up|down|status|env|smoke
+# Usage: hack/cluster.sh up|down|status|env|smoke|restart [--kill] COMPONENT
 #
 #   up      build the pinned binaries if needed (hack/build-tool.sh), then start
 #           etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
@@ -13,6 +13,11 @@
 #   status  show each component, its pid and whether it is alive.
 #   env     print 'export KUBECONFIG=...' (use: eval "$(hack/cluster.sh env)").
 #   smoke   run one succeeding and one failing Argo Workflow on the fake node.
+#   restart [--kill] COMPONENT
+#           stop one component of the running cluster (TERM, or KILL with
+#           --kill: a crash) and start it again with the flags, ports and data
+#           it had; waits until it (and the API) is ready again. For fault
+#           injection (make chaos). Its log is appended to, not truncated.
 #
 # Environment:
 #   ARC_ARGO=false          do not run Argo's workflow-controller (the Argo CRDs
@@ -22,6 +27,10 @@
 #                           to .local/logs/audit.log; the value 'metadata' uses a
 #                           built-in policy that logs every request at Metadata
 #                           level (needs a fresh cluster: 'down' first)
+#   ARC_APISERVER_ARGS=ARGS extra kube-apiserver flags, space-separated (e.g.
+#                           --max-requests-inflight=2); ARC_ETCD_ARGS the same
+#                           for etcd. Recorded in .local/cluster/cluster.env;
+#                           'up' restarts a running cluster started with others
 #   ARC_ARGO_REQUEUE_TIME=D Argo's DEFAULT_REQUEUE_TIME (Go duration, Argo's
 #                           default 10s): a Pod step's completion is seen up to
 #                           D late; 1s makes tests faster. 'up' restarts a
@@ -105,11 +114,17 @@ alive() {
 
 # start_bg NAME ARGS...: run bin/NAME detached from this shell (own session,
 # stdin from /dev/null, output to .local/logs/NAME.log) and record its pid.
+# The log starts empty, unless APPEND_LOG=true (a restart: the log of the
+# run before it is evidence).
 start_bg() {
   local name="$1"
   shift
   local logf="${LOG_DIR}/${name}.log"
-  : >"${logf}"
+  if [[ "${APPEND_LOG:-false}" == true ]]; then
+    echo "---- $(date -u +%FT%TZ) restarted by hack/cluster.sh restart" >>"${logf}"
+  else
+    : >"${logf}"
+  fi
   log "starting ${name} (log: .local/logs/${name}.log)"
   setsid "${BIN_DIR}/${name}" "$@" </dev/null >>"${logf}" 2>&1 9>&- &
   echo "$!" >"${PID_DIR}/${name}.pid"
@@ -250,13 +265,14 @@ audit_policy() {
   echo "${policy}"
 }
 
-# set_audit_args: AUDIT_ARGS holds the kube-apiserver audit flags, if any.
+# set_audit_args POLICY: AUDIT_ARGS holds the kube-apiserver audit flags for
+# POLICY (as audit_policy prints it), if any. A fresh start (FRESH_START=true)
+# begins an empty audit log; a restart appends to it.
 set_audit_args() {
-  local policy
-  policy="$(audit_policy)"
+  local policy="$1"
   AUDIT_ARGS=()
   if [[ -z "${policy}" ]]; then
-    rm -f "${LOG_DIR}/audit.log"
+    [[ "${FRESH_START}" == true ]] && rm -f "${LOG_DIR}/audit.log"
     return 0
   fi
   if [[ "${policy}" == metadata ]]; then
@@ -270,9 +286,20 @@ rules:
 EOF
   fi
   [[ -f "${policy}" ]] || die "ARC_AUDIT_POLICY: no such file: ${policy}"
-  : >"${LOG_DIR}/audit.log"
-  log "audit log enabled: policy ${policy}, log .local/logs/audit.log"
+  if [[ "${FRESH_START}" == true ]]; then
+    : >"${LOG_DIR}/audit.log"
+    log "audit log enabled: policy ${policy}, log .local/logs/audit.log"
+  fi
   AUDIT_ARGS=("--audit-policy-file=${policy}" "--audit-log-path=${LOG_DIR}/audit.log")
+}
+
+# extra_args WORDS: the extra flags of a component as the environment asks
+# for them (ARC_APISERVER_ARGS, ARC_ETCD_ARGS), normalised to single spaces
+# so that the comparison with a running cluster's is exact.
+extra_args() {
+  local -a words
+  read -r -a words <<<"$1"
+  echo "${words[*]}"
 }
 
 start_core() {
@@ -282,15 +309,35 @@ start_core() {
   ETCD_PEER_PORT="${ports[1]}"
   APISERVER_PORT="${ports[2]}"
   ARGO_METRICS_PORT="${ports[3]}"
+  AUDIT_POLICY="$(audit_policy)"
+  APISERVER_ARGS="$(extra_args "${ARC_APISERVER_ARGS:-}")"
+  ETCD_ARGS="$(extra_args "${ARC_ETCD_ARGS:-}")"
   cat >"${CLUSTER_ENV}" <<EOF
 ETCD_PORT=${ETCD_PORT}
 ETCD_PEER_PORT=${ETCD_PEER_PORT}
 APISERVER_PORT=${APISERVER_PORT}
 ARGO_METRICS_PORT=${ARGO_METRICS_PORT}
 EOF
-  printf 'AUDIT_POLICY=%q\n' "$(audit_policy)" >>"${CLUSTER_ENV}"
+  printf 'AUDIT_POLICY=%q\nAPISERVER_ARGS=%q\nETCD_ARGS=%q\n' \
+    "${AUDIT_POLICY}" "${APISERVER_ARGS}" "${ETCD_ARGS}" >>"${CLUSTER_ENV}"
   write_pki
 
+  start_etcd
+  start_kube-apiserver
+  write_kubeconfig
+  wait_apiserver
+  start_kube-controller-manager
+  start_kube-scheduler
+  start_kwok
+}
+
+# The start_* functions start one component with the settings of cluster.env
+# (just written by start_core, or sourced), so that 'restart' brings a
+# component back exactly as 'up' started it.
+
+start_etcd() {
+  local -a extra
+  read -r -a extra <<<"${ETCD_ARGS:-}"
   start_bg etcd \
     --name=arc \
     --data-dir="${STATE_DIR}/etcd" \
@@ -299,10 +346,15 @@ EOF
     --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
     --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
     --initial-cluster="arc=http://127.0.0.1:${ETCD_PEER_PORT}" \
-    --log-level=warn
+    --log-level=warn \
+    "${extra[@]}"
   COMPONENT=etcd wait_for "etcd health" curl -fsS "http://127.0.0.1:${ETCD_PORT}/health"
+}
 
-  set_audit_args
+start_kube-apiserver() {
+  local -a extra
+  read -r -a extra <<<"${APISERVER_ARGS:-}"
+  set_audit_args "${AUDIT_POLICY:-}"
   mkdir -p "${STATE_DIR}/kube-apiserver"
   start_bg kube-apiserver \
     --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
@@ -316,13 +368,18 @@ EOF
     --authorization-mode=RBAC \
     --service-cluster-ip-range="${SERVICE_CIDR}" \
     --profiling=false \
-    "${AUDIT_ARGS[@]}"
+    "${AUDIT_ARGS[@]}" \
+    "${extra[@]}"
   COMPONENT=kube-apiserver wait_for "the kube-apiserver serving certificate" \
     test -s "${STATE_DIR}/kube-apiserver/apiserver.crt"
-  write_kubeconfig
+}
+
+wait_apiserver() {
   log "waiting for kube-apiserver /readyz (about 10-20 s)"
   COMPONENT=kube-apiserver wait_for "kube-apiserver /readyz" api_answers
+}
 
+start_kube-controller-manager() {
   # Each controller runs as its own ServiceAccount in kube-system, as with
   # kubeadm: the garbage collector is
   # system:serviceaccount:kube-system:generic-garbage-collector, the identity
@@ -338,13 +395,17 @@ EOF
     --service-account-private-key-file="${PKI_DIR}/sa.key" \
     --root-ca-file="${STATE_DIR}/kube-apiserver/apiserver.crt" \
     --use-service-account-credentials=true
+}
 
+start_kube-scheduler() {
   start_bg kube-scheduler \
     --kubeconfig="${STATE_KUBECONFIG}" \
     --leader-elect=false \
     --bind-address=127.0.0.1 \
     --secure-port=0
+}
 
+start_kwok() {
   start_bg kwok \
     --kubeconfig="${STATE_KUBECONFIG}" \
     --manage-all-nodes=false \
@@ -476,6 +537,22 @@ core_alive() {
 
 have_state() { [[ -d "${PID_DIR}" ]]; }
 
+# args_changed: the running cluster's extra flags differ from the ones the
+# environment asks for. Unlike the audit policy (only a warning), these
+# flags degrade the API server on purpose (make chaos), so no other user may
+# reuse such a cluster unawares.
+args_changed() {
+  local want_api want_etcd
+  want_api="$(extra_args "${ARC_APISERVER_ARGS:-}")"
+  want_etcd="$(extra_args "${ARC_ETCD_ARGS:-}")"
+  [[ -f "${CLUSTER_ENV}" ]] || return 1
+  (
+    # shellcheck source=/dev/null
+    source "${CLUSTER_ENV}"
+    [[ "${APISERVER_ARGS:-}" != "${want_api}" || "${ETCD_ARGS:-}" != "${want_etcd}" ]]
+  )
+}
+
 # on_up_exit: if a fresh 'up' fails, stop what it started (logs stay).
 FRESH_START=false
 on_up_exit() {
@@ -495,7 +572,7 @@ cmd_up() {
   require_binaries
   require_openssl
 
-  if have_state && core_alive && api_answers; then
+  if have_state && core_alive && api_answers && ! args_changed; then
     # shellcheck source=/dev/null
     source "${CLUSTER_ENV}"
     log "reusing the running cluster (https://127.0.0.1:${APISERVER_PORT}, state in .local/cluster)"
@@ -504,7 +581,10 @@ cmd_up() {
     fi
     cp -p "${STATE_KUBECONFIG}" "${KUBECONFIG_OUT}"
   else
-    if have_state; then
+    if have_state && args_changed; then
+      log "the running cluster was started with other ARC_APISERVER_ARGS / ARC_ETCD_ARGS: stopping it to start afresh"
+      stop_all
+    elif have_state; then
       log "found stale state in .local/cluster (a component is dead or the API does not answer): cleaning up"
       stop_all
     fi
@@ -661,6 +741,39 @@ cmd_smoke() {
   fi
 }
 
+# cmd_restart [--kill] COMPONENT: stop one component and start it again as
+# 'up' started it, then wait until it (and the API server) is ready.
+cmd_restart() {
+  local signal=TERM name c pid i known=false
+  if [[ "${1:-}" == --kill ]]; then
+    signal=KILL
+    shift
+  fi
+  name="${1:-}"
+  for c in "${CORE_COMPONENTS[@]}"; do
+    [[ "${c}" == "${name}" ]] && known=true
+  done
+  [[ "${known}" == true ]] || die "restart: COMPONENT must be one of: ${CORE_COMPONENTS[*]}"
+  mkdir -p "${LOCAL_DIR}"
+  exec 9>"${LOCAL_DIR}/cluster.lock"
+  flock 9
+  have_state && [[ -f "${CLUSTER_ENV}" ]] || die "no running cluster (run: hack/cluster.sh up)"
+  # shellcheck source=/dev/null
+  source "${CLUSTER_ENV}"
+  if [[ "${signal}" == KILL ]] && alive "${name}"; then
+    pid="$(pid_of "${name}")"
+    log "killing ${name} (pid ${pid}, SIGKILL)"
+    kill -KILL "${pid}" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      running "${pid}" || break
+      sleep 0.1
+    done
+  fi
+  stop "${name}"
+  APPEND_LOG=true "start_${name}"
+  wait_apiserver
+}
+
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
   exit 2
@@ -672,6 +785,10 @@ case "${1:-}" in
   status) cmd_status ;;
   env) cmd_env ;;
   smoke) cmd_smoke ;;
+  restart)
+    shift
+    cmd_restart "$@"
+    ;;
   -h | --help | help) usage ;;
   *) usage ;;
 esac
