@@ -46,11 +46,53 @@ func (p paths) auditPolicy() string {
 }
 func (p paths) outDir() string { return p.local("bench") }
 
+// clusterProfile is how a run needs the local cluster to run: with the
+// benchmark's audit policy always, and with or without Argo's controller
+// and extra flags for kube-apiserver and etcd (make chaos degrades them).
+type clusterProfile struct {
+	argo          bool
+	apiserverArgs string // ARC_APISERVER_ARGS: space-separated flags
+	etcdArgs      string // ARC_ETCD_ARGS
+}
+
+// env is the environment hack/cluster.sh up needs to start this profile.
+func (c clusterProfile) env(auditPolicy string) []string {
+	return []string{
+		"ARC_AUDIT_POLICY=" + auditPolicy,
+		"ARC_ARGO=" + strconv.FormatBool(c.argo),
+		"ARC_APISERVER_ARGS=" + c.apiserverArgs,
+		"ARC_ETCD_ARGS=" + c.etcdArgs,
+	}
+}
+
 // clusterState is what hack/cluster.sh recorded about the running cluster.
 type clusterState struct {
 	running     bool   // every core component alive and the API answers
 	auditPolicy string // the ARC_AUDIT_POLICY it was started with
 	argo        bool   // the workflow-controller runs
+	// apiserverArgs and etcdArgs are the extra flags it was started with.
+	apiserverArgs, etcdArgs string
+}
+
+// misfits lists why a running cluster in state st cannot serve profile c
+// with audit policy want; none means it can be reused.
+func (st clusterState) misfits(c clusterProfile, want string) []string {
+	var why []string
+	if st.auditPolicy != want {
+		have := st.auditPolicy
+		if have == "" {
+			have = "no audit log"
+		}
+		why = append(why, fmt.Sprintf("it runs with %s instead of the audit policy %s", have, want))
+	}
+	if st.argo != c.argo {
+		why = append(why, fmt.Sprintf("Argo's workflow-controller running is %v, this mode needs %v", st.argo, c.argo))
+	}
+	if st.apiserverArgs != c.apiserverArgs || st.etcdArgs != c.etcdArgs {
+		why = append(why, fmt.Sprintf("its extra flags are kube-apiserver %q, etcd %q; this run needs %q, %q",
+			st.apiserverArgs, st.etcdArgs, c.apiserverArgs, c.etcdArgs))
+	}
+	return why
 }
 
 // readClusterEnv parses .local/cluster/cluster.env (KEY=VALUE lines written
@@ -89,46 +131,36 @@ func (p paths) inspectCluster(ctx context.Context) clusterState {
 		}
 	}
 	if data, err := os.ReadFile(p.local("cluster", "cluster.env")); err == nil {
-		st.auditPolicy = readClusterEnv(string(data))["AUDIT_POLICY"]
+		env := readClusterEnv(string(data))
+		st.auditPolicy = env["AUDIT_POLICY"]
+		st.apiserverArgs, st.etcdArgs = env["APISERVER_ARGS"], env["ETCD_ARGS"]
 	}
 	return st
 }
 
 // ensureCluster brings the worktree's cluster up with the benchmark's audit
-// policy and the wanted Argo mode. A running cluster started without that
-// policy, or in the other Argo mode, is this worktree's own: it is stopped
-// and started afresh (the audit policy can only be set at start).
-func (p paths) ensureCluster(ctx context.Context, argo bool) error {
+// policy and the profile's Argo mode and extra flags. A running cluster
+// that does not fit is this worktree's own: it is stopped and started
+// afresh (the audit policy and the flags can only be set at start).
+func (p paths) ensureCluster(ctx context.Context, profile clusterProfile) error {
 	st := p.inspectCluster(ctx)
 	want := p.auditPolicy()
 	if st.running {
-		var why []string
-		if st.auditPolicy != want {
-			have := st.auditPolicy
-			if have == "" {
-				have = "no audit log"
-			}
-			why = append(why, fmt.Sprintf("it runs with %s instead of the audit policy %s", have, want))
-		}
-		if st.argo != argo {
-			why = append(why, fmt.Sprintf("Argo's workflow-controller running is %v, this mode needs %v", st.argo, argo))
-		}
-		if len(why) > 0 {
-			logf("the local cluster does not fit the benchmark: %s; restarting it (hack/cluster.sh down, up)", strings.Join(why, "; "))
+		if why := st.misfits(profile, want); len(why) > 0 {
+			logf("the local cluster does not fit this run: %s; restarting it (hack/cluster.sh down, up)", strings.Join(why, "; "))
 			if err := runStreaming(p.clusterScript(ctx, nil, "down")); err != nil {
 				return fmt.Errorf("hack/cluster.sh down: %w", err)
 			}
 		} else {
-			logf("reusing the local cluster (audit policy %s, Argo controller %v)", want, argo)
+			logf("reusing the local cluster (audit policy %s, Argo controller %v)", want, profile.argo)
 		}
 	}
-	env := []string{"ARC_AUDIT_POLICY=" + want, "ARC_ARGO=" + strconv.FormatBool(argo)}
-	if err := runStreaming(p.clusterScript(ctx, env, "up")); err != nil {
+	if err := runStreaming(p.clusterScript(ctx, profile.env(want), "up")); err != nil {
 		return fmt.Errorf("hack/cluster.sh up: %w", err)
 	}
 	st = p.inspectCluster(ctx)
-	if st.auditPolicy != want {
-		return fmt.Errorf("the cluster still runs with audit policy %q, want %q", st.auditPolicy, want)
+	if why := st.misfits(profile, want); len(why) > 0 {
+		return fmt.Errorf("the cluster still does not fit: %s", strings.Join(why, "; "))
 	}
 	if _, err := os.Stat(p.auditLog()); err != nil {
 		return fmt.Errorf("no audit log at %s: %w", p.auditLog(), err)
@@ -199,11 +231,15 @@ func (p paths) writeControllerKubeconfig(ctx context.Context, kube kubernetes.In
 	return path, os.Chmod(path, 0o600)
 }
 
-// controllerProc is the bin/arc-controller the benchmark started.
+// controllerProc is a bin/arc-controller the harness started.
 type controllerProc struct {
-	cmd     *exec.Cmd
-	pidFile string
-	exited  chan struct{}
+	name      string // its argv[0]
+	cmd       *exec.Cmd
+	pidFile   string
+	logPath   string
+	probePort int
+	exited    chan struct{}
+	exitErr   error // what Wait returned, once exited is closed
 }
 
 // freePort asks the kernel for a free port on 127.0.0.1.
@@ -216,14 +252,15 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// pidRunsBinary tells whether pid is alive and runs a binary named name.
+// pidRunsBinary tells whether pid is alive and runs a binary named name (its
+// argv[0], or name.<suffix>: make chaos gives every process its own).
 func pidRunsBinary(pid int, name string) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
 		return false
 	}
 	exe, _, _ := strings.Cut(string(data), "\x00")
-	if filepath.Base(exe) != name {
+	if base := filepath.Base(exe); base != name && !strings.HasPrefix(base, name+".") {
 		return false
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -257,9 +294,20 @@ func stopRecorded(pidFile, what string) {
 	_ = os.Remove(pidFile)
 }
 
-// startController starts bin/arc-controller with ARC's identity and waits
-// until /readyz says its caches synced.
-func (p paths) startController(ctx context.Context, kubeconfig string, args []string) (*controllerProc, error) {
+// controllerSpec says how to start one bin/arc-controller.
+type controllerSpec struct {
+	// name is its argv[0]. client-go builds the user agent from it, so a
+	// name of its own per process (arc-controller.p7) lets the audit log
+	// tell processes apart.
+	name    string
+	logPath string // its stdout and stderr, truncated
+	pidFile string // records its pid while it runs
+	args    []string
+}
+
+// launchController starts bin/arc-controller with ARC's identity (the
+// kubeconfig) and probes on a free port; it does not wait for anything.
+func (p paths) launchController(kubeconfig string, spec controllerSpec) (*controllerProc, error) {
 	metricsPort, err := freePort()
 	if err != nil {
 		return nil, err
@@ -268,14 +316,12 @@ func (p paths) startController(ctx context.Context, kubeconfig string, args []st
 	if err != nil {
 		return nil, err
 	}
-	logPath := p.local("logs", "bench-arc-controller.log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(spec.logPath)
 	if err != nil {
 		return nil, err
 	}
 	all := append([]string{
 		"--kubeconfig=" + kubeconfig,
-		"--leader-elect=false",
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
 		// Plain HTTP on loopback: nothing scrapes it with credentials, and a
 		// scrape would otherwise add a TokenReview and a SubjectAccessReview
@@ -283,48 +329,82 @@ func (p paths) startController(ctx context.Context, kubeconfig string, args []st
 		"--metrics-secure=false",
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--shutdown-grace-period=10s",
-	}, args...)
-	cmd := exec.Command(p.bin("arc-controller"), all...)
+	}, spec.args...)
+	cmd := &exec.Cmd{Path: p.bin("arc-controller"), Args: append([]string{spec.name}, all...)}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Its own process group (a Ctrl-C reaches the benchmark, which stops it
-	// in order), and a TERM should the benchmark die first.
+	// Its own process group (a Ctrl-C reaches the harness, which stops it
+	// in order), and a TERM should the harness die first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err
 	}
-	c := &controllerProc{cmd: cmd, pidFile: filepath.Join(p.outDir(), "arc-controller.pid"), exited: make(chan struct{})}
+	c := &controllerProc{name: spec.name, cmd: cmd, pidFile: spec.pidFile, logPath: spec.logPath, probePort: probePort, exited: make(chan struct{})}
 	_ = os.WriteFile(c.pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	go func() {
-		_ = cmd.Wait()
+		c.exitErr = cmd.Wait()
 		logFile.Close()
+		_ = os.Remove(c.pidFile)
 		close(c.exited)
 	}()
-	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/bench-arc-controller.log)", arcUser, cmd.Process.Pid, strings.Join(args, " "))
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
-	deadline := time.Now().Add(90 * time.Second)
+	return c, nil
+}
+
+// startController starts bin/arc-controller with ARC's identity, without
+// leader election, and waits until /readyz says its caches synced.
+func (p paths) startController(ctx context.Context, kubeconfig string, args []string) (*controllerProc, error) {
+	c, err := p.launchController(kubeconfig, controllerSpec{
+		name:    "arc-controller",
+		logPath: p.local("logs", "bench-arc-controller.log"),
+		pidFile: filepath.Join(p.outDir(), "arc-controller.pid"),
+		args:    append([]string{"--leader-elect=false"}, args...),
+	})
+	if err != nil {
+		return nil, err
+	}
+	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/bench-arc-controller.log)", arcUser, c.pid(), strings.Join(args, " "))
+	if err := c.waitReady(ctx, 90*time.Second); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// waitReady waits until the controller's /readyz answers OK.
+func (c *controllerProc) waitReady(ctx context.Context, timeout time.Duration) error {
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", c.probePort)
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.exited:
-			return nil, fmt.Errorf("arc-controller exited at start-up; see %s", logPath)
+			return fmt.Errorf("%s exited at start-up (%v); see %s", c.name, c.exitErr, c.logPath)
 		case <-ctx.Done():
-			c.stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return c, nil
+				return nil
 			}
 		}
 	}
-	c.stop()
-	return nil, fmt.Errorf("arc-controller did not become ready within 90 s; see %s", logPath)
+	return fmt.Errorf("%s did not become ready within %s; see %s", c.name, timeout, c.logPath)
 }
 
 func (c *controllerProc) pid() int { return c.cmd.Process.Pid }
+
+// alive tells whether the process has not exited yet.
+func (c *controllerProc) alive() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
 
 // stop sends TERM, waits up to 20 s, then KILL.
 func (c *controllerProc) stop() {
@@ -342,7 +422,13 @@ func (c *controllerProc) stop() {
 			<-c.exited
 		}
 	}
-	_ = os.Remove(c.pidFile)
+}
+
+// kill sends SIGKILL (a crash: no drain, no Lease release) and waits until
+// the process is gone.
+func (c *controllerProc) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.exited
 }
 
 // apiserverPid is the kube-apiserver's pid as hack/cluster.sh recorded it.

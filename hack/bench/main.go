@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -34,25 +33,14 @@ import (
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 )
 
+// config are the settings of make bench.
 type config struct {
-	root         string
-	scale        string
-	orders       int
-	artifacts    int
-	namespaces   int
-	argo         bool
-	qps          float64
-	burst        int
-	orderWorkers int
-	awWorkers    int
-	resync       time.Duration
-	idle         time.Duration
-	settle       time.Duration
-	phaseRate    float64
-	timeout      time.Duration
-	progress     time.Duration
-	keep         bool
-	down         bool
+	common
+	scale     string
+	argo      bool
+	idle      time.Duration
+	settle    time.Duration
+	phaseRate float64
 }
 
 // presets are the sizes of --scale; --orders and --artifacts override them.
@@ -69,9 +57,6 @@ var presets = map[string]struct {
 
 var started = time.Now()
 
-// auditMu serialises reads of the audit log.
-var auditMu sync.Mutex
-
 func logf(format string, a ...any) {
 	fmt.Printf("[bench +%5.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
 }
@@ -79,24 +64,12 @@ func logf(format string, a ...any) {
 func main() {
 	var c config
 	fs := flag.NewFlagSet("arc-bench", flag.ExitOnError)
-	fs.StringVar(&c.root, "root", "", "the worktree (default: the git top level of the current directory)")
+	c.addFlags(fs)
 	fs.StringVar(&c.scale, "scale", "default", "preset size: default (100 Orders x 10 artifacts) or large (1000 x 10); with --argo 20 x 5 and 100 x 10")
-	fs.IntVar(&c.orders, "orders", 0, "Orders N (0: from --scale)")
-	fs.IntVar(&c.artifacts, "artifacts", 0, "artifacts per Order M (0: from --scale; at most 250)")
-	fs.IntVar(&c.namespaces, "namespaces", 4, "namespaces the Orders are spread over")
 	fs.BoolVar(&c.argo, "argo", false, "run Argo's real workflow-controller (KWOK completes the pods) instead of simulating it")
-	fs.Float64Var(&c.qps, "kube-api-qps", 50, "arc-controller --kube-api-qps, and the baseline's")
-	fs.IntVar(&c.burst, "kube-api-burst", 100, "arc-controller --kube-api-burst, and the baseline's")
-	fs.IntVar(&c.orderWorkers, "order-workers", 4, "arc-controller --order-workers, and the baseline's ArtifactWorkflow creators")
-	fs.IntVar(&c.awWorkers, "artifactworkflow-workers", 8, "arc-controller --artifactworkflow-workers, and the baseline's Workflow creators")
-	fs.DurationVar(&c.resync, "resync-period", 20*time.Second, "arc-controller --resync-period: resyncs must happen inside the idle window")
 	fs.DurationVar(&c.idle, "idle", time.Minute, "the idle window after convergence in which ARC should write nothing")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "ARC has settled once it made no write for this long after every Order succeeded")
 	fs.Float64Var(&c.phaseRate, "phase-rate", 200, "simulated Argo: Workflow phase changes per second")
-	fs.DurationVar(&c.timeout, "timeout", 0, "give up after this long (0: from --scale)")
-	fs.DurationVar(&c.progress, "progress-every", 5*time.Second, "how often to print progress while waiting")
-	fs.BoolVar(&c.keep, "keep", false, "keep the benchmark's namespaces and objects for inspection")
-	fs.BoolVar(&c.down, "down", false, "stop the local cluster at the end (default: leave it running for the next run)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "arc-bench takes no arguments, got %q\n", fs.Args())
@@ -132,30 +105,10 @@ func (c *config) complete() error {
 	if c.timeout == 0 {
 		c.timeout = p.timeout
 	}
-	switch {
-	case c.orders < 1, c.artifacts < 1, c.artifacts > arcv1.MaxArtifactsPerOrder:
-		return fmt.Errorf("need --orders >= 1 and 1 <= --artifacts <= %d", arcv1.MaxArtifactsPerOrder)
-	case c.namespaces < 1:
-		return fmt.Errorf("--namespaces must be at least 1")
-	case c.phaseRate <= 0, c.qps <= 0, c.burst < 1, c.orderWorkers < 1, c.awWorkers < 1:
-		return fmt.Errorf("rates, burst and workers must be positive")
+	if c.phaseRate <= 0 {
+		return fmt.Errorf("--phase-rate must be positive")
 	}
-	if c.namespaces > c.orders {
-		c.namespaces = c.orders
-	}
-	if c.root == "" {
-		out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-		if err != nil {
-			return fmt.Errorf("--root not given and not in a git worktree: %w", err)
-		}
-		c.root = strings.TrimSpace(string(out))
-	}
-	abs, err := filepath.Abs(c.root)
-	if err != nil {
-		return err
-	}
-	c.root = abs
-	return nil
+	return c.common.complete()
 }
 
 // clients of the benchmark itself: the admin identity, with a generous rate
@@ -187,15 +140,6 @@ func newClients(kubeconfig string, qps float32, burst int) (*clients, *rest.Conf
 }
 
 func run(ctx context.Context, c config) (err error) {
-	p := paths{root: c.root}
-	if err := os.MkdirAll(p.outDir(), 0o755); err != nil {
-		return err
-	}
-	for _, b := range []string{"arc-controller", "kubectl"} {
-		if _, err := os.Stat(p.bin(b)); err != nil {
-			return fmt.Errorf("%s is missing: run make build (make bench builds it)", p.bin(b))
-		}
-	}
 	mode := "simulated-argo"
 	if c.argo {
 		mode = "argo"
@@ -204,40 +148,19 @@ func run(ctx context.Context, c config) (err error) {
 	logf("ARC scale benchmark: %d Orders x %d artifacts = %d artifacts over %d namespaces, %s, timeout %s",
 		c.orders, c.artifacts, artifacts, c.namespaces, mode, c.timeout)
 
-	// Stop an arc-controller of this worktree before anything else: it
-	// would act on the benchmark's Orders.
-	stopRecorded(p.local("arc-controller.pid"), "make run-local")
-	stopRecorded(filepath.Join(p.outDir(), "arc-controller.pid"), "an interrupted benchmark")
-
-	if err := p.ensureCluster(ctx, c.argo); err != nil {
-		return err
-	}
-	if err := p.installARC(ctx); err != nil {
-		return err
-	}
-	admin, _, err := newClients(p.kubeconfig(), 1000, 2000)
-	if err != nil {
-		return err
-	}
-
+	runCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	sess, err := openSession(runCtx, c.common, clusterProfile{argo: c.argo}, true)
 	// Everything after this point is cleaned up, whatever happens.
 	var ctrl *controllerProc
 	defer func() {
 		ctrl.stop()
-		cerr := cleanup(admin, c)
-		if c.down {
-			logf("stopping the local cluster (--down)")
-			if derr := runStreaming(p.clusterScript(context.Background(), nil, "down")); derr != nil {
-				cerr = errors.Join(cerr, derr)
-			}
-		} else {
-			logf("the local cluster keeps running for the next run (hack/cluster.sh down stops it)")
-		}
-		err = errors.Join(err, cerr)
+		err = errors.Join(err, sess.close())
 	}()
-	if err := cleanup(admin, c); err != nil {
-		return fmt.Errorf("removing what an earlier run left: %w", err)
+	if err != nil {
+		return err
 	}
+	p, admin, trk, audit := sess.paths, sess.admin, sess.trk, sess.audit
 
 	res := &Result{
 		Scale: c.scale, Mode: mode, StartedAt: time.Now().UTC(),
@@ -250,43 +173,9 @@ func run(ctx context.Context, c config) (err error) {
 		res.Controller.PhaseMoveRate = c.phaseRate
 	}
 
-	if err := createFixtures(ctx, admin, c); err != nil {
-		return err
-	}
-	runCtx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
-	trk := newTracker(admin.arc, admin.argo)
-	if err := trk.start(runCtx); err != nil {
-		return err
-	}
-	kubeconfig, err := p.writeControllerKubeconfig(ctx, admin.kube, c.timeout+time.Hour)
-	if err != nil {
-		return err
-	}
-
 	// ---- ARC
-	audit, err := newAuditTail(p.auditLog(), arcUser)
-	if err != nil {
-		return fmt.Errorf("the audit log: %w", err)
-	}
-	// Follow the log during the run, so the rotated files it reads at the
-	// end are few and the position is never far behind.
-	stopAudit := every(10*time.Second, func() { auditMu.Lock(); _, _ = audit.refresh(); auditMu.Unlock() })
-	defer stopAudit()
-	refreshAudit := func() ([]request, error) {
-		auditMu.Lock()
-		defer auditMu.Unlock()
-		return audit.refresh()
-	}
 	ctrlStart := time.Now()
-	ctrl, err = p.startController(runCtx, kubeconfig, []string{
-		fmt.Sprintf("--kube-api-qps=%g", c.qps),
-		fmt.Sprintf("--kube-api-burst=%d", c.burst),
-		fmt.Sprintf("--order-workers=%d", c.orderWorkers),
-		fmt.Sprintf("--artifactworkflow-workers=%d", c.awWorkers),
-		"--resync-period=" + c.resync.String(),
-	})
+	ctrl, err = p.startController(runCtx, sess.kubeconfig, c.controllerFlags())
 	if err != nil {
 		return err
 	}
@@ -386,20 +275,7 @@ func run(ctx context.Context, c config) (err error) {
 	logf("every Order Succeeded %.2f s after the last Workflow finished", res.ARC.OrdersSucceededSeconds)
 
 	// Settle: events and the last status writes may trail behind.
-	var settled time.Time
-	err = waitEvery(runCtx, time.Second, c.progress, fmt.Sprintf("ARC to make no write for %s", c.settle), func() (bool, string) {
-		reqs, err := refreshAudit()
-		if err != nil {
-			return false, err.Error()
-		}
-		lw := lastWrite(reqs)
-		settled = lw
-		if settled.Before(ordersDone) {
-			settled = ordersDone
-		}
-		quiet := time.Since(settled)
-		return quiet >= c.settle, fmt.Sprintf("last write of ARC %.1f s ago", time.Since(lw).Seconds())
-	}, func() string { return "ARC keeps writing; see .local/logs/bench-arc-controller.log" })
+	settled, err := sess.waitQuiet(runCtx, ordersDone, c.settle, ".local/logs/bench-arc-controller.log")
 	if err != nil {
 		return err
 	}
@@ -414,7 +290,7 @@ func run(ctx context.Context, c config) (err error) {
 	idleStart := time.Now()
 	logf("idle window: %s with nothing to do (resync every %s); ARC should write nothing", c.idle, c.resync)
 	if err := sleepWithProgress(runCtx, c.idle, c.progress, func() string {
-		reqs, _ := refreshAudit()
+		reqs, _ := sess.refreshAudit()
 		return fmt.Sprintf("idle: %d writes of ARC so far", countWrites(window(reqs, idleStart, time.Now().Add(time.Hour))))
 	}); err != nil {
 		return err
@@ -430,8 +306,8 @@ func run(ctx context.Context, c config) (err error) {
 	ctrl.stop()
 	ctrl = nil
 
-	stopAudit()
-	reqs, err := refreshAudit()
+	sess.stopAudit()
+	reqs, err := sess.refreshAudit()
 	if err != nil {
 		return err
 	}
@@ -648,17 +524,21 @@ func (s *rssSampler) samples(ref time.Time) []Sample {
 
 // createFixtures creates the namespaces, Secrets, Endpoints and types ARC
 // resolves against, and the ClusterWorkflowTemplate they name.
-func createFixtures(ctx context.Context, cl *clients, c config) error {
-	logf("creating %d + %d namespaces with Endpoints, a Secret, an ArtifactType and a WorkflowTemplate each, 2 ClusterArtifactTypes and ClusterWorkflowTemplate %s",
-		c.namespaces, c.namespaces, templateName)
+func createFixtures(ctx context.Context, cl *clients, c common, baseline bool) error {
+	logf("creating %d namespaces with Endpoints, a Secret, an ArtifactType and a WorkflowTemplate each (and %d for the baseline: %v), 2 ClusterArtifactTypes and ClusterWorkflowTemplate %s",
+		c.namespaces, c.namespaces, baseline, templateName)
 	create := func(err error) error {
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
 		return err
 	}
+	prefixes := []string{nsPrefixARC}
+	if baseline {
+		prefixes = append(prefixes, nsPrefixBase)
+	}
 	for i := 0; i < c.namespaces; i++ {
-		for _, prefix := range []string{nsPrefixARC, nsPrefixBase} {
+		for _, prefix := range prefixes {
 			ns := namespaceName(prefix, i)
 			if _, err := cl.kube.CoreV1().Namespaces().Create(ctx, newNamespace(ns), metav1.CreateOptions{}); create(err) != nil {
 				return err
@@ -695,7 +575,7 @@ func createFixtures(ctx context.Context, cl *clients, c config) error {
 // cleanup deletes what the benchmark created (namespaces with everything in
 // them, the cluster-scoped types and template) and waits until the
 // namespaces are gone, so the next run starts from nothing.
-func cleanup(cl *clients, c config) error {
+func cleanup(cl *clients, c common) error {
 	if c.keep {
 		logf("--keep: leaving the benchmark's namespaces (label %s) in place", labelBench)
 		return nil
