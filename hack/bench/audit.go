@@ -20,6 +20,7 @@ type auditEvent struct {
 	Stage      string `json:"stage"`
 	Verb       string `json:"verb"`
 	RequestURI string `json:"requestURI"`
+	UserAgent  string `json:"userAgent"`
 	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
@@ -27,6 +28,8 @@ type auditEvent struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
 		APIGroup    string `json:"apiGroup"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
 	} `json:"objectRef"`
 	ResponseStatus *struct {
 		Code int `json:"code"`
@@ -43,6 +46,16 @@ type request struct {
 	Verb     string
 	Resource string // "artifactworkflows/status"; a path for non-resource URLs
 	Code     int
+	// Object is "resource namespace/name" of the object the request is
+	// about (status and other subresources count as the object), empty
+	// for requests about no single object (list, watch).
+	Object string
+	// Agent is the client's user agent; arc-controller's names the binary
+	// (its argv[0]) first and the part of the controller last.
+	Agent string
+	// Page is true for a list request that continues an earlier one (a
+	// later page of a paginated list).
+	Page bool
 }
 
 // writeVerbs are the verbs that change state in the API server.
@@ -63,6 +76,15 @@ func resourceName(ev *auditEvent) string {
 		return ev.ObjectRef.Resource + "/" + ev.ObjectRef.Subresource
 	}
 	return ev.ObjectRef.Resource
+}
+
+// objectName is "resource namespace/name" of the object an audit event is
+// about, or "" if it is about no single object.
+func objectName(ev *auditEvent) string {
+	if ev.ObjectRef == nil || ev.ObjectRef.Name == "" {
+		return ""
+	}
+	return ev.ObjectRef.Resource + " " + key(ev.ObjectRef.Namespace, ev.ObjectRef.Name)
 }
 
 // parseAudit reads an audit log from r and returns the requests of user that
@@ -91,7 +113,8 @@ func parseAudit(r io.Reader, user string) (reqs []request, bad int, err error) {
 		if ev.ResponseStatus != nil {
 			code = ev.ResponseStatus.Code
 		}
-		reqs = append(reqs, request{At: ev.RequestReceivedTimestamp, Verb: ev.Verb, Resource: resourceName(&ev), Code: code})
+		reqs = append(reqs, request{At: ev.RequestReceivedTimestamp, Verb: ev.Verb, Resource: resourceName(&ev), Code: code,
+			Object: objectName(&ev), Agent: ev.UserAgent, Page: strings.Contains(ev.RequestURI, "continue=")})
 	}
 	return reqs, bad, sc.Err()
 }

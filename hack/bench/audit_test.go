@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,14 +36,32 @@ func TestParseAudit(t *testing.T) {
 	}
 	want := []request{
 		{At: mustTime(t, "2026-01-01T10:00:01Z"), Verb: "create", Resource: "artifactworkflows", Code: 201},
-		{At: mustTime(t, "2026-01-01T10:00:02Z"), Verb: "update", Resource: "orders/status", Code: 409},
-		{At: mustTime(t, "2026-01-01T10:00:03Z"), Verb: "update", Resource: "orders/status", Code: 200},
+		{At: mustTime(t, "2026-01-01T10:00:02Z"), Verb: "update", Resource: "orders/status", Code: 409, Object: "orders a/o"},
+		{At: mustTime(t, "2026-01-01T10:00:03Z"), Verb: "update", Resource: "orders/status", Code: 200, Object: "orders a/o"},
 		{At: mustTime(t, "2026-01-01T10:00:00.1Z"), Verb: "get", Resource: "/version", Code: 200},
 		// A watch counts when it completes, at the time it was made.
 		{At: mustTime(t, "2026-01-01T10:00:00.5Z"), Verb: "watch", Resource: "workflows", Code: 200},
 	}
 	if !reflect.DeepEqual(reqs, want) {
 		t.Errorf("parseAudit:\n got %+v\nwant %+v", reqs, want)
+	}
+}
+
+func TestParseAuditAgentAndPages(t *testing.T) {
+	const ua = "arc-controller.p3/v0.0.0 (linux/amd64) kubernetes/$Format/informers"
+	line := func(uri string) string {
+		return `{"stage":"ResponseComplete","verb":"list","requestURI":"` + uri + `","userAgent":"` + ua +
+			`","user":{"username":"` + arcUser + `"},"objectRef":{"resource":"orders","apiGroup":"arc.opendefense.cloud"},` +
+			`"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T10:00:00Z"}` + "\n"
+	}
+	log := line("/apis/arc.opendefense.cloud/v1alpha1/orders?limit=500&resourceVersion=0") +
+		line("/apis/arc.opendefense.cloud/v1alpha1/orders?continue=abc&limit=500")
+	reqs, bad, err := parseAudit(strings.NewReader(log), arcUser)
+	if err != nil || bad != 0 || len(reqs) != 2 {
+		t.Fatalf("parseAudit: %+v, %d bad, %v", reqs, bad, err)
+	}
+	if reqs[0].Agent != ua || reqs[0].Page || !reqs[1].Page || reqs[0].Object != "" {
+		t.Errorf("agent, page or object wrong: %+v", reqs)
 	}
 }
 
