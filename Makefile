@@ -91,7 +91,10 @@ verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed
 ##@ Tests
 
 .PHONY: test
-test: unit e2e ## Run unit tests, a short fuzz run, then the end-to-end suite.
+test: unit e2e ## Run unit tests, a short fuzz run, the end-to-end suite, then the short fault run.
+	@# After e2e, not beside it: both use the local cluster, which the fault
+	@# run restarts with a degraded API server.
+	$(MAKE) chaos-short
 
 .PHONY: unit
 unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
@@ -122,9 +125,24 @@ SCALE ?= default
 ARGS  ?=
 
 .PHONY: bench
-bench: build ## Scale benchmark against the local cluster (audit log on): times, API writes, memory, ARC vs a client-go baseline.
-	cd hack/bench && $(GO) build -o $(BIN_DIR)/arc-bench .
+bench: build bench-build ## Scale benchmark against the local cluster (audit log on): times, API writes, memory, ARC vs a client-go baseline.
 	$(BIN_DIR)/arc-bench --root $(CURDIR) --scale $(SCALE) $(ARGS)
+
+.PHONY: bench-build
+bench-build: ## Build the harness of make bench and make chaos (bin/arc-bench, its own module under hack/bench).
+	cd hack/bench && $(GO) build -o $(BIN_DIR)/arc-bench .
+
+##@ Fault harness
+
+# make chaos [ARGS='--seed N ...']: see hack/bench/README.md.
+
+.PHONY: chaos
+chaos: build bench-build ## Fault run: 100 Orders x 10 artifacts under ARC kills, leader kills, API server and etcd restarts, 429s and compaction; checks convergence.
+	$(BIN_DIR)/arc-bench chaos --root $(CURDIR) $(ARGS)
+
+.PHONY: chaos-short
+chaos-short: build bench-build ## The short fault run of make test: 10 Orders x 10 artifacts, a few kills, one API server restart.
+	$(BIN_DIR)/arc-bench chaos --short --root $(CURDIR) $(ARGS)
 
 .PHONY: bench-test
 bench-test: ## Unit tests of the benchmark harness (its own module under hack/bench).

@@ -46,6 +46,11 @@ func (p paths) auditPolicy() string {
 }
 func (p paths) outDir() string { return p.local("bench") }
 
+// chaosDir holds the results of make chaos; chaosPidDir the pids of the
+// controllers it runs, so that the next run stops what an interrupted one left.
+func (p paths) chaosDir() string    { return p.local("chaos") }
+func (p paths) chaosPidDir() string { return p.local("chaos", "pids") }
+
 // clusterProfile is how a run needs the local cluster to run: with the
 // benchmark's audit policy always, and with or without Argo's controller
 // and extra flags for kube-apiserver and etcd (make chaos degrades them).
@@ -292,6 +297,15 @@ func stopRecorded(pidFile, what string) {
 		}
 	}
 	_ = os.Remove(pidFile)
+}
+
+// stopRecordedIn stops the arc-controllers whose pids the files *.pid in dir
+// record.
+func stopRecordedIn(dir, what string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	for _, f := range files {
+		stopRecorded(f, what)
+	}
 }
 
 // controllerSpec says how to start one bin/arc-controller.

@@ -126,7 +126,7 @@ func newOrder(ns string, i, m int) *arcv1.Order {
 	}
 	for j := 0; j < m; j++ {
 		a := arcv1.OrderArtifact{}
-		spec := map[string]any{"image": fmt.Sprintf("bench/o%05d/a%03d", i, j), "tag": "1.0"}
+		spec := map[string]any{"image": artifactImage(i, j), "tag": "1.0"}
 		switch j % 3 {
 		case 0:
 			a.Type = typeOCI
@@ -146,6 +146,11 @@ func newOrder(ns string, i, m int) *arcv1.Order {
 	}
 	return o
 }
+
+// artifactImage is the spec.image of artifact j of Order i: unique, so every
+// artifact is distinct, and it reaches the Workflow as parameter specImage,
+// where simulated Argo finds which artifact a Workflow does.
+func artifactImage(i, j int) string { return fmt.Sprintf("bench/o%05d/a%03d", i, j) }
 
 // baselineArtifactWorkflow copies what ARC created into the baseline's
 // namespace: the same name and spec, but no owner reference and none of

@@ -90,23 +90,33 @@ func moveWorkflows(ctx context.Context, argo argoclient.Interface, keys []string
 		if err := lim.Wait(ctx); err != nil {
 			return err
 		}
-		ns, name, _ := strings.Cut(k, "/")
-		now := time.Now().UTC().Format(time.RFC3339)
-		var patch string
-		switch phase {
-		case wfv1.WorkflowRunning:
-			patch = fmt.Sprintf(`{"status":{"phase":"Running","startedAt":%q,"progress":"0/1"}}`, now)
-		default:
-			patch = fmt.Sprintf(`{"status":{"phase":%q,"finishedAt":%q,"progress":"1/1"}}`, phase, now)
-		}
-		_, err := argo.ArgoprojV1alpha1().Workflows(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-		if err != nil {
-			return fmt.Errorf("moving Workflow %s to %s: %w", k, phase, err)
+		if err := setWorkflowPhase(ctx, argo, k, phase); err != nil {
+			return err
 		}
 		done.Add(1)
 		return nil
 	})
 	return time.Now(), err
+}
+
+// setWorkflowPhase plays Argo for one Workflow (ns/name): it sets the phase
+// in the main resource, where Argo keeps the status, with the start or
+// finish time Argo would set.
+func setWorkflowPhase(ctx context.Context, argo argoclient.Interface, k string, phase wfv1.WorkflowPhase) error {
+	ns, name, _ := strings.Cut(k, "/")
+	now := time.Now().UTC().Format(time.RFC3339)
+	var patch string
+	switch phase {
+	case wfv1.WorkflowRunning:
+		patch = fmt.Sprintf(`{"status":{"phase":"Running","startedAt":%q,"progress":"0/1"}}`, now)
+	default:
+		patch = fmt.Sprintf(`{"status":{"phase":%q,"finishedAt":%q,"progress":"1/1"}}`, phase, now)
+	}
+	_, err := argo.ArgoprojV1alpha1().Workflows(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("moving Workflow %s to %s: %w", k, phase, err)
+	}
+	return nil
 }
 
 // baselineStats is what the baseline run reports.

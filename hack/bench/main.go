@@ -62,8 +62,15 @@ func logf(format string, a ...any) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "chaos" {
+		os.Exit(chaosMain(os.Args[2:]))
+	}
 	var c config
 	fs := flag.NewFlagSet("arc-bench", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: arc-bench [flags]   the scale benchmark (make bench)\n       arc-bench chaos [flags]   the fault harness (make chaos; arc-bench chaos -h)\n")
+		fs.PrintDefaults()
+	}
 	c.addFlags(fs)
 	fs.StringVar(&c.scale, "scale", "default", "preset size: default (100 Orders x 10 artifacts) or large (1000 x 10); with --argo 20 x 5 and 100 x 10")
 	fs.BoolVar(&c.argo, "argo", false, "run Argo's real workflow-controller (KWOK completes the pods) instead of simulating it")

@@ -124,6 +124,7 @@ func openSession(ctx context.Context, c common, profile clusterProfile, baseline
 	// would act on the run's Orders.
 	stopRecorded(p.local("arc-controller.pid"), "make run-local")
 	stopRecorded(filepath.Join(p.outDir(), "arc-controller.pid"), "an interrupted benchmark")
+	stopRecordedIn(p.chaosPidDir(), "an interrupted chaos run")
 
 	if err := p.ensureCluster(ctx, profile); err != nil {
 		return nil, err
@@ -186,8 +187,9 @@ func (s *session) close() error {
 	return err
 }
 
-// waitQuiet waits until ARC made no write for settle, counting from the
-// later of its last write and since; it returns that moment. hint says
+// waitQuiet waits until ARC made no write for settle (Lease renewals
+// aside), counting from the later of its last write and since; it returns
+// that moment. hint says
 // where to look when ARC keeps writing until ctx ends.
 func (s *session) waitQuiet(ctx context.Context, since time.Time, settle time.Duration, hint string) (time.Time, error) {
 	var settled time.Time
@@ -196,7 +198,7 @@ func (s *session) waitQuiet(ctx context.Context, since time.Time, settle time.Du
 		if err != nil {
 			return false, err.Error()
 		}
-		lw := lastWrite(reqs)
+		lw := lastWrite(workRequests(reqs))
 		settled = lw
 		if settled.Before(since) {
 			settled = since

@@ -289,3 +289,26 @@ func (t *tracker) workflowKeys(prefix string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// snapshot returns the Orders, ArtifactWorkflows and Workflows in the
+// namespaces of a side from the informers' caches: unlike the records of
+// first sightings, the caches forget deleted objects.
+func (t *tracker) snapshot(prefix string) snapshot {
+	var s snapshot
+	for _, o := range t.orderInf.GetStore().List() {
+		if ord, ok := o.(*arcv1.Order); ok && strings.HasPrefix(ord.Namespace, prefix) {
+			s.orders = append(s.orders, ord)
+		}
+	}
+	for _, o := range t.awInf.GetStore().List() {
+		if aw, ok := o.(*arcv1.ArtifactWorkflow); ok && strings.HasPrefix(aw.Namespace, prefix) {
+			s.aws = append(s.aws, aw)
+		}
+	}
+	for _, o := range t.wfInf.GetStore().List() {
+		if wf, ok := o.(*wfv1.Workflow); ok && strings.HasPrefix(wf.Namespace, prefix) {
+			s.wfs = append(s.wfs, wf)
+		}
+	}
+	return s
+}
