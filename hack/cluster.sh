@@ -741,6 +741,28 @@ cmd_smoke() {
   fi
 }
 
+# component_ports NAME: the TCP ports NAME listens on (from cluster.env).
+component_ports() {
+  case "$1" in
+    etcd) echo "${ETCD_PORT} ${ETCD_PEER_PORT}" ;;
+    kube-apiserver) echo "${APISERVER_PORT}" ;;
+  esac
+}
+
+# wait_ports_released NAME: wait (up to 10 s each) until the ports of a
+# stopped NAME can be bound again. A killed process's main thread can show
+# as a zombie while its other threads still exit and hold its sockets; a
+# restart that binds too early fails with "address already in use".
+wait_ports_released() {
+  local p i
+  for p in $(component_ports "$1"); do
+    for ((i = 0; i < 100; i++)); do
+      port_free "${p}" && break
+      sleep 0.1
+    done
+  done
+}
+
 # cmd_restart [--kill] COMPONENT: stop one component and start it again as
 # 'up' started it, then wait until it (and the API server) is ready.
 cmd_restart() {
@@ -770,6 +792,7 @@ cmd_restart() {
     done
   fi
   stop "${name}"
+  wait_ports_released "${name}"
   APPEND_LOG=true "start_${name}"
   wait_apiserver
 }
