@@ -159,10 +159,11 @@ func applyOrdersPaced(ctx context.Context, arc arcclient.Interface, orders []*ar
 			if err == nil || apierrors.IsAlreadyExists(err) {
 				break
 			}
-			if ctx.Err() != nil {
+			select {
+			case <-ctx.Done():
 				return time.Time{}, fmt.Errorf("creating Order %s/%s: %w", o.Namespace, o.Name, err)
+			case <-time.After(time.Second):
 			}
-			time.Sleep(time.Second)
 		}
 	}
 	return time.Now(), nil

@@ -52,27 +52,32 @@ type chaosPreset struct {
 	converge, observe, timeout                          time.Duration
 }
 
-var chaosPresets = map[bool]chaosPreset{
-	// make chaos: 1,000 artifacts, 20 kills in 2.5 min, 5 leader kills with
-	// arc-controller's default Lease timing in 3.5 min (a takeover takes
-	// up to 17 s, a kube-apiserver restart about 20 s: 25 s apart).
-	false: {orders: 100, artifacts: 10, kills: 20, leaderKills: 5, apiserverRestarts: 2, etcdRestarts: 1, failures: 5,
+var (
+	// fullPreset is make chaos: 1,000 artifacts, 20 kills in 2.5 min, 5
+	// leader kills with arc-controller's default Lease timing in 3.5 min (a
+	// takeover takes up to 17 s, a kube-apiserver restart about 24 s: 25 s
+	// apart).
+	fullPreset = chaosPreset{orders: 100, artifacts: 10, kills: 20, leaderKills: 5, apiserverRestarts: 2, etcdRestarts: 1, failures: 5,
 		singleWindow: 150 * time.Second, leaderWindow: 210 * time.Second, gap: 4 * time.Second, leaderGap: 25 * time.Second,
 		lease: 15 * time.Second, renew: 10 * time.Second, retry: 2 * time.Second,
-		converge: 10 * time.Minute, observe: time.Minute, timeout: 40 * time.Minute},
-	// make chaos-short: 100 artifacts, a few kills, one API server restart,
-	// one etcd crash (it breaks the watches without the 403s of a starting
-	// API server, so compaction is what expires them) and one leader kill
-	// with a shorter Lease, to stay within make test's time budget.
-	true: {orders: 10, artifacts: 10, kills: 3, leaderKills: 1, apiserverRestarts: 1, etcdRestarts: 1, failures: 1,
+		converge: 10 * time.Minute, observe: time.Minute, timeout: 40 * time.Minute}
+	// shortPreset is make chaos-short: 100 artifacts, a few kills, one API
+	// server restart, one etcd crash (it breaks the watches without the
+	// 403s of a starting API server, so compaction is what expires them)
+	// and one leader kill with a shorter Lease, to stay within make test's
+	// time budget.
+	shortPreset = chaosPreset{orders: 10, artifacts: 10, kills: 3, leaderKills: 1, apiserverRestarts: 1, etcdRestarts: 1, failures: 1,
 		singleWindow: 25 * time.Second, leaderWindow: 25 * time.Second, gap: 5 * time.Second, leaderGap: 12 * time.Second,
 		lease: 6 * time.Second, renew: 4 * time.Second, retry: time.Second,
-		converge: 3 * time.Minute, observe: 25 * time.Second, timeout: 10 * time.Minute},
-}
+		converge: 3 * time.Minute, observe: 25 * time.Second, timeout: 10 * time.Minute}
+)
 
 // chaosMain is arc-bench chaos: it returns the exit code.
 func chaosMain(args []string) int {
 	c, err := parseChaosFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "arc-bench chaos: %v\n", err)
 		return 2
@@ -106,6 +111,8 @@ func parseChaosFlags(args []string) (chaosConfig, error) {
 	fs.IntVar(&c.failures, "failures", -1, "Orders with one artifact simulated Argo fails (-1: the preset's)")
 	fs.DurationVar(&c.singleWindow, "single-window", 0, "length of the first phase: one replica, no leader election (0: the preset's)")
 	fs.DurationVar(&c.leaderWindow, "leader-window", 0, "length of the second phase: two replicas with leader election (0: the preset's)")
+	fs.DurationVar(&c.gap, "gap", 0, "least time between two faults of the first phase, and between the end of a fault and the next (0: the preset's)")
+	fs.DurationVar(&c.leaderGap, "leader-gap", 0, "least time between two faults of the second phase, where a takeover waits for the Lease to expire (0: the preset's)")
 	fs.IntVar(&c.maxInflight, "max-requests-inflight", 3, "kube-apiserver --max-requests-inflight (priority and fairness off, so it is a hard limit answered with 429)")
 	fs.IntVar(&c.maxMutatingInflight, "max-mutating-requests-inflight", 2, "kube-apiserver --max-mutating-requests-inflight")
 	fs.BoolVar(&c.watchCache, "watch-cache", false, "kube-apiserver --watch-cache: off, so that a watch resumes from etcd and compaction expires it")
@@ -124,7 +131,11 @@ func parseChaosFlags(args []string) (chaosConfig, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("takes no arguments, got %q", fs.Args())
 	}
-	c.applyPreset(chaosPresets[c.short])
+	if c.short {
+		c.applyPreset(shortPreset)
+	} else {
+		c.applyPreset(fullPreset)
+	}
 	if c.seed == 0 {
 		c.seed = time.Now().UnixNano() % 1_000_000
 	}
@@ -268,6 +279,8 @@ func runChaos(ctx context.Context, c chaosConfig) (res *ChaosResult, err error) 
 	if err := r.play(runCtx); err != nil {
 		return nil, err
 	}
+	// Stopped before the report reads the audit log and the processes' logs.
+	fl.stopAll()
 	res = r.report()
 	return res, r.write(res)
 }
@@ -311,10 +324,7 @@ func (r *chaosRun) startFleet(ctx context.Context) (*fleet, error) {
 	if err != nil {
 		return f, err
 	}
-	f.mu.Lock()
-	first := f.slots["single"].cur
-	f.mu.Unlock()
-	if err := first.waitReady(ctx, 90*time.Second); err != nil {
+	if err := f.current("single").waitReady(ctx, 90*time.Second); err != nil {
 		return f, err
 	}
 	logf("%s ready in %.1f s (log %s)", rec.Name, time.Since(r.firstStart).Seconds(), rec.Log)

@@ -137,7 +137,6 @@ func (r *chaosRun) report() *ChaosResult {
 		res.LastAppliedToConvergedSeconds = seconds(r.lastApplied, r.convergedAt)
 	}
 	res.Problems = r.final[:min(50, len(r.final))]
-	r.fleet.stopAll()
 	r.addAuditFigures(res)
 	res.PlayerErrors, res.PlayerLastError, res.RecreatedWorkflows = r.player.report()
 	for _, p := range res.Processes {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -69,7 +71,7 @@ func (r *faultRunner) run(ctx context.Context, t0 time.Time, plan []plannedFault
 			how = " (SIGKILL)"
 		}
 		logf("fault %d of %d at +%.1f s: %s%s", i+1, len(plan), rec.StartedSeconds, f.Kind, how)
-		r.carryOut(ctx, f, &rec)
+		err := r.carryOut(ctx, f, &rec)
 		rec.ended = time.Now()
 		prevEnd = rec.ended
 		rec.Seconds = seconds(start, rec.ended)
@@ -79,26 +81,31 @@ func (r *faultRunner) run(ctx context.Context, t0 time.Time, plan []plannedFault
 			logf("fault %d (%s): %s", i+1, f.Kind, rec.Detail)
 		}
 		out = append(out, rec)
+		if err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }
 
-// carryOut does one fault and fills in its record.
-func (r *faultRunner) carryOut(ctx context.Context, f plannedFault, rec *FaultRecord) {
+// carryOut does one fault and fills in its record; an error means the run
+// cannot go on.
+func (r *faultRunner) carryOut(ctx context.Context, f plannedFault, rec *FaultRecord) error {
 	switch f.Kind {
 	case faultKill:
 		r.killSingle(rec)
 	case faultLeaderKill:
 		r.killLeader(ctx, rec)
 	case faultAPIServer:
-		r.restart(ctx, "kube-apiserver", f.Crash, rec)
+		return r.restart(ctx, "kube-apiserver", f.Crash, rec)
 	case faultEtcd:
-		r.restart(ctx, "etcd", f.Crash, rec)
+		return r.restart(ctx, "etcd", f.Crash, rec)
 	case faultTwoReplicas:
 		r.twoReplicas(ctx, rec)
 	default:
 		rec.Detail = fmt.Sprintf("unknown fault %q", f.Kind)
 	}
+	return nil
 }
 
 // killSingle kills the single replica and starts the next at once (a
@@ -125,8 +132,9 @@ func (r *faultRunner) killLeader(ctx context.Context, rec *FaultRecord) {
 		return
 	}
 	other := map[string]string{"a": "b", "b": "a"}[leader]
-	killed := r.fleet.end(leader, true)
-	rec.Target = killed.Name
+	if killed := r.fleet.end(leader, true); killed != nil {
+		rec.Target = killed.Name
+	}
 	killedAt := time.Now()
 	taker, err := r.fleet.waitLeader(ctx, r.kube, other, r.takeoverTimeout)
 	rec.TakeoverSeconds = seconds(killedAt, time.Now())
@@ -144,25 +152,43 @@ func (r *faultRunner) killLeader(ctx context.Context, rec *FaultRecord) {
 		rec.Detail = startErr.Error()
 	case !rec.TookOver:
 		rec.Detail = fmt.Sprintf("replica %s did not take the Lease over within %s after %s was killed (%v); started %s",
-			other, r.takeoverTimeout, killed.Name, err, next.Name)
+			other, r.takeoverTimeout, rec.Target, err, next.Name)
 	default:
 		rec.Detail = fmt.Sprintf("%s took over after %.1f s; started %s", takerName, rec.TakeoverSeconds, next.Name)
 	}
 }
 
+// restartAttempts is how often the harness tries to restart a component:
+// a cluster left with a dead etcd or API server makes the rest of the run
+// meaningless, so a failed restart is tried again (without --kill), and a
+// run whose cluster cannot be brought back ends.
+const restartAttempts = 3
+
+// errClusterLost ends a run whose cluster could not be restarted.
+var errClusterLost = errors.New("the cluster could not be restarted")
+
 // restart restarts a component of the cluster with hack/cluster.sh, which
 // returns once the API server is ready again.
-func (r *faultRunner) restart(ctx context.Context, component string, crash bool, rec *FaultRecord) {
+func (r *faultRunner) restart(ctx context.Context, component string, crash bool, rec *FaultRecord) error {
 	rec.Target = component
-	args := []string{"restart"}
-	if crash {
-		args = append(args, "--kill")
+	var failures []string
+	for attempt := 1; attempt <= restartAttempts; attempt++ {
+		args := []string{"restart"}
+		if crash && attempt == 1 {
+			args = append(args, "--kill")
+		}
+		err := runStreaming(r.s.clusterScript(ctx, nil, append(args, component)...))
+		if err == nil {
+			// Done, if not at the first attempt: the detail says why.
+			rec.OK = true
+			rec.Detail = strings.Join(failures, "; ")
+			return nil
+		}
+		failures = append(failures, fmt.Sprintf("hack/cluster.sh %s %s: %v", strings.Join(args, " "), component, err))
+		logf("restarting %s failed (attempt %d of %d): %v", component, attempt, restartAttempts, err)
 	}
-	if err := runStreaming(r.s.clusterScript(ctx, nil, append(args, component)...)); err != nil {
-		rec.Detail = fmt.Sprintf("hack/cluster.sh %v %s: %v", args, component, err)
-		return
-	}
-	rec.OK = true
+	rec.Detail = strings.Join(failures, "; ")
+	return fmt.Errorf("%w: %s", errClusterLost, rec.Detail)
 }
 
 // twoReplicas ends the first phase: the single replica stops (TERM, as in

@@ -134,6 +134,13 @@ func (f *fleet) start(name string) (*ProcessRecord, error) {
 	return rec, nil
 }
 
+// current is the slot's process (nil before its first start).
+func (f *fleet) current(name string) *controllerProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.slots[name].cur
+}
+
 // supervise restarts the slot when its process exits without the harness
 // asking for it.
 func (f *fleet) supervise(s *slot, c *controllerProc, rec *ProcessRecord) {
