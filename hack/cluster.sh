@@ -130,16 +130,17 @@ start_bg() {
   echo "$!" >"${PID_DIR}/${name}.pid"
 }
 
-# stop NAME: TERM, wait up to STOP_TIMEOUT seconds, then KILL.
+# stop NAME [SIGNAL]: send TERM (or SIGNAL: KILL for a crash), wait up to
+# STOP_TIMEOUT seconds, then KILL.
 stop() {
-  local name="$1" pid i
+  local name="$1" signal="${2:-TERM}" pid i
   if ! alive "${name}"; then
     rm -f "${PID_DIR}/${name}.pid"
     return 0
   fi
   pid="$(pid_of "${name}")"
-  log "stopping ${name} (pid ${pid})"
-  kill -TERM "${pid}" 2>/dev/null || true
+  log "stopping ${name} (pid ${pid}, SIG${signal})"
+  kill "-${signal}" "${pid}" 2>/dev/null || true
   for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
     running "${pid}" || break
     sleep 0.1
@@ -766,7 +767,7 @@ wait_ports_released() {
 # cmd_restart [--kill] COMPONENT: stop one component and start it again as
 # 'up' started it, then wait until it (and the API server) is ready.
 cmd_restart() {
-  local signal=TERM name c pid i known=false
+  local signal=TERM name c known=false
   if [[ "${1:-}" == --kill ]]; then
     signal=KILL
     shift
@@ -782,16 +783,7 @@ cmd_restart() {
   have_state && [[ -f "${CLUSTER_ENV}" ]] || die "no running cluster (run: hack/cluster.sh up)"
   # shellcheck source=/dev/null
   source "${CLUSTER_ENV}"
-  if [[ "${signal}" == KILL ]] && alive "${name}"; then
-    pid="$(pid_of "${name}")"
-    log "killing ${name} (pid ${pid}, SIGKILL)"
-    kill -KILL "${pid}" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      running "${pid}" || break
-      sleep 0.1
-    done
-  fi
-  stop "${name}"
+  stop "${name}" "${signal}"
   wait_ports_released "${name}"
   APPEND_LOG=true "start_${name}"
   wait_apiserver
