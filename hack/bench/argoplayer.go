@@ -2,19 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	"golang.org/x/time/rate"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
-	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 )
 
 // argoPlayer plays Argo while the faults happen: it moves each Workflow of
@@ -139,32 +133,4 @@ func (a *argoPlayer) report() (errors int, lastErr string, recreated []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.errors, a.lastErr, append([]string(nil), a.recreated...)
-}
-
-// applyOrdersPaced creates the Orders one by one, spread evenly over span
-// from start, and retries each until the API server takes it: during the
-// faults it may be restarting. An Order that already exists counts as
-// created (a create may succeed although its answer was lost). It returns
-// when the last one was created.
-func applyOrdersPaced(ctx context.Context, arc arcclient.Interface, orders []*arcv1.Order, start time.Time, span time.Duration) (time.Time, error) {
-	for i, o := range orders {
-		at := start.Add(span * time.Duration(i) / time.Duration(len(orders)))
-		select {
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		case <-time.After(time.Until(at)):
-		}
-		for {
-			_, err := arc.ArcV1alpha1().Orders(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-			if err == nil || apierrors.IsAlreadyExists(err) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return time.Time{}, fmt.Errorf("creating Order %s/%s: %w", o.Namespace, o.Name, err)
-			case <-time.After(time.Second):
-			}
-		}
-	}
-	return time.Now(), nil
 }

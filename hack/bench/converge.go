@@ -104,12 +104,9 @@ func checkConvergence(s snapshot, truth map[string]orderTruth) []problem {
 	add := func(kind, obj, format string, a ...any) {
 		out = append(out, problem{Kind: kind, Object: obj, Detail: fmt.Sprintf(format, a...)})
 	}
-	orders := map[string]*arcv1.Order{}
-	for _, o := range s.orders {
-		orders[key(o.Namespace, o.Name)] = o
-	}
-	awsByOrder, awByKey := groupArtifactWorkflows(s.aws, orders, add)
-	wfsByAW := groupWorkflows(s.wfs, awByKey, add)
+	orders := byKey(s.orders)
+	awsByOrder := groupByController(s.aws, "Order", orders, problemAWOrphan, add)
+	wfsByAW := groupByController(s.wfs, "ArtifactWorkflow", byKey(s.aws), problemWFOrphan, add)
 
 	for _, k := range sortedKeys(truth) {
 		o := orders[k]
@@ -122,46 +119,34 @@ func checkConvergence(s snapshot, truth map[string]orderTruth) []problem {
 	return out
 }
 
-// groupArtifactWorkflows returns the ArtifactWorkflows by the key of the
-// Order controlling them and by their own key, and reports the orphans.
-func groupArtifactWorkflows(aws []*arcv1.ArtifactWorkflow, orders map[string]*arcv1.Order, add func(kind, obj, format string, a ...any)) (map[string][]*arcv1.ArtifactWorkflow, map[string]*arcv1.ArtifactWorkflow) {
-	byOrder := map[string][]*arcv1.ArtifactWorkflow{}
-	byKey := map[string]*arcv1.ArtifactWorkflow{}
-	for _, aw := range aws {
-		k := key(aw.Namespace, aw.Name)
-		byKey[k] = aw
-		ref := metav1.GetControllerOf(aw)
-		if ref == nil || ref.Kind != "Order" {
-			add(problemAWOrphan, k, "no Order controls it")
-			continue
-		}
-		ok := key(aw.Namespace, ref.Name)
-		if o := orders[ok]; o == nil || o.UID != ref.UID {
-			add(problemAWOrphan, k, "its Order %s (uid %s) does not exist", ok, ref.UID)
-			continue
-		}
-		byOrder[ok] = append(byOrder[ok], aw)
+// byKey indexes objects by namespace/name.
+func byKey[T metav1.Object](objs []T) map[string]T {
+	out := make(map[string]T, len(objs))
+	for _, o := range objs {
+		out[key(o.GetNamespace(), o.GetName())] = o
 	}
-	return byOrder, byKey
+	return out
 }
 
-// groupWorkflows returns the Workflows by the key of the ArtifactWorkflow
-// controlling them and reports the orphans.
-func groupWorkflows(wfs []*wfv1.Workflow, aws map[string]*arcv1.ArtifactWorkflow, add func(kind, obj, format string, a ...any)) map[string][]*wfv1.Workflow {
-	out := map[string][]*wfv1.Workflow{}
-	for _, wf := range wfs {
-		k := key(wf.Namespace, wf.Name)
-		ref := metav1.GetControllerOf(wf)
-		if ref == nil || ref.Kind != "ArtifactWorkflow" {
-			add(problemWFOrphan, k, "no ArtifactWorkflow controls it")
+// groupByController returns objs by the key of the parent of kind that
+// controls them (owner reference with controller set), and reports as
+// problem orphan each one whose parent is not among parents under that name
+// and UID.
+func groupByController[T, P metav1.Object](objs []T, kind string, parents map[string]P, orphan string, add func(kind, obj, format string, a ...any)) map[string][]T {
+	out := map[string][]T{}
+	for _, o := range objs {
+		k := key(o.GetNamespace(), o.GetName())
+		ref := metav1.GetControllerOf(o)
+		if ref == nil || ref.Kind != kind {
+			add(orphan, k, "no %s controls it", kind)
 			continue
 		}
-		ak := key(wf.Namespace, ref.Name)
-		if aw := aws[ak]; aw == nil || aw.UID != ref.UID {
-			add(problemWFOrphan, k, "its ArtifactWorkflow %s (uid %s) does not exist", ak, ref.UID)
+		pk := key(o.GetNamespace(), ref.Name)
+		if p, ok := parents[pk]; !ok || p.GetUID() != ref.UID {
+			add(orphan, k, "its %s %s (uid %s) does not exist", kind, pk, ref.UID)
 			continue
 		}
-		out[ak] = append(out[ak], wf)
+		out[pk] = append(out[pk], o)
 	}
 	return out
 }

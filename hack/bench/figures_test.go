@@ -111,10 +111,15 @@ func TestPrintTable(t *testing.T) {
 		Requests: []RequestCount{{Verb: "create", Resource: "workflows", Count: 6, Write: true}}}
 	var buf bytes.Buffer
 	printTable(&buf, r)
-	out := buf.String()
-	for _, want := range []string{"ARC / baseline", "1.75", "6.50", "create", "workflows", "total"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("table lacks %q:\n%s", want, out)
+	wantInTable(t, buf.String(), "ARC / baseline", "1.75", "6.50", "create", "workflows", "total")
+}
+
+// wantInTable fails the test for every one of wants a printed table lacks.
+func wantInTable(t *testing.T, table string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %q:\n%s", want, table)
 		}
 	}
 }

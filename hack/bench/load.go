@@ -76,6 +76,34 @@ func applyOrders(ctx context.Context, arc arcclient.Interface, orders []*arcv1.O
 	return first, time.Now(), err
 }
 
+// applyOrdersPaced creates the Orders one by one, spread evenly over span
+// from start, and retries each until the API server takes it: during the
+// faults it may be restarting. An Order that already exists counts as
+// created (a create may succeed although its answer was lost). It returns
+// when the last one was created.
+func applyOrdersPaced(ctx context.Context, arc arcclient.Interface, orders []*arcv1.Order, start time.Time, span time.Duration) (time.Time, error) {
+	for i, o := range orders {
+		at := start.Add(span * time.Duration(i) / time.Duration(len(orders)))
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(time.Until(at)):
+		}
+		for {
+			_, err := arc.ArcV1alpha1().Orders(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+			if err == nil || apierrors.IsAlreadyExists(err) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return time.Time{}, fmt.Errorf("creating Order %s/%s: %w", o.Namespace, o.Name, err)
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return time.Now(), nil
+}
+
 // moveWorkflows plays Argo: it sets the phase of every Workflow (in the
 // main resource, where Argo keeps the status) at most ratePerSec per
 // second, and returns when the last update returned.
