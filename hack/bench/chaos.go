@@ -116,7 +116,7 @@ func parseChaosFlags(args []string) (chaosConfig, error) {
 	fs.IntVar(&c.maxInflight, "max-requests-inflight", 3, "kube-apiserver --max-requests-inflight (priority and fairness off, so it is a hard limit answered with 429)")
 	fs.IntVar(&c.maxMutatingInflight, "max-mutating-requests-inflight", 2, "kube-apiserver --max-mutating-requests-inflight")
 	fs.BoolVar(&c.watchCache, "watch-cache", false, "kube-apiserver --watch-cache: off, so that a watch resumes from etcd and compaction expires it")
-	fs.DurationVar(&c.compaction, "etcd-compaction-interval", 5*time.Second, "kube-apiserver --etcd-compaction-interval: etcd keeps only this much history")
+	fs.DurationVar(&c.compaction, "etcd-compaction-interval", time.Second, "kube-apiserver --etcd-compaction-interval: etcd keeps only about this much history, so a watch that breaks and resumes a few seconds later has expired")
 	fs.DurationVar(&c.leaseDuration, "leader-elect-lease-duration", 0, "arc-controller --leader-elect-lease-duration in the second phase (0: the preset's)")
 	fs.DurationVar(&c.runAfter, "run-after", 2*time.Second, "simulated Argo: a Workflow starts running this long after it appeared")
 	fs.DurationVar(&c.finishAfter, "finish-after", 3*time.Second, "simulated Argo: a Workflow finishes this long after it started")
@@ -355,7 +355,8 @@ func (r *chaosRun) play(ctx context.Context) error {
 		applied <- err
 	}()
 	runner := &faultRunner{s: r.s, fleet: r.fleet, kube: r.s.admin.kube,
-		takeoverTimeout: r.c.leaseDuration + r.c.renewDeadline + 30*time.Second, spacing: r.c.gap}
+		takeoverTimeout: r.c.leaseDuration + r.c.renewDeadline + 30*time.Second, spacing: r.c.gap,
+		relistTimeout: 40 * time.Second}
 	faults, err := runner.run(ctx, r.t0, r.plan)
 	r.faults = faults
 	if err != nil {

@@ -51,7 +51,7 @@ func countRelists(reqs []request) Relists {
 	type pr struct{ process, resource string }
 	lists := map[pr]int{}
 	for _, r := range reqs {
-		if r.Verb != "list" || r.Code != 200 || r.Page || partOf(r.Agent) != "informers" {
+		if !informerList(r) {
 			continue
 		}
 		lists[pr{processOf(r.Agent), r.Resource}]++
@@ -65,6 +65,24 @@ func countRelists(reqs []request) Relists {
 		}
 	}
 	return out
+}
+
+// informerList tells whether r is a successful list of an informer,
+// first page only: one (re)list.
+func informerList(r request) bool {
+	return r.Verb == "list" && r.Code == 200 && !r.Page && partOf(r.Agent) == "informers"
+}
+
+// relistedSince tells whether an informer of one of the processes in old
+// (they ran before since) listed at or after since: a relist, as a process
+// lists only once when it starts.
+func relistedSince(reqs []request, since time.Time, old map[string]bool) bool {
+	for _, r := range reqs {
+		if !r.At.Before(since) && informerList(r) && old[processOf(r.Agent)] {
+			return true
+		}
+	}
+	return false
 }
 
 // HotObject is the object with the most requests in one window.

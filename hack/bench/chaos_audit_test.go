@@ -97,3 +97,28 @@ func TestWorkRequests(t *testing.T) {
 		t.Errorf("workRequests = %+v", got)
 	}
 }
+
+func TestRelistedSince(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	list := func(at time.Duration, ua string, code int, page bool) request {
+		return request{At: t0.Add(at), Verb: "list", Resource: "endpoints", Code: code, Agent: ua, Page: page}
+	}
+	old := map[string]bool{"arc-controller.p01": true}
+	cases := []struct {
+		name string
+		reqs []request
+		want bool
+	}{
+		{"an old process lists after the restart", []request{list(time.Second, uaInformersP1, 200, false)}, true},
+		{"it listed only before", []request{list(-time.Second, uaInformersP1, 200, false)}, false},
+		{"a new process's first list", []request{list(time.Second, uaInformersP2, 200, false)}, false},
+		{"a refused list", []request{list(time.Second, uaInformersP1, 429, false)}, false},
+		{"a later page", []request{list(time.Second, uaInformersP1, 200, true)}, false},
+		{"another part's list", []request{list(time.Second, uaOrderP1, 200, false)}, false},
+	}
+	for _, tc := range cases {
+		if got := relistedSince(tc.reqs, t0, old); got != tc.want {
+			t.Errorf("%s: relistedSince = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

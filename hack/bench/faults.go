@@ -47,6 +47,39 @@ type faultRunner struct {
 	// of the next: a fault that took long (an API server restart) delays
 	// the following ones rather than letting them all fire at once.
 	spacing time.Duration
+	// relistTimeout bounds how long the schedule waits after a restart for
+	// an informer to list again; relistSeen ends that waiting once one did.
+	relistTimeout time.Duration
+	relistSeen    bool
+}
+
+// awaitRelist holds the schedule after a restart that began at since until
+// the audit log shows an informer of a process that ran before it listing
+// again, or relistTimeout passes. A process killed right after the restart
+// would take its relist with it, client-go's reflector waits up to 30 s
+// (its back-off, grown while the API server was away) before it lists
+// again, and a run must show that informers relist. Once one did, later
+// restarts do not wait. It returns what it saw, for the fault's record.
+func (r *faultRunner) awaitRelist(ctx context.Context, since time.Time) string {
+	if r.relistSeen {
+		return ""
+	}
+	old := r.fleet.startedBefore(since)
+	deadline := time.Now().Add(r.relistTimeout)
+	for {
+		reqs, err := r.s.refreshAudit()
+		if err == nil && relistedSince(reqs, since, old) {
+			r.relistSeen = true
+			return fmt.Sprintf("an informer relisted %.1f s after the restart began", time.Since(since).Seconds())
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Sprintf("no informer relisted within %s of the restart", r.relistTimeout)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // run carries out the schedule from t0 on, one fault after the other, and
@@ -75,6 +108,11 @@ func (r *faultRunner) run(ctx context.Context, t0 time.Time, plan []plannedFault
 		rec.ended = time.Now()
 		prevEnd = rec.ended
 		rec.Seconds = seconds(start, rec.ended)
+		if (f.Kind == faultAPIServer || f.Kind == faultEtcd) && rec.OK {
+			if seen := r.awaitRelist(ctx, start); seen != "" {
+				rec.Detail = strings.TrimPrefix(rec.Detail+"; "+seen, "; ")
+			}
+		}
 		if !rec.OK {
 			logf("fault %d (%s) went wrong: %s", i+1, f.Kind, rec.Detail)
 		} else if rec.Detail != "" {

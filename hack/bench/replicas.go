@@ -211,6 +211,19 @@ func (f *fleet) stopAll() {
 	}
 }
 
+// startedBefore names the processes started before t.
+func (f *fleet) startedBefore(t time.Time) map[string]bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]bool{}
+	for _, r := range f.procs {
+		if r.Started.Before(t) {
+			out[r.Name] = true
+		}
+	}
+	return out
+}
+
 // records returns a copy of every process's record, in start order.
 func (f *fleet) records() []ProcessRecord {
 	f.mu.Lock()

@@ -58,9 +58,10 @@ func planFaults(seed int64, s planSpec) ([]plannedFault, error) {
 	rng := rand.New(rand.NewSource(seed))
 	var restarts []plannedFault
 	for i := 0; i < s.apiserverRestarts; i++ {
-		// Every second restart is a crash: graceful restarts (an upgrade)
-		// and crashes both happen.
-		restarts = append(restarts, plannedFault{Kind: faultAPIServer, Crash: i%2 == 1})
+		// Crashes and graceful restarts (an upgrade) alternate, a crash
+		// first: it is the quicker (about 4 s against 24 s), which keeps a
+		// short run with one restart short.
+		restarts = append(restarts, plannedFault{Kind: faultAPIServer, Crash: i%2 == 0})
 	}
 	for i := 0; i < s.etcdRestarts; i++ {
 		restarts = append(restarts, plannedFault{Kind: faultEtcd, Crash: true})

@@ -56,7 +56,7 @@ func TestPlanFaultsCountsAndPhases(t *testing.T) {
 				break
 			}
 		}
-		// One graceful and one crashing API server restart; etcd crashes.
+		// One crashing and one graceful API server restart; etcd crashes.
 		if crashes[faultAPIServer] != 1 || crashes[faultEtcd] != 1 {
 			t.Errorf("seed %d: crashes %v", seed, crashes)
 		}
