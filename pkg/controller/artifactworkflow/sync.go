@@ -69,12 +69,12 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return nil
 	}
 
-	owned, untrusted := c.ownedByLiveOrder(aw)
+	owned, why, untrusted := c.ownedByLiveOrder(aw)
 	if untrusted != nil {
 		return c.writeStatus(ctx, aw, *untrusted)
 	}
 	if !owned {
-		logger.V(2).Info("Skipping ArtifactWorkflow whose Order is gone or going; the garbage collector removes it")
+		logger.V(2).Info("Skipping ArtifactWorkflow", "reason", why)
 		return nil
 	}
 
@@ -116,22 +116,25 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 // An ArtifactWorkflow without an Order as controller gets the outcome
 // untrusted, reported once. One whose Order is gone or going is normal during
 // deletion (the garbage collector removes it) and is skipped quietly.
-func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owned bool, untrusted *syncOutcome) {
+func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owned bool, why string, untrusted *syncOutcome) {
 	owner, uid, ok := controller.ControllerOf(aw, orderKind)
 	if !ok {
 		o := invalid(ReasonUntrusted, errors.New("ARC acts only on ArtifactWorkflows that an Order controls; this one has no Order as its controller, so no Workflow is created for it: create an Order instead"))
-		return false, &o
+		return false, "", &o
 	}
 	order, err := c.orders.Orders(owner.Namespace).Get(owner.Name)
 	if err != nil || string(order.UID) != uid || order.DeletionTimestamp != nil {
-		return false, nil
+		return false, "its Order is gone or going; the garbage collector removes it", nil
 	}
 	// Its Order's status must list it too. Anyone allowed to create
 	// ArtifactWorkflows can copy an Order's UID into an owner reference, but
 	// only ARC writes Order status, and it lists exactly the ArtifactWorkflows
 	// the Order controller made. One not listed yet is waited for quietly:
 	// the Order's status update queues it (enqueueListedBy).
-	return listedBy(order, aw.Name), nil
+	if !listedBy(order, aw.Name) {
+		return false, "its Order's status does not list it yet", nil
+	}
+	return true, "", nil
 }
 
 // listedBy tells whether the Order's status lists the ArtifactWorkflow name.
