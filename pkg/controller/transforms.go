@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"fmt"
+
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -32,9 +34,10 @@ func SecretPresenceOnly(obj interface{}) (interface{}, error) {
 }
 
 // SlimWorkflow is the transform for the Workflow informer. It keeps only
-// what ARC reads (metadata without managedFields, and the status phase,
-// message and times), because a Workflow's spec and node tree can be large
-// and ARC caches every Workflow it made.
+// what ARC reads (metadata without managedFields, the status phase, message
+// and times, and the global output parameters), because a Workflow's spec and
+// node tree can be large and ARC caches every Workflow it made. The node tree
+// goes, but not before the message of a failed step is taken from it.
 func SlimWorkflow(obj interface{}) (interface{}, error) {
 	wf, ok := obj.(*wfv1.Workflow)
 	if !ok {
@@ -45,11 +48,64 @@ func SlimWorkflow(obj interface{}) (interface{}, error) {
 		ObjectMeta: wf.ObjectMeta,
 		Status: wfv1.WorkflowStatus{
 			Phase:      wf.Status.Phase,
-			Message:    wf.Status.Message,
+			Message:    WorkflowMessage(wf),
 			StartedAt:  wf.Status.StartedAt,
 			FinishedAt: wf.Status.FinishedAt,
+			Outputs:    outputParametersOnly(wf.Status.Outputs),
 		},
 	}
 	slim.ManagedFields = nil
 	return slim, nil
+}
+
+// WorkflowMessage is what a Workflow says about its state, for users: Argo's
+// message, and for a failed Workflow the step that failed first with what it
+// said. Argo's own message for a failed Workflow is mostly "child 'NAME'
+// failed", which names a node but not the cause; the cause (the step's exit
+// code, and its termination message or last log lines) is on the step's node.
+func WorkflowMessage(wf *wfv1.Workflow) string {
+	step := firstFailedStep(wf)
+	if step == nil {
+		return wf.Status.Message
+	}
+	return fmt.Sprintf("step %s failed: %s", step.DisplayName, step.Message)
+}
+
+// firstFailedStep is the Pod node of the Workflow that failed or errored
+// first, with a message; nil if none has.
+func firstFailedStep(wf *wfv1.Workflow) *wfv1.NodeStatus {
+	var first *wfv1.NodeStatus
+	for id := range wf.Status.Nodes {
+		n := wf.Status.Nodes[id]
+		if n.Type != wfv1.NodeTypePod || n.Message == "" ||
+			(n.Phase != wfv1.NodeFailed && n.Phase != wfv1.NodeError) {
+			continue
+		}
+		if first == nil || failedBefore(&n, first) {
+			first = &n
+		}
+	}
+	return first
+}
+
+// failedBefore orders failed nodes by finish time, then by ID so that the
+// choice does not depend on map order.
+func failedBefore(a, b *wfv1.NodeStatus) bool {
+	if !a.FinishedAt.Equal(&b.FinishedAt) {
+		return a.FinishedAt.Before(&b.FinishedAt)
+	}
+	return a.ID < b.ID
+}
+
+// outputParametersOnly keeps the global output parameters of a Workflow's
+// outputs (artifacts and exit codes are not reported).
+func outputParametersOnly(out *wfv1.Outputs) *wfv1.Outputs {
+	if out == nil || len(out.Parameters) == 0 {
+		return nil
+	}
+	params := make([]wfv1.Parameter, 0, len(out.Parameters))
+	for _, p := range out.Parameters {
+		params = append(params, wfv1.Parameter{Name: p.Name, Value: p.Value})
+	}
+	return &wfv1.Outputs{Parameters: params}
 }

@@ -3,6 +3,7 @@ package artifactworkflow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -482,6 +483,108 @@ func TestSlimWorkflowKeepsOnlyWhatARCReads(t *testing.T) {
 	assert.Equal(t, wfv1.WorkflowRunning, slim.Status.Phase)
 	assert.Equal(t, "m", slim.Status.Message)
 	assert.Equal(t, wf.OwnerReferences, slim.OwnerReferences)
+}
+
+func TestSlimWorkflowKeepsTheFailedStepsMessageAndTheOutputs(t *testing.T) {
+	at := func(sec int) metav1.Time { return metav1.NewTime(time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC)) }
+	failedPod := func(id, name string, finished int, msg string) wfv1.NodeStatus {
+		return wfv1.NodeStatus{ID: id, DisplayName: name, Type: wfv1.NodeTypePod, Phase: wfv1.NodeFailed, Message: msg, FinishedAt: at(finished)}
+	}
+	tests := []struct {
+		name  string
+		phase wfv1.WorkflowPhase
+		nodes wfv1.Nodes
+		want  string
+	}{
+		{
+			name:  "a failed step's own message replaces Argo's child-failed message",
+			phase: wfv1.WorkflowFailed,
+			nodes: wfv1.Nodes{
+				"root": {ID: "root", Type: wfv1.NodeTypeSteps, Phase: wfv1.NodeFailed, Message: "child 'x-1' failed"},
+				"x-1":  failedPod("x-1", "copy", 5, "main: Error (exit code 1): unauthorized"),
+			},
+			want: "step copy failed: main: Error (exit code 1): unauthorized",
+		},
+		{
+			name:  "the step that failed first is named, whatever the map order",
+			phase: wfv1.WorkflowFailed,
+			nodes: wfv1.Nodes{
+				"b": failedPod("b", "push", 9, "late"),
+				"a": failedPod("a", "pull", 3, "early"),
+				"c": failedPod("c", "scan", 3, "same time, later ID"),
+			},
+			want: "step pull failed: early",
+		},
+		{
+			name:  "an errored step counts, a succeeded one does not",
+			phase: wfv1.WorkflowError,
+			nodes: wfv1.Nodes{
+				"a": {ID: "a", DisplayName: "resolve", Type: wfv1.NodeTypePod, Phase: wfv1.NodeSucceeded, Message: "ok", FinishedAt: at(1)},
+				"b": {ID: "b", DisplayName: "copy", Type: wfv1.NodeTypePod, Phase: wfv1.NodeError, Message: "pod deleted", FinishedAt: at(2)},
+			},
+			want: "step copy failed: pod deleted",
+		},
+		{
+			name:  "without a failed step Argo's message stays",
+			phase: wfv1.WorkflowFailed,
+			nodes: wfv1.Nodes{"root": {ID: "root", Type: wfv1.NodeTypeSteps, Phase: wfv1.NodeFailed, Message: "the argo message"}},
+			want:  "the argo message",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wf := ownWorkflow(tt.phase)
+			wf.Status.Message = "the argo message"
+			wf.Status.Nodes = tt.nodes
+			obj, err := controller.SlimWorkflow(wf)
+			require.NoError(t, err)
+			slim := obj.(*wfv1.Workflow)
+			assert.Equal(t, tt.want, slim.Status.Message)
+			assert.Empty(t, slim.Status.Nodes)
+		})
+	}
+
+	t.Run("global output parameters are kept, nothing else of the outputs", func(t *testing.T) {
+		wf := ownWorkflow(wfv1.WorkflowSucceeded)
+		wf.Status.Outputs = &wfv1.Outputs{
+			Parameters: []wfv1.Parameter{{Name: "digest", Value: wfv1.AnyStringPtr("sha256:abc"), GlobalName: "digest"}},
+			Artifacts:  wfv1.Artifacts{{Name: "log"}},
+		}
+		obj, err := controller.SlimWorkflow(wf)
+		require.NoError(t, err)
+		out := obj.(*wfv1.Workflow).Status.Outputs
+		require.NotNil(t, out)
+		assert.Equal(t, []wfv1.Parameter{{Name: "digest", Value: wfv1.AnyStringPtr("sha256:abc")}}, out.Parameters)
+		assert.Empty(t, out.Artifacts)
+	})
+}
+
+// TestSyncReportsTheWorkflowsResults: the global output parameters of the
+// Workflow (a destination digest, say) reach the status, sorted and bounded.
+func TestSyncReportsTheWorkflowsResults(t *testing.T) {
+	wf := ownWorkflow(wfv1.WorkflowSucceeded)
+	params := []wfv1.Parameter{
+		{Name: "digest", Value: wfv1.AnyStringPtr("sha256:abc")},
+		{Name: "big", Value: wfv1.AnyStringPtr(strings.Repeat("x", 5000))},
+		{Name: "no-value"},
+	}
+	for i := range 20 {
+		params = append(params, wfv1.Parameter{Name: fmt.Sprintf("z%02d", i), Value: wfv1.AnyStringPtr("v")})
+	}
+	wf.Status.Outputs = &wfv1.Outputs{Parameters: params}
+	slim, err := controller.SlimWorkflow(wf)
+	require.NoError(t, err)
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType(), slim.(*wfv1.Workflow))
+
+	_, _, err = f.sync()
+	require.NoError(t, err)
+	results := f.artifactWorkflow().Status.Results
+	require.Len(t, results, maxResults, "at most 16 results")
+	assert.Equal(t, "big", results[0].Name)
+	assert.LessOrEqual(t, len(results[0].Value), maxResultValueBytes)
+	assert.Contains(t, results[0].Value, "bytes cut)")
+	assert.Equal(t, arcv1.WorkflowResult{Name: "digest", Value: "sha256:abc"}, results[1])
+	assert.Equal(t, "z13", results[maxResults-1].Name, "sorted by name, the rest cut")
 }
 
 // TestSyncBoundsTheMessageCopiedFromTheWorkflow: a step can make Argo's

@@ -183,8 +183,11 @@ type syncOutcome struct {
 	reason     string
 	// warning, when set, is emitted as a Warning event if the status changes.
 	warning bool
-	// keepTimes keeps the times already in the status (for outcomes without a Workflow).
+	// keepTimes keeps the times and results already in the status (for
+	// outcomes without a Workflow).
 	keepTimes bool
+	// results are the Workflow's global output parameters.
+	results []arcv1.WorkflowResult
 	// recheckAfter, when set, syncs the ArtifactWorkflow again after that
 	// long: for waiting on something no informer reports.
 	recheckAfter time.Duration
@@ -329,6 +332,7 @@ func mirror(wf *wfv1.Workflow) syncOutcome {
 		message:    wf.Status.Message,
 		startedAt:  timeOrNil(wf.Status.StartedAt),
 		finishedAt: timeOrNil(wf.Status.FinishedAt),
+		results:    workflowResults(wf),
 		ready:      metav1.ConditionFalse,
 	}
 	switch o.phase {
@@ -364,6 +368,38 @@ func mirroredPhase(p wfv1.WorkflowPhase) arcv1.WorkflowPhase {
 	default:
 		return arcv1.WorkflowPhasePending
 	}
+}
+
+// Bounds of the results an ArtifactWorkflow copies from its Workflow: a
+// template decides what it outputs, and the status must stay small.
+const (
+	maxResults          = 16
+	maxResultValueBytes = 1024
+	maxResultNameBytes  = 128
+)
+
+// workflowResults are the Workflow's global output parameters, bounded in
+// number and size, sorted by name.
+func workflowResults(wf *wfv1.Workflow) []arcv1.WorkflowResult {
+	if wf.Status.Outputs == nil {
+		return nil
+	}
+	var results []arcv1.WorkflowResult
+	for _, p := range wf.Status.Outputs.Parameters {
+		if p.Value == nil || p.Name == "" || len(p.Name) > maxResultNameBytes {
+			continue
+		}
+		results = append(results, arcv1.WorkflowResult{
+			Name:  p.Name,
+			Value: controller.TruncateMessage(p.Value.String(), maxResultValueBytes),
+		})
+	}
+	slices.SortStableFunc(results, func(a, b arcv1.WorkflowResult) int { return strings.Compare(a.Name, b.Name) })
+	results = slices.CompactFunc(results, func(a, b arcv1.WorkflowResult) bool { return a.Name == b.Name })
+	if len(results) > maxResults {
+		results = results[:maxResults]
+	}
+	return results
 }
 
 func timeOrNil(t metav1.Time) *metav1.Time {
@@ -404,9 +440,11 @@ func (c *Controller) statusFor(aw *arcv1.ArtifactWorkflow, o syncOutcome) arcv1.
 		Message:            o.message,
 		StartedAt:          o.startedAt,
 		FinishedAt:         o.finishedAt,
+		Results:            o.results,
 	}
 	if o.keepTimes {
 		status.StartedAt, status.FinishedAt = aw.Status.StartedAt, aw.Status.FinishedAt
+		status.Results = aw.Status.Results
 	}
 	for i := range aw.Status.Conditions {
 		status.Conditions = append(status.Conditions, *aw.Status.Conditions[i].DeepCopy())

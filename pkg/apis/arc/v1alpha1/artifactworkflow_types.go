@@ -54,6 +54,15 @@ type ArtifactWorkflowStatus struct {
 	// FinishedAt is when the Workflow finished.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// Results are what the Workflow reported through its global output
+	// parameters, for example the digest an artifact has at its destination.
+	// At most 16, each value at most 1 KiB; templates must never output
+	// credentials.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Results []WorkflowResult `json:"results,omitempty"`
 	// Conditions are the latest observations of the ArtifactWorkflow's state.
 	// Ready is True once the Workflow succeeded.
 	// +listType=map
@@ -96,4 +105,14 @@ type ArtifactWorkflowList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	// Items are the ArtifactWorkflows.
 	Items []ArtifactWorkflow `json:"items"`
+}
+
+// WorkflowResult is one global output parameter of a finished Workflow.
+type WorkflowResult struct {
+	// Name of the output parameter.
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+	// Value of the output parameter, cut to 1 KiB.
+	// +kubebuilder:validation:MaxLength=1100
+	Value string `json:"value"`
 }

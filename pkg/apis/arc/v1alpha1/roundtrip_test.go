@@ -279,6 +279,7 @@ func fullArtifactWorkflow() *v1alpha1.ArtifactWorkflow {
 			Message:            "workflow succeeded",
 			StartedAt:          tsPtr(9, 10, 0),
 			FinishedAt:         tsPtr(9, 12, 34),
+			Results:            []v1alpha1.WorkflowResult{{Name: "digest", Value: "sha256:0123"}},
 			Conditions:         conditions(3),
 		},
 	}
