@@ -47,6 +47,7 @@ tool_binaries() {
       echo "kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler"
       echo "kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager"
       echo "kubectl=k8s.io/kubernetes/cmd/kubectl"
+      echo "kubelet=k8s.io/kubernetes/cmd/kubelet"
       ;;
     etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
     argo) echo "workflow-controller=github.com/argoproj/argo-workflows/v3/cmd/workflow-controller" ;;

@@ -6,10 +6,16 @@
 #   up      build the pinned binaries if needed (hack/build-tool.sh), then start
 #           etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
 #           (one fake node) and Argo's workflow-controller on 127.0.0.1, install
-#           the Argo CRDs and wait until everything is ready. Reuses a running
-#           cluster. Writes .local/kubeconfig.
-#   down    stop every process 'up' started (TERM, then KILL) and remove
-#           .local/cluster and .local/kubeconfig. Logs stay in .local/logs.
+#           the Argo CRDs and wait until everything is ready. Where the machine
+#           can (root; Debian's containerd and runc, installed when missing),
+#           also a real node (containerd + kubelet, node arc-node-0, label
+#           type=real, taint arc.opendefense.cloud/real-node=true:NoSchedule),
+#           two OCI registries with basic auth and a file server, seeded with
+#           test content (.local/cluster/registries.env, seed.json). Reuses a
+#           running cluster. Writes .local/kubeconfig.
+#   down    stop every process 'up' started (TERM, then KILL), the real node's
+#           containers, its mounts and Node object, and remove .local/cluster
+#           and .local/kubeconfig. Logs stay in .local/logs.
 #   status  show each component, its pid and whether it is alive.
 #   env     print 'export KUBECONFIG=...' (use: eval "$(hack/cluster.sh env)").
 #   smoke   run one succeeding and one failing Argo Workflow on the fake node.
@@ -38,6 +44,9 @@
 #   ARC_ARGO_TEMPLATE_REFERENCING=MODE  Argo's workflowRestrictions
 #                           templateReferencing (default Secure, as ARC's users
 #                           run it; empty: unrestricted)
+#   ARC_REAL_NODE=auto      the real node: auto (where the machine can; the
+#                           reason it cannot is in .local/cluster/real-node.skip
+#                           and 'status'), true (fail when it cannot), false
 #   ARC_SKIP_BUILD=1        do not call hack/build-tool.sh, only check bin/
 #   ARC_BIN_DIR=DIR         where the binaries are (default: <repo>/bin)
 #   ARC_READY_TIMEOUT=SEC   how long 'up' waits for each readiness step (120)
@@ -71,6 +80,9 @@ POD_CIDR="10.244.0.0/16"
 # Start order; 'down' stops them in reverse.
 CORE_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 ALL_COMPONENTS=("${CORE_COMPONENTS[@]}" workflow-controller)
+# The real node and what its steps copy between (hack/lib/node.sh,
+# hack/lib/registries.sh); only where the machine can run them.
+NODE_COMPONENTS=(containerd kubelet registry-src registry-dst fileserver)
 
 export GOWORK=off
 
@@ -103,17 +115,20 @@ running() {
 }
 
 # alive NAME: the pid recorded for NAME runs, and runs NAME's binary (guards
-# against a recycled pid).
+# against a recycled pid); NAME.exe in the pid folder names the binary of a
+# component whose name differs from it (registry-src runs docker-registry).
 alive() {
-  local name="$1" pid exe
+  local name="$1" pid exe want="$1"
   pid="$(pid_of "${name}")" || return 1
   [[ -n "${pid}" ]] && running "${pid}" || return 1
+  [[ -f "${PID_DIR}/${name}.exe" ]] && want="$(cat "${PID_DIR}/${name}.exe")"
   exe="$(tr '\0' '\n' <"/proc/${pid}/cmdline" 2>/dev/null | head -n1)" || return 1
-  [[ "${exe##*/}" == "${name}" ]]
+  [[ "${exe##*/}" == "${want}" ]]
 }
 
-# start_bg NAME ARGS...: run bin/NAME detached from this shell (own session,
-# stdin from /dev/null, output to .local/logs/NAME.log) and record its pid.
+# start_bg NAME ARGS...: run bin/NAME (or the binary EXE names) detached from
+# this shell (own session, stdin from /dev/null, output to
+# .local/logs/NAME.log) and record its pid.
 # The log starts empty, unless APPEND_LOG=true (a restart: the log of the
 # run before it is evidence).
 start_bg() {
@@ -125,9 +140,11 @@ start_bg() {
   else
     : >"${logf}"
   fi
+  local exe="${EXE:-${BIN_DIR}/${name}}"
   log "starting ${name} (log: .local/logs/${name}.log)"
-  setsid "${BIN_DIR}/${name}" "$@" </dev/null >>"${logf}" 2>&1 9>&- &
+  setsid "${exe}" "$@" </dev/null >>"${logf}" 2>&1 9>&- &
   echo "$!" >"${PID_DIR}/${name}.pid"
+  echo "${exe##*/}" >"${PID_DIR}/${name}.exe"
 }
 
 # stop NAME [SIGNAL]: send TERM (or SIGNAL: KILL for a crash), wait up to
@@ -135,7 +152,7 @@ start_bg() {
 stop() {
   local name="$1" signal="${2:-TERM}" pid i
   if ! alive "${name}"; then
-    rm -f "${PID_DIR}/${name}.pid"
+    rm -f "${PID_DIR}/${name}.pid" "${PID_DIR}/${name}.exe"
     return 0
   fi
   pid="$(pid_of "${name}")"
@@ -153,7 +170,7 @@ stop() {
       sleep 0.1
     done
   fi
-  rm -f "${PID_DIR}/${name}.pid"
+  rm -f "${PID_DIR}/${name}.pid" "${PID_DIR}/${name}.exe"
 }
 
 # ---------------------------------------------------------------- helpers
@@ -184,9 +201,14 @@ wait_for() {
 
 # shellcheck source=hack/lib/ports.sh
 source "${ROOT}/hack/lib/ports.sh"
+# shellcheck source=hack/lib/node.sh
+source "${ROOT}/hack/lib/node.sh"
+# shellcheck source=hack/lib/registries.sh
+source "${ROOT}/hack/lib/registries.sh"
 
 require_binaries() {
-  local -a tools=(kubernetes etcd kwok) missing=()
+  # kustomize renders the real node's artifact types (run-local, e2e).
+  local -a tools=(kubernetes etcd kwok kustomize) missing=()
   local b
   want_argo && tools+=(argo)
   if ! is_true "${ARC_SKIP_BUILD:-false}"; then
@@ -386,13 +408,15 @@ start_kube-controller-manager() {
   # system:serviceaccount:kube-system:generic-garbage-collector, the identity
   # ARC's admission policy lets remove ArtifactWorkflows' owner references and
   # finalizers. clusterrole-aggregation fills the built-in admin, edit and view
-  # roles with ARC's user roles; resourcequota counts objects for quotas.
+  # roles with ARC's user roles; resourcequota counts objects for quotas;
+  # root-ca-cert-publisher puts kube-root-ca.crt in every namespace, which
+  # pods that mount a ServiceAccount token (Argo's executor) need.
   start_bg kube-controller-manager \
     --kubeconfig="${STATE_KUBECONFIG}" \
     --leader-elect=false \
     --bind-address=127.0.0.1 \
     --secure-port=0 \
-    --controllers=garbagecollector,namespace,serviceaccount-token,serviceaccount,nodelifecycle,clusterrole-aggregation,resourcequota \
+    --controllers=garbagecollector,namespace,serviceaccount-token,serviceaccount,nodelifecycle,clusterrole-aggregation,resourcequota,root-ca-cert-publisher \
     --service-account-private-key-file="${PKI_DIR}/sa.key" \
     --root-ca-file="${STATE_DIR}/kube-apiserver/apiserver.crt" \
     --use-service-account-credentials=true
@@ -489,6 +513,14 @@ data:
   metricsConfig: |
     port: ${ARGO_METRICS_PORT}
     secure: false
+  # Steps on the real node use the host network, where no Service reaches the
+  # API server: the executor finds it on loopback.
+  executor: |
+    env:
+      - name: KUBERNETES_SERVICE_HOST
+        value: 127.0.0.1
+      - name: KUBERNETES_SERVICE_PORT
+        value: "${APISERVER_PORT}"
 $(argo_restrictions)
 EOF
 }
@@ -598,6 +630,11 @@ cmd_up() {
 
   install_crds
   ensure_fake_node
+  start_real_node
+  if real_node_running && ! registries_running; then
+    stop_registries
+    start_registries
+  fi
   if want_argo; then
     if alive workflow-controller &&
       [[ "$(cat "${STATE_DIR}/argo.settings" 2>/dev/null)" != "$(argo_settings)" ]]; then
@@ -626,6 +663,8 @@ cmd_up() {
 stop_all() {
   local i pid
   local -a pids=()
+  stop_registries
+  stop_real_node
   for ((i = ${#ALL_COMPONENTS[@]} - 1; i >= 0; i--)); do
     if alive "${ALL_COMPONENTS[i]}"; then
       pids+=("$(pid_of "${ALL_COMPONENTS[i]}")")
@@ -687,6 +726,19 @@ cmd_status() {
   else
     printf '%-24s %s\n' "api" "https://127.0.0.1:${APISERVER_PORT:-?} NOT answering"
     rc=1
+  fi
+  for c in "${NODE_COMPONENTS[@]}"; do
+    pid="$(pid_of "${c}" || true)"
+    [[ -n "${pid}" ]] || continue
+    if alive "${c}"; then
+      printf '%-24s %s\n' "${c}" "running (pid ${pid}, log .local/logs/${c}.log)"
+    else
+      printf '%-24s %s\n' "${c}" "DEAD (pid ${pid}, log .local/logs/${c}.log)"
+      rc=1
+    fi
+  done
+  if [[ -f "${REAL_NODE_SKIP_FILE}" ]]; then
+    printf '%-24s %s\n' "real node" "not running: $(cat "${REAL_NODE_SKIP_FILE}")"
   fi
   printf '%-24s %s\n' "etcd" "http://127.0.0.1:${ETCD_PORT:-?}"
   if alive workflow-controller; then

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Run ARC on the local cluster with the OCI example, and show what it did.
+# Run ARC on the local cluster with the examples, and show what it did.
 #
 # Usage: hack/run-local.sh [run|stop]
 #
 #   run   (default) build bin/arc-controller, start the local cluster
-#         (hack/cluster.sh up; reused when it runs), install ARC's CRDs, apply
-#         the OCI example into namespace default (examples/oci plus
-#         examples/run-local), (re)start bin/arc-controller in the background,
-#         follow the example Order until it succeeds or fails, and print each
-#         artifact with its ArtifactWorkflow and Workflow, and the Order status.
+#         (hack/cluster.sh up; reused when it runs), install ARC's CRDs,
+#         (re)start bin/arc-controller in the background, apply an Order into
+#         namespace default, follow it until it succeeds or fails, and print
+#         each artifact with its ArtifactWorkflow and Workflow, and the Order
+#         status.
+#         Where the cluster has its real node (see hack/cluster.sh), the
+#         artifact types of examples/oci, examples/helm and examples/file (as
+#         examples/run-local/real-node adapts them) really copy the seeded
+#         image, chart and file between the local registries, and each
+#         artifact's digest at the source and at the destination is printed.
+#         Elsewhere it runs the OCI example on the fake node (examples/oci
+#         plus the stand-in template of examples/run-local), and says why.
 #         Running it again replays the example: the Order is deleted (with
 #         everything ARC made for it) and applied again.
 #   stop  stop the arc-controller a previous 'run' started (nothing else).
@@ -41,6 +48,9 @@ EXAMPLE_FILES=(
   examples/oci/artifact-type.yaml
   examples/run-local/
 )
+REAL_NODE_OVERLAY="examples/run-local/real-node"
+REAL_NODE_ORDER_FILE="${REAL_NODE_OVERLAY}/order.yaml"
+STATE_DIR="${LOCAL_DIR}/cluster"
 
 LABEL_ORDER_UID="arc.opendefense.cloud/order-uid"
 
@@ -231,6 +241,126 @@ print_epilogue() {
 EOF
 }
 
+# ------------------------------------------------------------ the real node
+
+# real_node_reason: empty when the cluster runs its real node and registries,
+# else why not.
+real_node_reason() {
+  if [[ -f "${STATE_DIR}/real-node.skip" ]]; then
+    cat "${STATE_DIR}/real-node.skip"
+  elif [[ ! -f "${STATE_DIR}/registries.env" || ! -f "${STATE_DIR}/seed.json" ]]; then
+    echo "the cluster has no registries (.local/cluster/registries.env)"
+  fi
+}
+
+# seed_sha256: the seeded file's SHA-256 from seed.json; only 64 hex digits
+# pass.
+seed_sha256() {
+  sed -n 's/.*"sha256": *"\([a-f0-9]\{64\}\)".*/\1/p' "${STATE_DIR}/seed.json" | head -n1
+}
+
+# dockerconfigjson REGISTRY USER PASSWORD: a Docker config for one registry.
+dockerconfigjson() {
+  printf '{"auths":{"%s":{"auth":"%s"}}}' "$1" "$(printf '%s:%s' "$2" "$3" | base64 -w0)"
+}
+
+# apply_real_node_examples: the three artifact types as the real node runs
+# them, the steps' ServiceAccount, and Secrets and Endpoints for the local
+# registries and file server.
+apply_real_node_examples() {
+  # shellcheck source=/dev/null
+  source "${STATE_DIR}/registries.env"
+  "${BIN_DIR}/kustomize" build "${REAL_NODE_OVERLAY}" | kc apply -f - | sed 's/^/    /'
+  kc apply -f examples/workflow-identity/cluster-role.yaml | sed 's/^/    /'
+  kc apply -n "${NAMESPACE}" -f examples/workflow-identity/service-account.yaml | sed 's/^/    /'
+  # The credentials go from the cluster's state into Secrets through a pipe,
+  # never on a command line.
+  kc create secret generic local-src-creds -n "${NAMESPACE}" --type=kubernetes.io/dockerconfigjson \
+    --from-file=.dockerconfigjson=<(dockerconfigjson "${SRC_REGISTRY}" "${SRC_USER}" "${SRC_PASSWORD}") \
+    --dry-run=client -o yaml | kc apply -f - | sed 's/^/    /'
+  kc create secret generic local-dst-creds -n "${NAMESPACE}" --type=kubernetes.io/dockerconfigjson \
+    --from-file=.dockerconfigjson=<(dockerconfigjson "${DST_REGISTRY}" "${DST_USER}" "${DST_PASSWORD}") \
+    --dry-run=client -o yaml | kc apply -f - | sed 's/^/    /'
+  kc apply -n "${NAMESPACE}" -f - <<EOF | sed 's/^/    /'
+apiVersion: arc.opendefense.cloud/v1alpha1
+kind: Endpoint
+metadata:
+  name: local-src
+spec:
+  type: oci
+  remoteURL: http://${SRC_REGISTRY}
+  secretRef:
+    name: local-src-creds
+  usage: PullOnly
+---
+apiVersion: arc.opendefense.cloud/v1alpha1
+kind: Endpoint
+metadata:
+  name: local-dst
+spec:
+  type: oci
+  remoteURL: http://${DST_REGISTRY}
+  secretRef:
+    name: local-dst-creds
+  usage: PushOnly
+---
+apiVersion: arc.opendefense.cloud/v1alpha1
+kind: Endpoint
+metadata:
+  name: local-files
+spec:
+  type: http
+  remoteURL: ${FILE_SERVER}
+  usage: PullOnly
+EOF
+}
+
+# apply_real_node_order: the Order of the real node, with the seeded file's
+# checksum added.
+apply_real_node_order() {
+  local sum
+  sum="$(seed_sha256)"
+  [[ -n "${sum}" ]] || die "no file checksum in ${STATE_DIR}/seed.json"
+  kc patch --local -f "${REAL_NODE_ORDER_FILE}" --type=json -o yaml \
+    -p "[{\"op\":\"add\",\"path\":\"/spec/artifacts/2/spec/sha256\",\"value\":\"${sum}\"}]" |
+    kc apply -n "${NAMESPACE}" -f - | sed 's/^/    /'
+}
+
+# inspect REGISTRY-PREFIX REF: bin/imagetool inspect of REF in the local
+# registry SRC or DST (the prefix of its variables in registries.env).
+inspect() {
+  local registry user password
+  registry="$1_REGISTRY" user="$1_USER" password="$1_PASSWORD"
+  "${BIN_DIR}/imagetool" inspect --registry "${!registry}" --username "${!user}" \
+    --password "${!password}" --plain-http --ref "$2" 2>/dev/null
+}
+
+# first_digest: the first "digest" of inspect's JSON (the reference's own);
+# layer_digest: the first layer's.
+first_digest() { sed -n 's/^  "digest": "\(sha256:[a-f0-9]*\)".*/\1/p' | head -n1; }
+layer_digest() { sed -n '/"layers"/,/]/s/.*"digest": "\(sha256:[a-f0-9]*\)".*/\1/p' | head -n1; }
+
+same() { [[ -n "$1" && "$1" == "$2" ]] && echo yes || echo NO; }
+
+# print_digests: each artifact's digest at the source and at the destination.
+print_digests() {
+  # shellcheck source=/dev/null
+  source "${STATE_DIR}/registries.env"
+  local src dst
+  {
+    printf '%s\t%s\t%s\t%s\n' ARTIFACT SOURCE DESTINATION SAME
+    src="$(inspect SRC demo/app:v1 | first_digest)"
+    dst="$(inspect DST mirror/demo/app:v1 | first_digest)"
+    printf '%s\t%s\t%s\t%s\n' "oci demo/app:v1 (index)" "${src:-?}" "${dst:-(missing)}" "$(same "${src}" "${dst}")"
+    src="$(inspect SRC charts/demo:0.1.0 | first_digest)"
+    dst="$(inspect DST mirror/charts/demo:0.1.0 | first_digest)"
+    printf '%s\t%s\t%s\t%s\n' "helm charts/demo:0.1.0" "${src:-?}" "${dst:-(missing)}" "$(same "${src}" "${dst}")"
+    src="sha256:$(seed_sha256)"
+    dst="$(inspect DST mirror/files/payload:v1 | layer_digest)"
+    printf '%s\t%s\t%s\t%s\n' "file payload.bin (its bytes)" "${src}" "${dst:-(missing)}" "$(same "${src}" "${dst}")"
+  } | align_columns
+}
+
 cmd_run() {
   local rc=0
   step "Building bin/arc-controller"
@@ -248,25 +378,49 @@ cmd_run() {
   step "Installing ARC's CRDs (manifests/crd)"
   install_crds
 
-  ORDER="$(kc create --dry-run=client -o 'jsonpath={.metadata.name}' -f "${ORDER_FILE}")"
+  local reason order_file
+  reason="$(real_node_reason)"
+  if [[ -z "${reason}" ]]; then
+    order_file="${REAL_NODE_ORDER_FILE}"
+  else
+    order_file="${ORDER_FILE}"
+  fi
+  ORDER="$(kc create --dry-run=client -o 'jsonpath={.metadata.name}' -f "${order_file}")"
 
   step "Preparing namespace ${NAMESPACE}"
   stop_controller
   remove_previous_order "${ORDER}"
-  local -a files=()
-  local f
-  for f in "${EXAMPLE_FILES[@]}"; do files+=(-f "${f}"); done
-  kc apply -n "${NAMESPACE}" "${files[@]}" | sed 's/^/    /'
+  if [[ -z "${reason}" ]]; then
+    info "the real node runs: the oci, helm and file types copy for real (${REAL_NODE_OVERLAY});"
+    info "the oci type does not scan here: trivy needs its vulnerability database from the internet"
+    apply_real_node_examples
+  else
+    info "no real node (${reason}):"
+    info "running the OCI example on the fake node, where steps only print what they would do"
+    local -a files=()
+    local f
+    for f in "${EXAMPLE_FILES[@]}"; do files+=(-f "${f}"); done
+    kc apply -n "${NAMESPACE}" "${files[@]}" | sed 's/^/    /'
+  fi
 
   step "Starting arc-controller"
   start_controller
 
-  step "Applying the Order (${ORDER_FILE}) and following it for up to ${TIMEOUT} s"
-  kc apply -n "${NAMESPACE}" -f "${ORDER_FILE}" | sed 's/^/    /'
+  step "Applying the Order (${order_file}) and following it for up to ${TIMEOUT} s"
+  if [[ -z "${reason}" ]]; then
+    apply_real_node_order
+  else
+    kc apply -n "${NAMESPACE}" -f "${order_file}" | sed 's/^/    /'
+  fi
   follow_order || rc=$?
 
   step "Artifacts of Order ${ORDER}"
   print_table | sed 's/^/    /'
+
+  if [[ -z "${reason}" ]]; then
+    step "Digests at the source and at the destination (read from the registries by bin/imagetool)"
+    print_digests | sed 's/^/    /'
+  fi
 
   step "Status of Order ${ORDER} (kubectl get order ${ORDER} -o yaml)"
   kc get order "${ORDER}" -n "${NAMESPACE}" -o yaml | sed -n '/^status:/,$p' | sed 's/^/    /'

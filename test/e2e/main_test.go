@@ -130,6 +130,10 @@ func runSuite(m *testing.M) int {
 
 	code := m.Run()
 
+	cleanupCtx, cancelCleanup := context.WithTimeout(context.Background(), 30*time.Second)
+	removeRealNodeTypes(cleanupCtx)
+	cancelCleanup()
+
 	s.mu.Lock()
 	if s.controller != nil {
 		if err := s.controller.stop(20 * time.Second); err != nil {
