@@ -111,7 +111,7 @@ tool_estimate() {
   case "$1" in
     kubernetes) echo "about 9 minutes" ;;
     argo) echo "about 6 minutes" ;;
-    argoexec) echo "about 4 minutes (under 1 after argo)" ;;
+    argoexec) echo "about 4.5 minutes (3 after argo)" ;;
     oras | imagetool) echo "under a minute" ;;
     kwok) echo "about 3 minutes" ;;
     *) echo "about 1 minute" ;;
