@@ -30,8 +30,12 @@ build: ## Build bin/arc-controller.
 	$(GO) build -o $(BIN_DIR)/arc-controller ./cmd/arc-controller
 
 .PHONY: tools
-tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, kwok, controller-gen, kustomize) into bin/.
+tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, argoexec, oras, kwok, controller-gen, kustomize, imagetool) into bin/.
 	hack/build-tool.sh all
+
+.PHONY: images
+images: ## Pack the real node's images (argoexec, pause, tools) into .local/images/ (hack/images.sh).
+	hack/images.sh build
 
 IMAGE ?= ghcr.io/artifact-conduit/arc-controller:dev
 
@@ -87,6 +91,7 @@ verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed
 	$(GO) vet ./...
 	@if [[ -d test ]]; then $(GO) vet -tags e2e ./test/...; fi
 	cd hack/bench && $(GO) vet ./...
+	cd hack/imagetool && $(GO) vet ./...
 
 ##@ Tests
 
@@ -104,6 +109,7 @@ unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./pkg/...
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
 	$(MAKE) bench-test
+	$(MAKE) imagetool-test
 
 .PHONY: e2e
 e2e: build cluster-up ## End-to-end suite against the local cluster (built and started if needed).
@@ -113,6 +119,10 @@ e2e: build cluster-up ## End-to-end suite against the local cluster (built and s
 .PHONY: fuzz
 fuzz: ## Fuzz the parameter flattening for FUZZTIME.
 	$(GO) test -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
+
+.PHONY: imagetool-test
+imagetool-test: ## Unit tests of hack/imagetool (its own module; an in-memory registry).
+	cd hack/imagetool && $(GO) test -count=1 ./...
 
 .PHONY: bench-micro
 bench-micro: ## Go benchmarks of the pure packages and the controllers' sync functions.

@@ -2,15 +2,24 @@
 # Build pinned development tools from source into bin/.
 #
 # Usage: hack/build-tool.sh NAME...
-#   NAME is a tool module under hack/tools/ (kubernetes, etcd, argo, kwok,
-#   controller-gen, kustomize), a binary one of them produces (kube-apiserver,
-#   kubectl, workflow-controller, ...), or "all".
+#   NAME is a tool module under hack/tools/ (kubernetes, etcd, argo, argoexec,
+#   oras, kwok, controller-gen, kustomize), imagetool (hack/imagetool), a
+#   binary one of them produces (kube-apiserver, kubectl, workflow-controller,
+#   pause, ...), or "all".
 #
 # Each tool is its own Go module under hack/tools/<tool>/ (go.mod + go.sum +
-# tools.go), so its dependencies never touch ARC's go.mod. A tool is rebuilt
-# only when its pin changes: bin/.stamps/<tool> holds a sha256 over the
-# module's go.mod, go.sum and the build settings below; when it matches and
-# every binary exists, the build is skipped.
+# tools.go), so its dependencies never touch ARC's go.mod; imagetool is ARC's
+# own program in its own module. A tool is rebuilt only when its inputs
+# change: bin/.stamps/<tool> holds a sha256 over the module's go.mod, go.sum,
+# the build settings below and the tool's extra inputs (tool_inputs); when it
+# matches and every binary exists, the build is skipped.
+#
+# argoexec: the argo-workflows module zips lack
+# workflow/executor/osspecific/signal_linux.go, so cmd/argoexec does not
+# compile for Linux. The build copies the module from the module cache to
+# bin/.build/, adds hack/tools/argoexec/signal_linux.go.txt there as that file,
+# and builds with a temporary copy of the tools module's go.mod (-modfile)
+# that replaces the module by the copy; the committed go.mod is not touched.
 #
 # Environment:
 #   ARC_BIN_DIR       where binaries go (default: <repo>/bin)
@@ -31,6 +40,8 @@ case " ${GOFLAGS:-} " in
 esac
 
 K8S_VERSION="v1.34.2"
+ARGO_MODULE="github.com/argoproj/argo-workflows/v3"
+ARGO_VERSION="v3.7.18" # must match hack/tools/argo and hack/tools/argoexec
 K8S_LDFLAGS="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   K8S_LDFLAGS+=" -X ${pkg}.gitVersion=${K8S_VERSION}"
@@ -51,6 +62,12 @@ tool_binaries() {
       ;;
     etcd) echo "etcd=go.etcd.io/etcd/server/v3" ;;
     argo) echo "workflow-controller=github.com/argoproj/argo-workflows/v3/cmd/workflow-controller" ;;
+    argoexec) echo "argoexec=github.com/argoproj/argo-workflows/v3/cmd/argoexec" ;;
+    oras) echo "oras=oras.land/oras/cmd/oras" ;;
+    imagetool)
+      echo "imagetool=github.com/artifact-conduit/arc/hack/imagetool"
+      echo "pause=github.com/artifact-conduit/arc/hack/imagetool/cmd/pause"
+      ;;
     kwok) echo "kwok=sigs.k8s.io/kwok/cmd/kwok" ;;
     controller-gen) echo "controller-gen=sigs.k8s.io/controller-tools/cmd/controller-gen" ;;
     kustomize) echo "kustomize=sigs.k8s.io/kustomize/kustomize/v5" ;;
@@ -58,10 +75,28 @@ tool_binaries() {
   esac
 }
 
+# tool_dir TOOL: the tool's Go module.
+tool_dir() {
+  case "$1" in
+    imagetool) echo "${ROOT}/hack/imagetool" ;;
+    *) echo "${TOOLS_DIR}/$1" ;;
+  esac
+}
+
+# tool_inputs TOOL: files besides go.mod and go.sum whose content is part of
+# the stamp (relative to the tool's module).
+tool_inputs() {
+  case "$1" in
+    argoexec) echo signal_linux.go.txt ;;
+    imagetool) (cd "$(tool_dir "$1")" && find . -name '*.go' -type f | LC_ALL=C sort) ;;
+  esac
+}
+
 # tool_ldflags / tool_cgo TOOL: build settings (part of the stamp).
 tool_ldflags() {
   case "$1" in
     kubernetes) echo "${K8S_LDFLAGS}" ;;
+    argoexec) echo "-s -w -X github.com/argoproj/argo-workflows/v3.version=${ARGO_VERSION}" ;;
     *) echo "-s -w" ;;
   esac
 }
@@ -77,12 +112,14 @@ tool_estimate() {
   case "$1" in
     kubernetes) echo "about 9 minutes" ;;
     argo) echo "about 6 minutes" ;;
+    argoexec) echo "about 4.5 minutes (3 after argo)" ;;
+    oras | imagetool) echo "under a minute" ;;
     kwok) echo "about 3 minutes" ;;
     *) echo "about 1 minute" ;;
   esac
 }
 
-ALL_TOOLS=(etcd kwok kubernetes argo controller-gen kustomize)
+ALL_TOOLS=(etcd kwok kubernetes argo controller-gen kustomize argoexec oras imagetool)
 
 # resolve NAME: tool module name for a tool or binary name.
 resolve() {
@@ -97,9 +134,15 @@ resolve() {
 }
 
 stamp_of() {
-  local tool="$1"
+  local tool="$1" dir f
+  dir="$(tool_dir "${tool}")"
   {
-    cat "${TOOLS_DIR}/${tool}/go.mod" "${TOOLS_DIR}/${tool}/go.sum"
+    cat "${dir}/go.mod" "${dir}/go.sum"
+    while read -r f; do
+      [[ -n "${f}" ]] || continue
+      echo "input: ${f}"
+      cat "${dir}/${f}"
+    done < <(tool_inputs "${tool}")
     echo "binaries: $(tool_binaries "${tool}" | tr '\n' ' ')"
     echo "ldflags: $(tool_ldflags "${tool}")"
     echo "cgo: $(tool_cgo "${tool}")"
@@ -115,26 +158,57 @@ up_to_date() {
   done < <(tool_binaries "${tool}")
 }
 
+# argoexec_modfile: prepare the patched copy of the Argo module under
+# bin/.build/ and a go.mod replacing the module by it; print the go.mod path.
+argoexec_modfile() {
+  local dir src version build copy
+  dir="$(tool_dir argoexec)"
+  version="$(cd "${dir}" && go list -mod=readonly -m -f '{{.Version}}' "${ARGO_MODULE}")"
+  [[ "${version}" == "${ARGO_VERSION}" ]] || {
+    echo "error: hack/tools/argoexec pins ${ARGO_MODULE} ${version}, build-tool.sh expects ${ARGO_VERSION}" >&2
+    return 1
+  }
+  src="$(cd "${dir}" && go mod download -json "${ARGO_MODULE}@${version}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "${src}" ]] || { echo "error: ${ARGO_MODULE}@${version} not in the module cache" >&2; return 1; }
+  build="${BIN_DIR}/.build"
+  copy="${build}/argo-workflows-${version}"
+  rm -rf "${copy}"
+  mkdir -p "${build}"
+  cp -R "${src}" "${copy}"
+  chmod -R u+w "${copy}"
+  cp "${dir}/signal_linux.go.txt" "${copy}/workflow/executor/osspecific/signal_linux.go"
+  cp "${dir}/go.sum" "${build}/argoexec.sum"
+  { cat "${dir}/go.mod"; echo; echo "replace ${ARGO_MODULE} => ${copy}"; } > "${build}/argoexec.mod"
+  echo "${build}/argoexec.mod"
+}
+
 build_tool() {
-  local tool="$1" want pair bin pkg start tmp
+  local tool="$1" want pair bin pkg start tmp dir modfile
+  local -a extra=()
   want="$(stamp_of "${tool}")"
   if up_to_date "${tool}" "${want}"; then
     echo "==> ${tool}: up to date in ${BIN_DIR} (pin unchanged), skipping"
     return 0
   fi
-  echo "==> ${tool}: building $(tool_binaries "${tool}" | cut -d= -f1 | tr '\n' ' ')from hack/tools/${tool}"
+  dir="$(tool_dir "${tool}")"
+  echo "==> ${tool}: building $(tool_binaries "${tool}" | cut -d= -f1 | tr '\n' ' ')from ${dir#"${ROOT}/"}"
   echo "    (compiled from source: a cold build takes $(tool_estimate "${tool}") on 2 idle cores, more on a busy machine;"
   echo "     later builds reuse Go's build cache)"
   mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
   rm -f "${STAMP_DIR}/${tool}"
   start=${SECONDS}
+  if [[ "${tool}" == argoexec ]]; then
+    modfile="$(argoexec_modfile)"
+    extra=(-modfile "${modfile}")
+    echo "    (with signal_linux.go from hack/tools/argoexec, in a copy of the module under ${BIN_DIR#"${ROOT}/"}/.build)"
+  fi
   while read -r pair; do
     bin="${pair%%=*}"
     pkg="${pair#*=}"
     echo "    go build ${pkg} -> ${BIN_DIR#"${ROOT}/"}/${bin}"
     tmp="${BIN_DIR}/.${bin}.tmp"
     CGO_ENABLED="$(tool_cgo "${tool}")" \
-      go build -C "${TOOLS_DIR}/${tool}" -mod=readonly -ldflags "$(tool_ldflags "${tool}")" -o "${tmp}" "${pkg}"
+      go build -C "${dir}" -mod=readonly "${extra[@]}" -ldflags "$(tool_ldflags "${tool}")" -o "${tmp}" "${pkg}"
     mv -f "${tmp}" "${BIN_DIR}/${bin}"
   done < <(tool_binaries "${tool}")
   echo "${want}" > "${STAMP_DIR}/${tool}"
