@@ -130,11 +130,9 @@ start_containerd() {
 
 # import_node_images: the images steps run (hack/images.sh builds them).
 import_node_images() {
-  log "building and importing the node's images (hack/images.sh)"
-  "${ROOT}/hack/images.sh" build >>"${LOG_DIR}/images.log" 2>&1 ||
-    die "hack/images.sh build failed; see .local/logs/images.log"
+  log "building and importing the node's images (hack/images.sh, log: .local/logs/images.log)"
   "${ROOT}/hack/images.sh" import "$(containerd_socket)" >>"${LOG_DIR}/images.log" 2>&1 ||
-    die "importing images into containerd failed; see .local/logs/images.log"
+    die "importing the node's images into containerd failed; see .local/logs/images.log"
 }
 
 write_kubelet_config() {

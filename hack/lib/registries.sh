@@ -9,7 +9,7 @@
 #
 # Passwords are made at start. .local/cluster/registries.env (mode 600)
 # records addresses, users and passwords; .local/cluster/seed.json the test
-# content made at start (hack/images.sh seed): a multi-platform image index
+# content made at start (bin/imagetool seed): a multi-platform image index
 # with an SBOM attached to it, a Helm chart stored as an OCI artifact, and a
 # file.
 
@@ -88,8 +88,8 @@ seed_registries() {
   # shellcheck source=/dev/null
   source "${REGISTRIES_ENV}"
   log "seeding registry-src with test content (.local/cluster/seed.json)"
-  "${ROOT}/hack/images.sh" seed \
-    --registry "${SRC_REGISTRY}" --username "${SRC_USER}" --password-file <(echo -n "${SRC_PASSWORD}") \
+  "${BIN_DIR}/imagetool" seed --plain-http \
+    --registry "${SRC_REGISTRY}" --username "${SRC_USER}" --password "${SRC_PASSWORD}" \
     --file-out "${FILES_DIR}/payload.bin" --out "${SEED_FILE}" >>"${LOG_DIR}/images.log" 2>&1 ||
     die "seeding registry-src failed; see .local/logs/images.log"
 }
