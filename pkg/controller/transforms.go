@@ -68,7 +68,17 @@ func WorkflowMessage(wf *wfv1.Workflow) string {
 	if step == nil {
 		return wf.Status.Message
 	}
-	return fmt.Sprintf("step %s failed: %s", step.DisplayName, step.Message)
+	return fmt.Sprintf("step %s failed: %s", stepName(wf, step), step.Message)
+}
+
+// stepName is how users know a step: its name in the template's steps or
+// DAG, or, for a Workflow that is a single pod (whose node is named after
+// the Workflow), the template's name.
+func stepName(wf *wfv1.Workflow, n *wfv1.NodeStatus) string {
+	if (n.DisplayName == "" || n.DisplayName == wf.Name) && n.TemplateName != "" {
+		return n.TemplateName
+	}
+	return n.DisplayName
 }
 
 // firstFailedStep is the Pod node of the Workflow that failed or errored

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -468,38 +469,35 @@ func TestRealNodeFailuresReachTheOrder(t *testing.T) {
 // exists), so only the template's quoting stands between the value and a
 // shell. Each value would, if executed, call a listener of this test on the
 // host's loopback (steps use the host network); it must hear nothing, and
-// the tool's error must quote the value.
+// the tool's error must quote the value. A canary proves the listener
+// would hear: a template that splices the value into its script (as the
+// OCI example once did) runs the call.
 func TestRealNodeNeverExecutesSpecValues(t *testing.T) {
 	t.Parallel()
 	n := requireRealNode(t)
 	f := newRealNodeFixture(t, "inject", n)
 	f.waitTimeout = 4 * time.Minute
 
-	heard := make(chan string, 16)
+	var mu sync.Mutex
+	var heard []string
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { heard <- r.URL.Path }), ReadHeaderTimeout: 5 * time.Second}
+	server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		heard = append(heard, r.URL.Path)
+	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = server.Serve(listener) }()
 	t.Cleanup(func() { _ = server.Close() })
 	call := func(path string) string { return fmt.Sprintf("wget -q -O- http://%s/%s", listener.Addr(), path) }
 
 	// The same template as the shipped oci type, without its schema.
-	typeName := "e2e-unchecked-oci-" + f.ns[len(f.ns)-5:]
-	_, err = s.arc.ArcV1alpha1().ClusterArtifactTypes().Create(f.ctx(), &arcv1.ClusterArtifactType{
-		ObjectMeta: metav1.ObjectMeta{Name: typeName},
-		Spec: arcv1.ClusterArtifactTypeSpec{
-			ArtifactTypeSpec: arcv1.ArtifactTypeSpec{
-				Rules:               arcv1.ArtifactTypeRules{SrcTypes: []string{"oci"}, DstTypes: []string{"oci"}},
-				Parameters:          []arcv1.Parameter{{Name: "scan", Value: "false"}, {Name: "scanSeverity", Value: "HIGH"}},
-				WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "oci-image-pipeline", ClusterScope: true},
-			},
-			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": f.ns}},
-		},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = s.arc.ArcV1alpha1().ClusterArtifactTypes().Delete(context.Background(), typeName, metav1.DeleteOptions{})
-	})
+	suffix := f.ns[len(f.ns)-5:]
+	typeName := "e2e-unchecked-oci-" + suffix
+	f.createClusterTypeForNamespace(typeName, "oci-image-pipeline")
+	canaryType := "e2e-splicing-" + suffix
+	f.createSplicingTemplate(canaryType)
+	f.createClusterTypeForNamespace(canaryType, canaryType)
 
 	img := n.seed.Image.Repository + ":" + n.seed.Image.Tag
 	values := map[string]string{
@@ -529,17 +527,76 @@ func TestRealNodeNeverExecutesSpecValues(t *testing.T) {
 			Artifacts: artifacts,
 		},
 	})
+	f.createOrder(&arcv1.Order{
+		ObjectMeta: metav1.ObjectMeta{Name: "canary"},
+		Spec: arcv1.OrderSpec{
+			Defaults:  &arcv1.OrderDefaults{SrcRef: ref("src"), DstRef: ref("dst")},
+			Artifacts: []arcv1.OrderArtifact{{Type: canaryType, Spec: rawSpec(fmt.Sprintf(`{"image":%q}`, "x$("+call("canary")+")"))}},
+		},
+	})
 	_, aws := f.waitArtifacts("metacharacters", len(artifacts))
+	_, canary := f.waitArtifacts("canary", 1)
+	t.Logf("canary: %s %s", canary[0].Status.Phase, canary[0].Status.Message)
 	for i, name := range names {
 		aw := aws[int32(i)]
+		t.Logf("%s: %s", name, aw.Status.Message)
 		assert.Equal(t, arcv1.WorkflowPhaseFailed, aw.Status.Phase, "%s: the tool refuses the reference: %s", name, aw.Status.Message)
 		// What follows the image name, up to a line end: as the tool saw it.
 		literal, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(values[name], img)), "\n")
 		assert.Contains(t, aw.Status.Message, literal, "%s: the tool saw the value as a literal", name)
 	}
-	select {
-	case path := <-heard:
-		t.Fatalf("a spec value was executed: the listener was called at %s", path)
-	default:
-	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"/canary"}, heard,
+		"only the splicing canary template runs the call; the shipped template executes no spec value")
+}
+
+// createClusterTypeForNamespace offers a ClusterArtifactType without a spec
+// schema, using the ClusterWorkflowTemplate template, to this test's
+// namespace only.
+func (f *fixture) createClusterTypeForNamespace(name, template string) {
+	f.t.Helper()
+	_, err := s.arc.ArcV1alpha1().ClusterArtifactTypes().Create(f.ctx(), &arcv1.ClusterArtifactType{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: arcv1.ClusterArtifactTypeSpec{
+			ArtifactTypeSpec: arcv1.ArtifactTypeSpec{
+				Rules:               arcv1.ArtifactTypeRules{SrcTypes: []string{"oci"}, DstTypes: []string{"oci"}},
+				Parameters:          []arcv1.Parameter{{Name: "scan", Value: "false"}, {Name: "scanSeverity", Value: "HIGH"}},
+				WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: template, ClusterScope: true},
+			},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": f.ns}},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(f.t, err)
+	f.t.Cleanup(func() {
+		_ = s.arc.ArcV1alpha1().ClusterArtifactTypes().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+}
+
+// createSplicingTemplate creates a deliberately unsafe ClusterWorkflowTemplate
+// that splices the image parameter into its script, on the real node with the
+// tools image of the installed oci template.
+func (f *fixture) createSplicingTemplate(name string) {
+	f.t.Helper()
+	oci, err := s.argo.ArgoprojV1alpha1().ClusterWorkflowTemplates().Get(f.ctx(), "oci-image-pipeline", metav1.GetOptions{})
+	require.NoError(f.t, err)
+	spec := oci.Spec.DeepCopy()
+	spec.Entrypoint = "splice"
+	spec.Volumes = nil
+	spec.Templates = []wfv1.Template{{
+		Name: "splice",
+		Script: &wfv1.ScriptTemplate{
+			Container: corev1.Container{Image: oci.Spec.Templates[1].Script.Image, Command: []string{"sh"}},
+			// The mistake under test: a parameter spliced into script source.
+			Source: "echo {{workflow.parameters.specImage}}",
+		},
+	}}
+	_, err = s.argo.ArgoprojV1alpha1().ClusterWorkflowTemplates().Create(f.ctx(), &wfv1.ClusterWorkflowTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       *spec,
+	}, metav1.CreateOptions{})
+	require.NoError(f.t, err)
+	f.t.Cleanup(func() {
+		_ = s.argo.ArgoprojV1alpha1().ClusterWorkflowTemplates().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }

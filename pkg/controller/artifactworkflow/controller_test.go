@@ -525,6 +525,14 @@ func TestSlimWorkflowKeepsTheFailedStepsMessageAndTheOutputs(t *testing.T) {
 			want: "step copy failed: pod deleted",
 		},
 		{
+			name:  "a Workflow that is a single pod names the template, not itself",
+			phase: wfv1.WorkflowFailed,
+			nodes: wfv1.Nodes{
+				awName: {ID: awName, DisplayName: awName, TemplateName: "fetch-and-push", Type: wfv1.NodeTypePod, Phase: wfv1.NodeFailed, Message: "checksum mismatch"},
+			},
+			want: "step fetch-and-push failed: checksum mismatch",
+		},
+		{
 			name:  "without a failed step Argo's message stays",
 			phase: wfv1.WorkflowFailed,
 			nodes: wfv1.Nodes{"root": {ID: "root", Type: wfv1.NodeTypeSteps, Phase: wfv1.NodeFailed, Message: "the argo message"}},
