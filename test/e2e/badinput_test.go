@@ -33,6 +33,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/parameters"
 	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
@@ -405,7 +406,7 @@ func badInputs() []badInput {
 				r.createArtifactType("orphan", arcv1.ArtifactTypeSpec{WorkflowTemplateRef: arcv1.WorkflowTemplateRef{Name: "absent-template"}})
 			},
 			bad{typ: "orphan"}, arcv1.WorkflowPhaseError, "WorkflowError", `"absent-template" not found`),
-		reportedInArgo("an artifact type whose step fails fails with Argo's message",
+		reportedInArgo("an artifact type whose step fails fails with the step's message",
 			func(r *row) { r.createArtifactType("doomed", simpleType(templateFail)) },
 			bad{typ: "doomed"}, arcv1.WorkflowPhaseFailed, "WorkflowFailed", "failed"),
 
@@ -743,11 +744,13 @@ func reportedInArgo(name string, prepare func(r *row), b bad, phase arcv1.Workfl
 		wf, err := s.argo.ArgoprojV1alpha1().Workflows(r.ns).Get(r.ctx(), entry.Name, metav1.GetOptions{})
 		require.NoError(r.t, err)
 		assert.Contains(r.t, wf.Status.Message, fragment, "Argo's message")
-		aw := r.expectArtifactWorkflowReport(entry.Name, reason, wf.Status.Message)
+		// What ARC reports: Argo's message, or the failed step's.
+		want := controller.WorkflowMessage(wf)
+		aw := r.expectArtifactWorkflowReport(entry.Name, reason, want)
 		assert.Equal(r.t, phase, aw.Status.Phase)
 		r.waitOrder(r.order, "Failed, with Argo's message in artifact 1's entry", func(o *arcv1.Order) (bool, string) {
 			e, _ := entryFor(o, 1)
-			return o.Status.Phase == arcv1.OrderPhaseFailed && e.Message == wf.Status.Message, fmt.Sprintf("entry 1: %+v", e)
+			return o.Status.Phase == arcv1.OrderPhaseFailed && e.Message == want, fmt.Sprintf("entry 1: %+v", e)
 		})
 	}
 	return in

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
 
@@ -203,9 +204,12 @@ func TestFailingStep(t *testing.T) {
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		return aw.Status.Phase == arcv1.WorkflowPhaseFailed && aw.Status.Message != "" && aw.Status.Message == cur.Status.Message,
-			fmt.Sprintf("(Workflow message %q)", cur.Status.Message), nil
+		want := controller.WorkflowMessage(cur)
+		return aw.Status.Phase == arcv1.WorkflowPhaseFailed && aw.Status.Message != "" && aw.Status.Message == want,
+			fmt.Sprintf("(Workflow message %q, its failed step's %q)", cur.Status.Message, want), nil
 	})
+	assert.True(t, strings.HasPrefix(aw.Status.Message, "step "), "the failed step is named: %s", aw.Status.Message)
+	assert.Contains(t, aw.Status.Message, "exit code 1", "with what Argo saw of it")
 	if ready := conditionOf(aw.Status.Conditions, arcv1.ConditionReady); assert.NotNil(t, ready) {
 		assert.Equal(t, metav1.ConditionFalse, ready.Status)
 		assert.Equal(t, "WorkflowFailed", ready.Reason)
