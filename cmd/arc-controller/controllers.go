@@ -126,6 +126,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
 		Orders:               arc.Orders(),
 		Namespaces:           namespaces,
+		Endpoints:            arc.Endpoints(),
 		Workflows:            workflows,
 	}, recorder, clock.RealClock{},
 		artifactworkflow.WithMaxParameterBytes(o.maxParameterBytes),

@@ -87,7 +87,7 @@ func TestPipelineCarriesTheDesignExampleThroughBothControllers(t *testing.T) {
 	require.NoError(t, err)
 	aws, err := artifactworkflow.New(arcClient, argoClient, artifactworkflow.Informers{
 		ArtifactWorkflows: inf.ArtifactWorkflows(), ArtifactTypes: inf.ArtifactTypes(),
-		ClusterArtifactTypes: inf.ClusterArtifactTypes(), Orders: inf.Orders(), Namespaces: namespaces, Workflows: workflows,
+		ClusterArtifactTypes: inf.ClusterArtifactTypes(), Orders: inf.Orders(), Namespaces: namespaces, Endpoints: inf.Endpoints(), Workflows: workflows,
 	}, recorder, clock.RealClock{})
 	require.NoError(t, err)
 	arcFactory.Start(ctx.Done())

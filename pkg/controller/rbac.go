@@ -13,6 +13,10 @@ package controller
 // status is written (UpdateStatus): ARC never changes what a user ordered.
 //
 // +kubebuilder:rbac:groups=arc.opendefense.cloud,resources=endpoints;artifacttypes;clusterartifacttypes;orders,verbs=get;list;watch
+//
+// Orders are deleted only once their spec.ttlSecondsAfterFinished passed.
+//
+// +kubebuilder:rbac:groups=arc.opendefense.cloud,resources=orders,verbs=delete
 // +kubebuilder:rbac:groups=arc.opendefense.cloud,resources=orders/status,verbs=update
 //
 // ArtifactWorkflows belong to ARC: the Order controller creates them,
@@ -35,11 +39,14 @@ package controller
 //
 // Argo Workflows: the ArtifactWorkflow controller watches the Workflows it
 // made (label selector), creates them and reads one directly when its cache
-// lags. It never updates, patches or deletes a Workflow: the garbage
-// collector removes a Workflow with its ArtifactWorkflow. It does not read
+// lags. It patches a Workflow only to remove its own finalizer once it
+// recorded the final phase, and deletes a finished Workflow after its
+// type's ttlAfterFinished or ttlAfterFailed; it never updates one (its cache
+// holds slim copies). The garbage collector removes a Workflow with its
+// ArtifactWorkflow. It does not read
 // WorkflowTemplates either; Argo's own controller resolves the template.
 //
-// +kubebuilder:rbac:groups=argoproj.io,resources=workflows,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=argoproj.io,resources=workflows,verbs=get;list;watch;create;patch;delete
 //
 // Secrets: the Order controller only needs to know that the Secret an
 // Endpoint names exists. It watches Secrets through a metadata-only informer

@@ -7,17 +7,12 @@ package naming
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"slices"
+	"strconv"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
 
 const (
@@ -40,95 +35,68 @@ const (
 
 	// hashDomain is the first field of the encoding that is hashed. It
 	// separates these hashes from any other SHA-256 of similar data and names
-	// the encoding; a deliberate change of the encoding must change it.
-	hashDomain = "arc-artifactworkflow-v1"
+	// the encoding; a deliberate change of the encoding must change it. (v1
+	// hashed the resolved spec, so an Endpoint edit renamed the work.)
+	hashDomain = "arc-artifactworkflow-v2"
 )
 
-// ArtifactWorkflow returns the name and the hash of the work an
-// ArtifactWorkflow of the Order orderName does.
+// ArtifactWorkflow returns the name and the hash of the ArtifactWorkflow
+// that does the work of one artifact of an Order.
 //
 // The hash is the first HashLength hex digits of a SHA-256 over an
-// unambiguous encoding of orderName, spec.Type, the parameters in name order
-// and the names of the two secrets. It keys the work in the Order's status
-// and in the LabelArtifactHash label, so it is part of the API: it must not
-// change between releases for the same input, and TestHashIsPinned holds it
-// to that. The order of spec.Parameters does not matter; a nil spec hashes as
-// an empty one, and a secret reference with an empty name as no reference.
+// unambiguous encoding of the Order's UID and the artifact's identity (see
+// ArtifactIdentity): what the user wrote for the artifact, never what its
+// Endpoints, Secrets or type currently hold. So editing an Endpoint or
+// rotating a Secret never renames an ArtifactWorkflow, and finished work is
+// not thrown away and done again. The UID, not the name, ties the work to
+// its Order: an Order deleted and created again under the same name gets new
+// names, which never clash with the old Order's leftovers and never adopt
+// them. The hash keys the work in the Order's status and in the
+// LabelArtifactHash label, so it is part of the API: TestHashIsPinned holds
+// it to its encoding.
 //
 // The name is "<prefix>-<hash>", a valid DNS-1123 label of at most
 // MaxNameLength characters. The prefix is the Order name made a label: lower
 // case, '.' and any other character a label cannot hold replaced by '-',
-// cut to fit and without '-' at either end; "aw" if nothing is left. Orders
-// whose names share the prefix, even Orders whose names differ only beyond
-// the cut, still get different names, because the hash covers the whole
-// Order name. Artifacts of one Order that resolve to the same spec get the
-// same name and hash: they are the same work.
-//
-// spec is not modified.
-func ArtifactWorkflow(orderName string, spec *v1alpha1.ArtifactWorkflowSpec) (name, hash string) {
-	sum := sha256.Sum256(canonicalEncoding(orderName, spec))
+// cut to fit and without '-' at either end; "aw" if nothing is left.
+// Identical artifacts of one Order get the same name: they are the same work.
+func ArtifactWorkflow(orderName, orderUID, identity string) (name, hash string) {
+	buf := appendField(nil, hashDomain)
+	buf = appendField(buf, orderUID)
+	buf = appendField(buf, identity)
+	sum := sha256.Sum256(buf)
 	hash = hex.EncodeToString(sum[:HashLength/2])
 	return namePrefix(orderName) + "-" + hash, hash
 }
 
-// canonicalEncoding returns the bytes the work hash is taken over:
-//
-//	field(hashDomain) field(orderName) field(spec.Type)
-//	count(len(parameters)) { field(name) field(value) } in name order
-//	field(src secret name) field(dst secret name)
-//
-// where field(s) is the length of s as an 8-byte big-endian integer followed
-// by s, and count(n) is n in the same form. Length prefixes and the count make
-// the encoding unambiguous: no two different inputs encode alike, however
-// their strings are chosen.
-func canonicalEncoding(orderName string, spec *v1alpha1.ArtifactWorkflowSpec) []byte {
-	if spec == nil {
-		spec = &v1alpha1.ArtifactWorkflowSpec{}
+// Workflow returns the name of the Workflow of one run of an
+// ArtifactWorkflow: the ArtifactWorkflow's own name for run 0, which keeps
+// the Workflows of earlier releases, and "<name>-<run>" for re-runs. A name
+// that would exceed MaxNameLength loses characters before its last
+// HashLength+1 (the "-<hash>" of ArtifactWorkflow names), so it stays a
+// valid label and keeps what makes it unique.
+func Workflow(artifactWorkflowName string, run int64) string {
+	if run <= 0 {
+		return artifactWorkflowName
 	}
-	params := sortedParameters(spec.Parameters)
-	srcSecret, dstSecret := secretName(spec.SrcSecretRef), secretName(spec.DstSecretRef)
-
-	size := 8*6 + len(hashDomain) + len(orderName) + len(spec.Type) + len(srcSecret) + len(dstSecret)
-	for _, p := range params {
-		size += 8*2 + len(p.Name) + len(p.Value)
+	suffix := "-" + strconv.FormatInt(run, 10)
+	if len(artifactWorkflowName)+len(suffix) <= MaxNameLength {
+		return artifactWorkflowName + suffix
 	}
-	buf := make([]byte, 0, size)
-	buf = appendField(buf, hashDomain)
-	buf = appendField(buf, orderName)
-	buf = appendField(buf, spec.Type)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(params)))
-	for _, p := range params {
-		buf = appendField(buf, p.Name)
-		buf = appendField(buf, p.Value)
+	keepTail := min(HashLength+1, len(artifactWorkflowName))
+	head := artifactWorkflowName[:len(artifactWorkflowName)-keepTail]
+	tail := artifactWorkflowName[len(artifactWorkflowName)-keepTail:]
+	head = strings.TrimRight(head[:max(0, min(len(head), MaxNameLength-len(suffix)-len(tail)))], "-")
+	if head == "" {
+		return strings.TrimLeft(tail, "-") + suffix
 	}
-	buf = appendField(buf, srcSecret)
-	return appendField(buf, dstSecret)
+	return head + tail + suffix
 }
 
 // appendField appends s with its length in front.
 func appendField(buf []byte, s string) []byte {
 	buf = binary.BigEndian.AppendUint64(buf, uint64(len(s)))
 	return append(buf, s...)
-}
-
-// sortedParameters returns a sorted copy of params, so that their order in
-// the spec does not change the hash. Parameters of the same name, which a
-// valid spec does not hold, are ordered by value so that even then the order
-// of the input does not matter.
-func sortedParameters(params []v1alpha1.Parameter) []v1alpha1.Parameter {
-	sorted := slices.Clone(params)
-	slices.SortFunc(sorted, func(a, b v1alpha1.Parameter) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Value, b.Value))
-	})
-	return sorted
-}
-
-// secretName returns the name ref points to, or "" for none.
-func secretName(ref *corev1.LocalObjectReference) string {
-	if ref == nil {
-		return ""
-	}
-	return ref.Name
 }
 
 // namePrefix makes the Order name into the start of a DNS-1123 label of at

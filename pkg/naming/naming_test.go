@@ -5,16 +5,12 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
 
 // z7 is seven zero bytes: with one more byte it makes an 8-byte big-endian
@@ -24,28 +20,6 @@ const z7 = "\x00\x00\x00\x00\x00\x00\x00"
 // hexHash matches a work hash.
 var hexHash = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
-func param(name, value string) v1alpha1.Parameter {
-	return v1alpha1.Parameter{Name: name, Value: value}
-}
-
-func secret(name string) *corev1.LocalObjectReference {
-	return &corev1.LocalObjectReference{Name: name}
-}
-
-// pinnedSpec is the fixed input of TestHashIsPinned. Its parameters are out
-// of order on purpose: the encoding sorts them.
-func pinnedSpec() *v1alpha1.ArtifactWorkflowSpec {
-	return &v1alpha1.ArtifactWorkflowSpec{
-		Type: "oci-copy",
-		Parameters: []v1alpha1.Parameter{
-			param("srcType", "oci"),
-			param("dstType", "oci"),
-			param("specImage", "library/alpine:3.18"),
-		},
-		SrcSecretRef: secret("hub-creds"),
-	}
-}
-
 // TestHashIsPinned fails when the hash of a fixed input changes. The hash keys
 // the work in Order status and labels, so a change would make the controller
 // lose track of existing ArtifactWorkflows on upgrade. The expected bytes are
@@ -54,51 +28,40 @@ func pinnedSpec() *v1alpha1.ArtifactWorkflowSpec {
 func TestHashIsPinned(t *testing.T) {
 	tests := []struct {
 		name         string
-		orderName    string
-		spec         *v1alpha1.ArtifactWorkflowSpec
+		orderUID     string
+		identity     string
 		wantEncoding string
 		wantHash     string
 	}{
 		{
-			name:      "spec with parameters and a source secret",
-			orderName: "release-2024.01",
-			spec:      pinnedSpec(),
-			wantEncoding: z7 + "\x17arc-artifactworkflow-v1" +
-				z7 + "\x0frelease-2024.01" +
-				z7 + "\x08oci-copy" +
-				z7 + "\x03" + // three parameters, in name order:
-				z7 + "\x07dstType" + z7 + "\x03oci" +
-				z7 + "\x09specImage" + z7 + "\x13library/alpine:3.18" +
-				z7 + "\x07srcType" + z7 + "\x03oci" +
-				z7 + "\x09hub-creds" +
-				z7 + "\x00",
-			// printf '<the bytes above>' | sha256sum
-			wantHash: "61048049aa413b62",
+			name:         "an Order's UID and an artifact identity",
+			orderUID:     "uid1",
+			identity:     "000000000000abcd",
+			wantEncoding: z7 + "\x17arc-artifactworkflow-v2" + z7 + "\x04uid1" + z7 + "\x10000000000000abcd",
+			wantHash:     "33ace85b662a6edd",
 		},
 		{
-			name:      "nil spec",
-			orderName: "o",
-			wantEncoding: z7 + "\x17arc-artifactworkflow-v1" +
-				z7 + "\x01o" +
-				z7 + "\x00" + // type
-				z7 + "\x00" + // no parameters
-				z7 + "\x00" + // no source secret
-				z7 + "\x00", // no destination secret
-			wantHash: "6965db845ea40145",
+			name:         "empty fields are encoded by their zero length",
+			wantEncoding: z7 + "\x17arc-artifactworkflow-v2" + z7 + "\x00" + z7 + "\x00",
+			wantHash:     "f7629a5bcb640e90",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, []byte(tt.wantEncoding), canonicalEncoding(tt.orderName, tt.spec))
-
-			sum := sha256.Sum256([]byte(tt.wantEncoding))
-			require.Equal(t, tt.wantHash, hex.EncodeToString(sum[:])[:HashLength], "the pinned hash must be the SHA-256 of the pinned bytes")
-
-			_, hash := ArtifactWorkflow(tt.orderName, tt.spec)
+			buf := appendField(appendField(appendField(nil, hashDomain), tt.orderUID), tt.identity)
+			require.Equal(t, tt.wantEncoding, string(buf))
+			sum := sha256.Sum256(buf)
+			require.Equal(t, tt.wantHash, hex.EncodeToString(sum[:])[:HashLength])
+			_, hash := ArtifactWorkflow("order", tt.orderUID, tt.identity)
 			assert.Equal(t, tt.wantHash, hash)
 		})
 	}
 }
+
+const (
+	testUID      = "6f1c2d3e-0000-4000-8000-000000000001"
+	testIdentity = "0123456789abcdef"
+)
 
 func TestArtifactWorkflowName(t *testing.T) {
 	long253 := strings.Repeat("a", 61) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63)
@@ -116,16 +79,14 @@ func TestArtifactWorkflowName(t *testing.T) {
 		{name: "253-character order name is cut to the prefix length", orderName: long253, wantPrefix: strings.Repeat("a", 46)},
 		{name: "a dot where the cut falls is trimmed", orderName: strings.Repeat("a", 45) + ".b", wantPrefix: strings.Repeat("a", 45)},
 		{name: "several separators before the cut are trimmed", orderName: strings.Repeat("a", 43) + "-.-.b", wantPrefix: strings.Repeat("a", 43)},
-		{name: "a dot right after the cut leaves the prefix whole", orderName: strings.Repeat("a", 46) + ".b", wantPrefix: strings.Repeat("a", 46)},
 		{name: "upper case and characters of no label are made valid", orderName: "My_Order+Ü", wantPrefix: "my-order"},
 		{name: "a leading separator is trimmed", orderName: ".hidden", wantPrefix: "hidden"},
 		{name: "nothing usable left falls back to aw", orderName: "...", wantPrefix: "aw"},
 		{name: "empty order name falls back to aw", orderName: "", wantPrefix: "aw"},
-		{name: "digits may start the name", orderName: "2024.release", wantPrefix: "2024-release"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			name, hash := ArtifactWorkflow(tt.orderName, pinnedSpec())
+			name, hash := ArtifactWorkflow(tt.orderName, testUID, testIdentity)
 
 			assert.Regexp(t, hexHash, hash)
 			assert.Equal(t, tt.wantPrefix+"-"+hash, name)
@@ -135,119 +96,90 @@ func TestArtifactWorkflowName(t *testing.T) {
 	}
 }
 
-func TestNameOfLongestPrefixIsExactlyMaxNameLength(t *testing.T) {
-	name, _ := ArtifactWorkflow(strings.Repeat("a", 253), pinnedSpec())
-	assert.Len(t, name, MaxNameLength)
-}
-
-func TestHashIgnoresParameterOrder(t *testing.T) {
-	spec := pinnedSpec()
-	original := slices.Clone(spec.Parameters)
-	_, want := ArtifactWorkflow("order", spec)
-
-	reordered := pinnedSpec()
-	slices.Reverse(reordered.Parameters)
-	_, got := ArtifactWorkflow("order", reordered)
-
-	assert.Equal(t, want, got)
-	assert.Equal(t, original, spec.Parameters, "ArtifactWorkflow must not reorder the input")
-}
-
-func TestHashOfNilSpecEqualsHashOfEmptySpec(t *testing.T) {
-	nameNil, hashNil := ArtifactWorkflow("order", nil)
-	nameEmpty, hashEmpty := ArtifactWorkflow("order", &v1alpha1.ArtifactWorkflowSpec{})
-	assert.Equal(t, hashEmpty, hashNil)
-	assert.Equal(t, nameEmpty, nameNil)
-}
-
-func TestHashTreatsSecretWithoutNameAsNone(t *testing.T) {
-	without := pinnedSpec()
-	without.SrcSecretRef = nil
-	withEmpty := pinnedSpec()
-	withEmpty.SrcSecretRef = secret("")
-	_, want := ArtifactWorkflow("order", without)
-	_, got := ArtifactWorkflow("order", withEmpty)
-	assert.Equal(t, want, got)
-}
-
-func TestHashChangesWithEveryField(t *testing.T) {
+func TestNameDependsOnUIDAndIdentityOnly(t *testing.T) {
+	base, baseHash := ArtifactWorkflow("order", testUID, testIdentity)
 	tests := []struct {
-		name      string
-		orderName string
-		change    func(*v1alpha1.ArtifactWorkflowSpec)
+		name               string
+		orderName, uid, id string
+		wantSameHash       bool
 	}{
-		{name: "order name", orderName: "other-order"},
-		{name: "order name differing only in a dot", orderName: "order.a"},
-		{name: "type", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.Type = "helm-copy" }},
-		{name: "a parameter value", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.Parameters[2].Value = "library/alpine:3.19" }},
-		{name: "a parameter name", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.Parameters[2].Name = "specImages" }},
-		{name: "an added parameter", change: func(s *v1alpha1.ArtifactWorkflowSpec) {
-			s.Parameters = append(s.Parameters, param("specTag", ""))
-		}},
-		{name: "a removed parameter", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.Parameters = s.Parameters[1:] }},
-		{name: "no parameters at all", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.Parameters = nil }},
-		{name: "a character moved from a parameter name to its value", change: func(s *v1alpha1.ArtifactWorkflowSpec) {
-			s.Parameters[1] = param("dstTyp", "eoci")
-		}},
-		{name: "the source secret name", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.SrcSecretRef = secret("other-creds") }},
-		{name: "no source secret", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.SrcSecretRef = nil }},
-		{name: "a destination secret", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.DstSecretRef = secret("mirror-creds") }},
-		{name: "the secret moved from source to destination", change: func(s *v1alpha1.ArtifactWorkflowSpec) {
-			s.SrcSecretRef, s.DstSecretRef = nil, secret("hub-creds")
-		}},
-		{name: "the type moved into the order name", orderName: "order" + "oci-copy", change: func(s *v1alpha1.ArtifactWorkflowSpec) { s.Type = "" }},
+		{name: "the same Order and artifact give the same name", orderName: "order", uid: testUID, id: testIdentity, wantSameHash: true},
+		{name: "an Order re-created under the same name gets new names", orderName: "order", uid: "6f1c2d3e-0000-4000-8000-000000000002", id: testIdentity},
+		{name: "another artifact gets another name", orderName: "order", uid: testUID, id: "fedcba9876543210"},
+		{name: "fields cannot be shifted between UID and identity", orderName: "order", uid: testUID + "0", id: testIdentity[1:]},
 	}
-
-	_, base := ArtifactWorkflow("order", pinnedSpec())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			orderName, spec := "order", pinnedSpec()
-			if tt.orderName != "" {
-				orderName = tt.orderName
+			name, hash := ArtifactWorkflow(tt.orderName, tt.uid, tt.id)
+			if tt.wantSameHash {
+				assert.Equal(t, base, name)
+				assert.Equal(t, baseHash, hash)
+				return
 			}
-			if tt.change != nil {
-				tt.change(spec)
-			}
-			name, hash := ArtifactWorkflow(orderName, spec)
-			assert.NotEqual(t, base, hash)
-			assert.True(t, strings.HasSuffix(name, "-"+hash))
+			assert.NotEqual(t, baseHash, hash)
+			assert.NotEqual(t, base, name)
 		})
 	}
 }
 
-func TestOrdersSharingThePrefixGetDifferentNames(t *testing.T) {
-	shared := strings.Repeat("p", 46)
-	nameA, _ := ArtifactWorkflow(shared+"-a", pinnedSpec())
-	nameB, _ := ArtifactWorkflow(shared+"-b", pinnedSpec())
-	require.Equal(t, nameA[:47], nameB[:47], "both names should start with the same prefix")
-	assert.NotEqual(t, nameA, nameB)
+func TestWorkflowName(t *testing.T) {
+	longest, _ := ArtifactWorkflow(strings.Repeat("a", 253), testUID, testIdentity)
+	require.Len(t, longest, MaxNameLength)
+	short, _ := ArtifactWorkflow("order", testUID, testIdentity)
+	tests := []struct {
+		name   string
+		awName string
+		run    int64
+		want   string
+	}{
+		{name: "run 0 is the ArtifactWorkflow's own name", awName: short, run: 0, want: short},
+		{name: "a re-run appends its number", awName: short, run: 3, want: short + "-3"},
+		{name: "a re-run of a longest name cuts the prefix, not the hash", awName: longest, run: 12,
+			want: strings.Repeat("a", 43) + longest[46:] + "-12"},
+		{name: "a huge run number still fits", awName: longest, run: 1 << 62,
+			want: strings.Repeat("a", 26) + longest[46:] + "-4611686018427387904"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Workflow(tt.awName, tt.run)
+			assert.Equal(t, tt.want, got)
+			assert.LessOrEqual(t, len(got), MaxNameLength)
+			assert.Empty(t, validation.IsDNS1123Label(got))
+		})
+	}
+}
+
+func TestWorkflowNamesOfRunsAreDistinct(t *testing.T) {
+	longest, _ := ArtifactWorkflow(strings.Repeat("a", 253), testUID, testIdentity)
+	seen := map[string]int64{}
+	for run := range int64(2000) {
+		name := Workflow(longest, run)
+		if other, dup := seen[name]; dup {
+			t.Fatalf("runs %d and %d share the Workflow name %q", other, run, name)
+		}
+		seen[name] = run
+	}
 }
 
 // TestNamesOfGeneratedOrdersAreValid checks, over many Order names made by a
 // seeded generator, that every name is a DNS-1123 label of at most
-// MaxNameLength characters, and that distinct Orders get distinct names.
+// MaxNameLength characters, also for re-runs.
 func TestNamesOfGeneratedOrdersAreValid(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2024, 1))
 	const subdomainChars = "abcdefghijklmnopqrstuvwxyz0123456789-."
 	const anyChars = subdomainChars + "ABCXYZ_/ é\x00"
-
-	seen := map[string]string{}
 	for i := range 20000 {
 		alphabet := subdomainChars
 		if i%4 == 0 {
 			alphabet = anyChars // what a valid Order never has, to be safe anyway
 		}
 		orderName := randomString(rng, alphabet, rng.IntN(254))
-
-		name, hash := ArtifactWorkflow(orderName, pinnedSpec())
-
+		name, hash := ArtifactWorkflow(orderName, testUID, testIdentity)
 		require.LessOrEqual(t, len(name), MaxNameLength, "order %q", orderName)
 		require.Empty(t, validation.IsDNS1123Label(name), "order %q gave %q", orderName, name)
 		require.Regexp(t, hexHash, hash)
-		if other, dup := seen[name]; dup {
-			require.Equal(t, other, orderName, "two orders got the name %q", name)
-		}
-		seen[name] = orderName
+		wf := Workflow(name, rng.Int64N(1<<40))
+		require.Empty(t, validation.IsDNS1123Label(wf), "order %q gave Workflow %q", orderName, wf)
 	}
 }
 
@@ -257,17 +189,6 @@ func randomString(rng *rand.Rand, alphabet string, n int) string {
 		b[i] = alphabet[rng.IntN(len(alphabet))]
 	}
 	return string(b)
-}
-
-func BenchmarkArtifactWorkflow(b *testing.B) {
-	spec := pinnedSpec()
-	for i := range 40 {
-		spec.Parameters = append(spec.Parameters, param("specKey"+strings.Repeat("x", i), "some value"))
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		ArtifactWorkflow("release-2024.01.nightly", spec)
-	}
 }
 
 func TestArtifactIdentity(t *testing.T) {

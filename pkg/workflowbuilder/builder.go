@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/parameters"
 )
 
@@ -39,7 +40,11 @@ var (
 
 // Build returns the Argo Workflow that carries out aw with the template of its type.
 //
-// The Workflow has the name and namespace of aw and is controlled by it. It
+// The Workflow is named after aw and the run it carries out
+// (naming.Workflow of aw.spec.run: aw's own name for the first run), lives
+// in aw's namespace and is controlled by aw. It carries the finalizer
+// FinalizerWorkflowResult, which ARC removes once it recorded the final
+// phase, so no deletion loses a result. It
 // references the type's template and passes the merged parameters of aw and
 // the type (the type wins), plus the names of the source and destination
 // Secrets as SrcSecretNameParameter and DstSecretNameParameter.
@@ -99,15 +104,17 @@ func validate(aw *v1alpha1.ArtifactWorkflow, t TypeRef) error {
 	return nil
 }
 
-// workflowMeta gives the Workflow the identity of its ArtifactWorkflow, so
-// that one ArtifactWorkflow can only ever have one Workflow, and the labels
+// workflowMeta gives the Workflow the identity of its ArtifactWorkflow and
+// run, so that one run of an ArtifactWorkflow can only ever have one
+// Workflow, and the labels
 // the controller uses to find its way back from a Workflow.
 func workflowMeta(aw *v1alpha1.ArtifactWorkflow) metav1.ObjectMeta {
 	meta := metav1.ObjectMeta{
-		Name:            aw.Name,
+		Name:            naming.Workflow(aw.Name, aw.Spec.Run),
 		Namespace:       aw.Namespace,
 		Labels:          workflowLabels(aw),
 		OwnerReferences: []metav1.OwnerReference{*ownerReference(aw)},
+		Finalizers:      []string{v1alpha1.FinalizerWorkflowResult},
 	}
 	if name, ok := aw.Annotations[v1alpha1.AnnotationOrderName]; ok {
 		meta.Annotations = map[string]string{v1alpha1.AnnotationOrderName: name}

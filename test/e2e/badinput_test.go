@@ -653,13 +653,14 @@ func badInputs() []badInput {
 				assert.NotContains(r.t, params, "zInjected")
 			},
 		},
-		unresolvedArtifact("an artifact whose ArtifactWorkflow name a foreign ArtifactWorkflow holds waits with NameConflict",
-			func(r *row) { r.createHandWrittenArtifactWorkflow(r.expand("{aw}"), "copy", nil) },
-			bad{},
-			"NameConflict", `an ArtifactWorkflow named "{aw}" already exists and is not controlled by this Order; delete or rename it`),
 		{
 			name: "a foreign Workflow of the wanted name is left alone and reported as WorkflowConflict",
 			setup: func(r *row) {
+				// ArtifactWorkflow names hold the Order's UID: the Order
+				// comes first, suspended so that its Workflow waits, then
+				// the foreign Workflow takes the name, then the Order resumes.
+				order := r.createOrderSuspended(orderName, r.artifact(bad{}))
+				r.vars["{aw}"] = artifactWorkflowName(order, r.artifact(bad{}))
 				_, err := s.argo.ArgoprojV1alpha1().Workflows(r.ns).Create(r.ctx(), &wfv1.Workflow{
 					ObjectMeta: metav1.ObjectMeta{Name: r.expand("{aw}")},
 					Spec: wfv1.WorkflowSpec{
@@ -671,7 +672,11 @@ func badInputs() []badInput {
 					},
 				}, metav1.CreateOptions{})
 				require.NoError(r.t, err, "creating the foreign Workflow")
-				r.createOrder(orderName, r.artifact(bad{}))
+				order, err = s.arc.ArcV1alpha1().Orders(r.ns).Get(r.ctx(), orderName, metav1.GetOptions{})
+				require.NoError(r.t, err)
+				order.Spec.Suspend = false
+				_, err = s.arc.ArcV1alpha1().Orders(r.ns).Update(r.ctx(), order, metav1.UpdateOptions{})
+				require.NoError(r.t, err, "resuming the Order")
 			},
 			expect: func(r *row) {
 				r.expectOnArtifactWorkflow(1, "WorkflowConflict", r.expand(
@@ -808,7 +813,6 @@ func newRow(t *testing.T, parent *testing.T, logPath string) *row {
 	r.createEndpoint("src", "oci", "src.example", arcv1.EndpointUsagePullOnly, "")
 	r.createEndpoint("dst", "oci", "dst.example", arcv1.EndpointUsagePushOnly, "dst-creds")
 	r.createArtifactType("copy", copyType())
-	r.vars["{aw}"] = r.artifactWorkflowName(orderName, r.artifact(bad{}))
 	return r
 }
 
@@ -966,19 +970,24 @@ func (r *row) createHandWrittenArtifactWorkflow(name, typ string, controller *me
 }
 
 // artifactWorkflowName is the name ARC gives the ArtifactWorkflow of an
-// artifact of the Order orderName that uses src and dst.
-func (r *row) artifactWorkflowName(orderName string, a arcv1.OrderArtifact) string {
-	r.t.Helper()
-	var endpoints [2]arcv1.EndpointSpec
-	for i, name := range []string{"src", "dst"} {
-		ep, err := s.arc.ArcV1alpha1().Endpoints(r.ns).Get(r.ctx(), name, metav1.GetOptions{})
-		require.NoError(r.t, err)
-		endpoints[i] = ep.Spec
-	}
-	params, err := parameters.Build(a.Spec.Raw, endpoints[0], endpoints[1])
-	require.NoError(r.t, err)
-	name, _ := naming.ArtifactWorkflow(orderName, &arcv1.ArtifactWorkflowSpec{Type: a.Type, Parameters: params, DstSecretRef: ref("dst-creds")})
+// artifact of order that uses the Endpoints src and dst: it depends on the
+// Order's UID and on what the artifact says, not on the Endpoints.
+func artifactWorkflowName(order *arcv1.Order, a arcv1.OrderArtifact) string {
+	name, _ := naming.ArtifactWorkflow(order.Name, string(order.UID), naming.ArtifactIdentity(a.Type, "src", "dst", a.Spec.Raw))
 	return name
+}
+
+// createOrderSuspended is createOrder with spec.suspend set.
+func (r *row) createOrderSuspended(name string, more ...arcv1.OrderArtifact) *arcv1.Order {
+	r.t.Helper()
+	return r.fixture.createOrder(&arcv1.Order{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: arcv1.OrderSpec{
+			Defaults:  &arcv1.OrderDefaults{SrcRef: ref("src"), DstRef: ref("dst")},
+			Artifacts: append([]arcv1.OrderArtifact{{Type: "copy", Spec: rawSpec(goodSpec)}}, more...),
+			Suspend:   true,
+		},
+	})
 }
 
 // ---------------------------------------------------------------- refusals

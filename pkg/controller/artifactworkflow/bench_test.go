@@ -119,6 +119,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
 		Orders:               inf.Orders(),
 		Namespaces:           core.Core().V1().Namespaces(),
+		Endpoints:            inf.Endpoints(),
 		Workflows:            workflows,
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
 	require.NoError(b, err)

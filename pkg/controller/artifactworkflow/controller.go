@@ -52,6 +52,7 @@ type Controller struct {
 	artifactWorkflows   arclisters.ArtifactWorkflowLister
 	artifactWorkflowIdx cache.Indexer
 	orders              arclisters.OrderLister
+	endpoints           arclisters.EndpointLister
 	types               *controller.TypeResolver
 	workflows           argolisters.WorkflowLister
 	cacheSynced         []cache.InformerSynced
@@ -62,6 +63,9 @@ type Controller struct {
 	// ownWrites keeps a sync from writing the same status twice while the
 	// cache still holds the version before its own write.
 	ownWrites *controller.OwnWrites
+
+	// admission keeps concurrency limits; see admit.
+	admission *admission
 
 	// maxParameterBytes and maxMessageBytes: see WithMaxParameterBytes and WithMaxMessageBytes.
 	maxParameterBytes int
@@ -92,6 +96,8 @@ type Informers struct {
 	Orders arcinformers.OrderInformer
 	// Namespaces carry the labels ClusterArtifactType namespace selectors match.
 	Namespaces coreinformers.NamespaceInformer
+	// Endpoints carry the concurrency limits of the work that uses them.
+	Endpoints arcinformers.EndpointInformer
 	// Workflows must be restricted to WorkflowSelector and slimmed with
 	// controller.SlimWorkflow; cmd/arc-controller sets that up.
 	Workflows argoinformers.WorkflowInformer
@@ -107,6 +113,8 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		clock:               clk,
 		queue:               controller.NewQueue(Name),
 		ownWrites:           controller.NewOwnWrites(),
+		admission:           newAdmission(),
+		endpoints:           inf.Endpoints.Lister(),
 		artifactWorkflows:   inf.ArtifactWorkflows.Lister(),
 		artifactWorkflowIdx: inf.ArtifactWorkflows.Informer().GetIndexer(),
 		orders:              inf.Orders.Lister(),
@@ -118,6 +126,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 			inf.ClusterArtifactTypes.Informer().HasSynced,
 			inf.Orders.Informer().HasSynced,
 			inf.Namespaces.Informer().HasSynced,
+			inf.Endpoints.Informer().HasSynced,
 			inf.Workflows.Informer().HasSynced,
 		},
 		maxParameterBytes: controller.DefaultMaxParameterBytes,
@@ -127,7 +136,12 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 	for _, opt := range opts {
 		opt(c)
 	}
-	if err := inf.ArtifactWorkflows.Informer().AddIndexers(cache.Indexers{indexByType: typeOfArtifactWorkflow}); err != nil {
+	indexers := cache.Indexers{indexByType: typeOfArtifactWorkflow, indexByLimit: limitKeysOf}
+	// Both controllers share the ArtifactWorkflow informer; the index may already be there.
+	if _, exists := inf.ArtifactWorkflows.Informer().GetIndexer().GetIndexers()[controller.IndexByControllerUID]; !exists {
+		indexers[controller.IndexByControllerUID] = controller.ControllerUIDIndexer
+	}
+	if err := inf.ArtifactWorkflows.Informer().AddIndexers(indexers); err != nil {
 		return nil, fmt.Errorf("adding ArtifactWorkflow indexer: %w", err)
 	}
 	if err := c.addEventHandlers(inf); err != nil {
@@ -164,16 +178,19 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 		controller.InformerHandler{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueue,
 			UpdateFunc: c.updateArtifactWorkflow,
-			DeleteFunc: c.forgetArtifactWorkflow,
+			DeleteFunc: c.deleteArtifactWorkflow,
 		}},
 		controller.InformerHandler{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.enqueueOwner,
+			AddFunc:    c.addWorkflow,
 			UpdateFunc: c.updateWorkflow,
-			DeleteFunc: c.enqueueOwner,
+			DeleteFunc: c.deleteWorkflow,
 		}},
 		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj interface{}) { c.enqueueListedBy(nil, obj) },
-			UpdateFunc: c.enqueueListedBy,
+			UpdateFunc: c.updateOrder,
+		}},
+		controller.InformerHandler{Informer: inf.Endpoints.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+			UpdateFunc: c.updateEndpoint,
 		}},
 		controller.InformerHandler{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
 		controller.InformerHandler{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
@@ -199,11 +216,106 @@ func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 	c.enqueue(newObj)
 }
 
-// forgetArtifactWorkflow drops what ownWrites knows of a deleted ArtifactWorkflow.
-func (c *Controller) forgetArtifactWorkflow(obj interface{}) {
-	if m := controller.ObjectMeta(obj); m != nil {
-		c.ownWrites.Forget(cache.MetaObjectToName(m))
+// deleteArtifactWorkflow drops what ownWrites knows of a deleted
+// ArtifactWorkflow, queues it so its Workflows lose ARC's finalizer, and
+// wakes the work that waited for its slots.
+func (c *Controller) deleteArtifactWorkflow(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
 	}
+	c.ownWrites.Forget(cache.MetaObjectToName(m))
+	c.enqueue(obj)
+	if aw, ok := obj.(*arcv1.ArtifactWorkflow); ok {
+		c.wakeWaiting(aw)
+	} else if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		if aw, ok := tomb.Obj.(*arcv1.ArtifactWorkflow); ok {
+			c.wakeWaiting(aw)
+		}
+	}
+}
+
+// addWorkflow ends the reservation of a Workflow ARC created and queues its owner.
+func (c *Controller) addWorkflow(obj interface{}) {
+	if m := controller.ObjectMeta(obj); m != nil {
+		c.admission.observed(cache.MetaObjectToName(m))
+	}
+	c.enqueueOwner(obj)
+}
+
+// deleteWorkflow queues the owner, which records a result or a loss, and
+// wakes the work that waited for the Workflow's slot.
+func (c *Controller) deleteWorkflow(obj interface{}) {
+	c.enqueueOwner(obj)
+	c.wakeOwnersWaiting(obj)
+}
+
+// wakeOwnersWaiting wakes the work waiting for a slot of any limit the
+// Workflow's ArtifactWorkflow is subject to.
+func (c *Controller) wakeOwnersWaiting(obj interface{}) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return
+	}
+	owner, _, ok := controller.ControllerOf(m, artifactWorkflowKind.GroupKind())
+	if !ok {
+		return
+	}
+	if aw, err := c.artifactWorkflows.ArtifactWorkflows(owner.Namespace).Get(owner.Name); err == nil {
+		c.wakeWaiting(aw)
+	}
+}
+
+// wakeWaiting queues every ArtifactWorkflow that waits for a limit aw is
+// subject to: a slot may have come free. Only the first in line take it.
+func (c *Controller) wakeWaiting(aw *arcv1.ArtifactWorkflow) {
+	keys, _ := limitKeysOf(aw)
+	for _, key := range keys {
+		c.enqueueWaitingOf(key)
+	}
+}
+
+// enqueueWaitingOf queues the ArtifactWorkflows of a limit key that wait.
+func (c *Controller) enqueueWaitingOf(key string) {
+	objs, err := c.artifactWorkflowIdx.ByIndex(indexByLimit, key)
+	if err != nil {
+		return
+	}
+	for _, obj := range objs {
+		if m, ok := obj.(*arcv1.ArtifactWorkflow); ok && m.Status.Phase == arcv1.WorkflowPhasePending && m.Status.WorkflowName == "" {
+			c.queue.Add(cache.MetaObjectToName(m))
+		}
+	}
+}
+
+// updateOrder queues what an Order's update concerns: the ArtifactWorkflows
+// its status newly lists, and all of its ArtifactWorkflows when it was
+// suspended or resumed or its parallelism changed.
+func (c *Controller) updateOrder(oldObj, newObj interface{}) {
+	c.enqueueListedBy(oldObj, newObj)
+	oldOrder, okOld := oldObj.(*arcv1.Order)
+	newOrder, okNew := newObj.(*arcv1.Order)
+	if !okOld || !okNew || (oldOrder.Spec.Suspend == newOrder.Spec.Suspend &&
+		equality.Semantic.DeepEqual(oldOrder.Spec.Parallelism, newOrder.Spec.Parallelism)) {
+		return
+	}
+	objs, err := c.artifactWorkflowIdx.ByIndex(controller.IndexByControllerUID, string(newOrder.UID))
+	if err != nil {
+		return
+	}
+	for _, obj := range objs {
+		c.enqueue(obj)
+	}
+}
+
+// updateEndpoint wakes the work waiting for an Endpoint whose limit changed.
+func (c *Controller) updateEndpoint(oldObj, newObj interface{}) {
+	oldEP, okOld := oldObj.(*arcv1.Endpoint)
+	newEP, okNew := newObj.(*arcv1.Endpoint)
+	if !okOld || !okNew || equality.Semantic.DeepEqual(oldEP.Spec.MaxConcurrentWorkflows, newEP.Spec.MaxConcurrentWorkflows) {
+		return
+	}
+	c.enqueueWaitingOf(endpointLimitKey(newEP.Namespace, newEP.Name))
 }
 
 // enqueueOwner enqueues the ArtifactWorkflow that controls a Workflow.
@@ -231,6 +343,9 @@ func (c *Controller) updateWorkflow(oldObj, newObj interface{}) {
 		return
 	}
 	c.enqueueOwner(newObj)
+	if workflowFinished(newWF) && !workflowFinished(oldWF) {
+		c.wakeOwnersWaiting(newObj)
+	}
 }
 
 // enqueueListedBy queues the ArtifactWorkflows an Order's status lists and

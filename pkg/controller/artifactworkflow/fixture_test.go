@@ -98,6 +98,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
 		Orders:               inf.Orders(),
 		Namespaces:           f.core.Core().V1().Namespaces(),
+		Endpoints:            inf.Endpoints(),
 		Workflows:            f.wf.Argoproj().V1alpha1().Workflows(),
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
 	require.NoError(t, err)
@@ -125,6 +126,9 @@ func (f *fixture) refreshCaches() {
 	orders, err := f.client.ArcV1alpha1().Orders("").List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.t, inf.Orders().Informer().GetIndexer(), orders.Items, nil)
+	endpoints, err := f.client.ArcV1alpha1().Endpoints("").List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, inf.Endpoints().Informer().GetIndexer(), endpoints.Items, nil)
 	namespaces, err := f.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.t, f.core.Core().V1().Namespaces().Informer().GetIndexer(), namespaces.Items, nil)

@@ -19,6 +19,7 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
 
@@ -38,6 +39,8 @@ const (
 	ReasonSucceeded        = "WorkflowSucceeded"
 	ReasonFailed           = "WorkflowFailed"
 	ReasonError            = "WorkflowError"
+	ReasonWaiting          = "WaitingForLimit"
+	ReasonSuspended        = "Suspended"
 )
 
 // conflictRecheck is how long to wait before looking again at a Workflow of
@@ -46,19 +49,31 @@ const (
 // collector is about to remove), so a slow poll replaces the event.
 const conflictRecheck = 30 * time.Second
 
-// sync makes sure the ArtifactWorkflow has its Workflow and mirrors the
-// Workflow's progress into its status.
+// waitingRecheck is how often work waiting for a concurrency limit looks
+// again, besides the events of Workflows that finish: a safety net for
+// changes no handler maps to it.
+const waitingRecheck = 15 * time.Second
+
+// sync makes sure the ArtifactWorkflow's current run has its Workflow and
+// mirrors the Workflow's progress into its status.
+//
+// Finished work never runs again by itself: once the status records a
+// finished phase for the current run, nothing but a new run (spec.run, which
+// only a re-run request of the Order raises) creates another Workflow,
+// whatever happens to the spec or the Workflow. A run asked for while the
+// previous one still runs starts once that one finished.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	aw, err := c.artifactWorkflows.ArtifactWorkflows(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
-		// The garbage collector removes the Workflow of a deleted ArtifactWorkflow.
-		return nil
+		// The garbage collector removes the Workflows of a deleted
+		// ArtifactWorkflow; they may wait for ARC's finalizer.
+		return c.releaseWorkflows(ctx, key, nil)
 	}
 	if err != nil {
 		return err
 	}
 	if aw.DeletionTimestamp != nil {
-		return nil
+		return c.releaseWorkflows(ctx, key, nil)
 	}
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "artifactWorkflow", klog.KObj(aw))
 	ctx = klog.NewContext(ctx, logger)
@@ -69,33 +84,40 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return nil
 	}
 
-	owned, why, untrusted := c.ownedByLiveOrder(aw)
+	order, why, untrusted := c.ownedByLiveOrder(aw)
 	if untrusted != nil {
 		return c.writeStatus(ctx, aw, *untrusted)
 	}
-	if !owned {
+	if order == nil {
 		logger.V(2).Info("Skipping ArtifactWorkflow", "reason", why)
 		return nil
 	}
 
-	wf, err := c.findWorkflow(ctx, aw)
+	want := naming.Workflow(aw.Name, aw.Spec.Run)
+	prev := aw.Status.WorkflowName
+	if prev != "" && prev != want && !aw.Status.Phase.Finished() {
+		return c.syncPreviousRun(ctx, aw, prev)
+	}
+
+	wf, err := c.findWorkflow(ctx, aw, want)
 	if err != nil {
 		return err
 	}
+	thisRun := aw.Status.Run == aw.Spec.Run && (prev == want || prev == "")
 	var outcome syncOutcome
 	switch {
 	case wf != nil && !controller.IsControlledBy(wf, aw):
 		outcome = conflict(wf)
 	case wf != nil:
-		outcome = mirror(wf)
-	case aw.Status.Phase.Finished():
-		// The Workflow is gone (Argo's TTL, or someone deleted it) but the
+		outcome = mirror(wf, aw.Spec.Run)
+	case thisRun && aw.Status.Phase.Finished():
+		// The Workflow is gone (a TTL, or someone deleted it) but the
 		// result is known: keep it, and never run the work again.
-		return nil
-	case aw.Status.Phase != arcv1.WorkflowPhaseUnknown:
+		return c.releaseWorkflows(ctx, key, aw)
+	case thisRun && aw.Status.Phase != arcv1.WorkflowPhaseUnknown && (prev == want || aw.Status.Phase == arcv1.WorkflowPhaseRunning):
 		outcome = vanished(aw)
 	default:
-		if outcome, err = c.createWorkflow(ctx, aw); err != nil {
+		if outcome, err = c.startRun(ctx, aw, order, want); err != nil {
 			return err
 		}
 	}
@@ -105,10 +127,69 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if outcome.recheckAfter > 0 {
 		c.queue.AddAfter(key, outcome.recheckAfter)
 	}
+	if wf != nil && controller.IsControlledBy(wf, aw) {
+		if err := c.cleanUp(ctx, aw, wf); err != nil {
+			return err
+		}
+	}
+	return c.releaseWorkflows(ctx, key, aw)
+}
+
+// syncPreviousRun mirrors the Workflow of an earlier run that has not
+// finished although a new run is asked for: running work finishes with what
+// it started with. Once it finished, the ArtifactWorkflow is synced again to
+// start the new run.
+func (c *Controller) syncPreviousRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) error {
+	wf, err := c.findWorkflow(ctx, aw, name)
+	if err != nil {
+		return err
+	}
+	var outcome syncOutcome
+	if wf != nil && controller.IsControlledBy(wf, aw) {
+		outcome = mirror(wf, aw.Status.Run)
+	} else {
+		outcome = vanished(aw)
+	}
+	if err := c.writeStatus(ctx, aw, outcome); err != nil {
+		return err
+	}
+	if outcome.phase.Finished() {
+		c.queue.Add(cache.MetaObjectToName(aw))
+	}
+	if wf != nil && controller.IsControlledBy(wf, aw) {
+		return c.cleanUp(ctx, aw, wf)
+	}
 	return nil
 }
 
-// ownedByLiveOrder tells whether an Order that exists, is not being
+// startRun creates the Workflow of the current run, unless the Order is
+// suspended or a concurrency limit has no free slot: then the outcome says
+// what the run waits for.
+func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, error) {
+	if order.Spec.Suspend {
+		return waiting(aw, ReasonSuspended, fmt.Sprintf("Order %q is suspended (spec.suspend); the Workflow is created once it is resumed", order.Name), 0), nil
+	}
+	limits, err := c.limitsOf(aw, order)
+	if err != nil {
+		return syncOutcome{}, err
+	}
+	wfKey := cache.ObjectName{Namespace: aw.Namespace, Name: name}
+	ok, why, err := c.admit(aw, limits, wfKey)
+	if err != nil {
+		return syncOutcome{}, err
+	}
+	if !ok {
+		return waiting(aw, ReasonWaiting, why, waitingRecheck), nil
+	}
+	outcome, err := c.createWorkflow(ctx, aw, name)
+	if err != nil || outcome.workflowName == "" {
+		// No Workflow came of it: the slot is free again.
+		c.admission.release(wfKey)
+	}
+	return outcome, err
+}
+
+// ownedByLiveOrder returns the Order, when one that exists, is not being
 // deleted and lists aw in its status controls aw. ARC acts only on such ArtifactWorkflows: the Order
 // controller made them from checked Endpoints, Secrets and types, while one
 // written by hand could name any Secret of the namespace.
@@ -116,15 +197,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 // An ArtifactWorkflow without an Order as controller gets the outcome
 // untrusted, reported once. One whose Order is gone or going is normal during
 // deletion (the garbage collector removes it) and is skipped quietly.
-func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owned bool, why string, untrusted *syncOutcome) {
-	owner, uid, ok := controller.ControllerOf(aw, orderKind)
+func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owner *arcv1.Order, why string, untrusted *syncOutcome) {
+	ownerName, uid, ok := controller.ControllerOf(aw, orderKind)
 	if !ok {
 		o := invalid(ReasonUntrusted, errors.New("ARC acts only on ArtifactWorkflows that an Order controls; this one has no Order as its controller, so no Workflow is created for it: create an Order instead"))
-		return false, "", &o
+		return nil, "", &o
 	}
-	order, err := c.orders.Orders(owner.Namespace).Get(owner.Name)
+	order, err := c.orders.Orders(ownerName.Namespace).Get(ownerName.Name)
 	if err != nil || string(order.UID) != uid || order.DeletionTimestamp != nil {
-		return false, "its Order is gone or going; the garbage collector removes it", nil
+		return nil, "its Order is gone or going; the garbage collector removes it", nil
 	}
 	// Its Order's status must list it too. Anyone allowed to create
 	// ArtifactWorkflows can copy an Order's UID into an owner reference, but
@@ -132,9 +213,9 @@ func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owned bool, w
 	// the Order controller made. One not listed yet is waited for quietly:
 	// the Order's status update queues it (enqueueListedBy).
 	if !listedBy(order, aw.Name) {
-		return false, "its Order's status does not list it yet", nil
+		return nil, "its Order's status does not list it yet", nil
 	}
-	return true, "", nil
+	return order, "", nil
 }
 
 // listedBy tells whether the Order's status lists the ArtifactWorkflow name.
@@ -147,27 +228,28 @@ func listedBy(order *arcv1.Order, name string) bool {
 	return false
 }
 
-// findWorkflow returns the Workflow of the ArtifactWorkflow's name, or nil.
-// When the cache has none although the ArtifactWorkflow reported one before,
-// it asks the API server: a cache that lags must not turn a running
-// Workflow into a lost one.
-func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) (*wfv1.Workflow, error) {
-	wf, err := c.workflows.Workflows(aw.Namespace).Get(aw.Name)
+// findWorkflow returns the Workflow of the given name, or nil. When the
+// cache has none although the ArtifactWorkflow reported one before, it asks
+// the API server: a cache that lags must not turn a running Workflow into a
+// lost one.
+func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (*wfv1.Workflow, error) {
+	wf, err := c.workflows.Workflows(aw.Namespace).Get(name)
 	if err == nil {
 		return wf, nil
 	}
 	if !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	if aw.Status.Phase == arcv1.WorkflowPhaseUnknown || aw.Status.Phase.Finished() {
+	if aw.Status.Phase == arcv1.WorkflowPhaseUnknown || aw.Status.Phase.Finished() ||
+		(aw.Status.WorkflowName != name && !(aw.Status.WorkflowName == "" && name == aw.Name)) {
 		return nil, nil
 	}
-	wf, err = c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, aw.Name, metav1.GetOptions{})
+	wf, err = c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading Workflow %s: %w", aw.Name, err)
+		return nil, fmt.Errorf("reading Workflow %s: %w", name, err)
 	}
 	return wf, nil
 }
@@ -175,12 +257,16 @@ func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflo
 // syncOutcome is what one sync found: the status to write, a Warning to
 // emit if that status is new, and when to look again.
 type syncOutcome struct {
-	phase      arcv1.WorkflowPhase
-	message    string
-	startedAt  *metav1.Time
-	finishedAt *metav1.Time
-	ready      metav1.ConditionStatus
-	reason     string
+	// run and workflowName say which run and Workflow the status describes;
+	// an empty workflowName means the current run has no Workflow.
+	run          int64
+	workflowName string
+	phase        arcv1.WorkflowPhase
+	message      string
+	startedAt    *metav1.Time
+	finishedAt   *metav1.Time
+	ready        metav1.ConditionStatus
+	reason       string
 	// warning, when set, is emitted as a Warning event if the status changes.
 	warning bool
 	// keepTimes keeps the times and results already in the status (for
@@ -196,7 +282,7 @@ type syncOutcome struct {
 // createWorkflow resolves the type, checks its rules and creates the
 // Workflow. Bad input gives an outcome to report; an error means an API
 // call failed and the sync is retried.
-func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow) (syncOutcome, error) {
+func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (syncOutcome, error) {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	var typeErr *controller.TypeError
 	if errors.As(err, &typeErr) {
@@ -217,24 +303,24 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 	}
 	created, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		existing, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, aw.Name, metav1.GetOptions{})
+		existing, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if getErr != nil {
-			return syncOutcome{}, fmt.Errorf("reading existing Workflow %s: %w", aw.Name, getErr)
+			return syncOutcome{}, fmt.Errorf("reading existing Workflow %s: %w", name, getErr)
 		}
 		if !controller.IsControlledBy(existing, aw) {
 			return conflict(existing), nil
 		}
-		return mirror(existing), nil
+		return mirror(existing, aw.Spec.Run), nil
 	}
 	if controller.RefusedByAPIServer(err) {
-		return refused(aw.Name, err), nil
+		return refused(name, err), nil
 	}
 	if err != nil {
-		return syncOutcome{}, fmt.Errorf("creating Workflow %s: %w", aw.Name, err)
+		return syncOutcome{}, fmt.Errorf("creating Workflow %s: %w", name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created Workflow", "workflow", klog.KObj(created))
 	c.recorder.Eventf(aw, corev1.EventTypeNormal, ReasonWorkflowCreated, "Created Workflow %s from template %s", created.Name, desired.Spec.WorkflowTemplateRef.Name)
-	return mirror(created), nil
+	return mirror(created, aw.Spec.Run), nil
 }
 
 // checkRules returns why the ArtifactWorkflow's endpoint types break the
@@ -303,13 +389,19 @@ func refused(name string, err error) syncOutcome {
 
 // vanished is the outcome when the Workflow disappeared before it finished.
 func vanished(aw *arcv1.ArtifactWorkflow) syncOutcome {
+	name := aw.Status.WorkflowName
+	if name == "" {
+		name = aw.Name
+	}
 	return syncOutcome{
-		phase:     arcv1.WorkflowPhaseError,
-		message:   fmt.Sprintf("Workflow %s was deleted before it finished (last phase %s)", aw.Name, aw.Status.Phase),
-		ready:     metav1.ConditionFalse,
-		reason:    ReasonWorkflowDeleted,
-		warning:   true,
-		keepTimes: true,
+		run:          aw.Status.Run,
+		workflowName: name,
+		phase:        arcv1.WorkflowPhaseError,
+		message:      fmt.Sprintf("Workflow %s was deleted before it finished (last phase %s)", name, aw.Status.Phase),
+		ready:        metav1.ConditionFalse,
+		reason:       ReasonWorkflowDeleted,
+		warning:      true,
+		keepTimes:    true,
 	}
 }
 
@@ -325,15 +417,29 @@ func workflowParameterBytes(wf *wfv1.Workflow) int {
 	return n
 }
 
-// mirror is the outcome that copies the Workflow's progress.
-func mirror(wf *wfv1.Workflow) syncOutcome {
+// waiting is the outcome of a run that may not start yet: Pending, saying why.
+func waiting(aw *arcv1.ArtifactWorkflow, reason, message string, recheck time.Duration) syncOutcome {
+	return syncOutcome{
+		run:          aw.Spec.Run,
+		phase:        arcv1.WorkflowPhasePending,
+		message:      message,
+		ready:        metav1.ConditionFalse,
+		reason:       reason,
+		recheckAfter: recheck,
+	}
+}
+
+// mirror is the outcome that copies the progress of the Workflow of run.
+func mirror(wf *wfv1.Workflow, run int64) syncOutcome {
 	o := syncOutcome{
-		phase:      mirroredPhase(wf.Status.Phase),
-		message:    wf.Status.Message,
-		startedAt:  timeOrNil(wf.Status.StartedAt),
-		finishedAt: timeOrNil(wf.Status.FinishedAt),
-		results:    workflowResults(wf),
-		ready:      metav1.ConditionFalse,
+		run:          run,
+		workflowName: wf.Name,
+		phase:        mirroredPhase(wf.Status.Phase),
+		message:      wf.Status.Message,
+		startedAt:    timeOrNil(wf.Status.StartedAt),
+		finishedAt:   timeOrNil(wf.Status.FinishedAt),
+		results:      workflowResults(wf),
+		ready:        metav1.ConditionFalse,
 	}
 	switch o.phase {
 	case arcv1.WorkflowPhaseSucceeded:
@@ -434,8 +540,14 @@ func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow
 // condition's transition time when its status does not change.
 func (c *Controller) statusFor(aw *arcv1.ArtifactWorkflow, o syncOutcome) arcv1.ArtifactWorkflowStatus {
 	o.message = controller.TruncateMessage(o.message, c.maxMessageBytes)
+	if o.workflowName == "" {
+		// No Workflow: the status speaks of the current run.
+		o.run = aw.Spec.Run
+	}
 	status := arcv1.ArtifactWorkflowStatus{
 		ObservedGeneration: aw.Generation,
+		Run:                o.run,
+		WorkflowName:       o.workflowName,
 		Phase:              o.phase,
 		Message:            o.message,
 		StartedAt:          o.startedAt,

@@ -7,10 +7,12 @@ package order
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -67,6 +69,26 @@ type Controller struct {
 	// statusBatchPeriod delays the sync an ArtifactWorkflow event asks of
 	// its Order; see WithStatusBatchPeriod.
 	statusBatchPeriod time.Duration
+
+	// queuedMu guards lastQueued, the last time queuedAt handed out.
+	queuedMu   sync.Mutex
+	lastQueued time.Time
+}
+
+// queuedAt is the time a new run is asked for, strictly later than any
+// handed out before by this process: runs asked for in one sync, or in two
+// syncs within a microsecond, keep their order in the queue of a
+// concurrency limit.
+func (c *Controller) queuedAt() *metav1.MicroTime {
+	c.queuedMu.Lock()
+	defer c.queuedMu.Unlock()
+	now := c.clock.Now().Truncate(time.Microsecond)
+	if !now.After(c.lastQueued) {
+		now = c.lastQueued.Add(time.Microsecond)
+	}
+	c.lastQueued = now
+	t := metav1.NewMicroTime(now)
+	return &t
 }
 
 // Option changes how New builds the controller.
@@ -276,9 +298,12 @@ func (c *Controller) updateOrder(oldObj, newObj interface{}) {
 	if !okOld || !okNew {
 		return
 	}
+	// Re-run requests are annotations: they do not move the generation.
 	statusOnly := oldOrder.ResourceVersion != newOrder.ResourceVersion &&
 		oldOrder.Generation == newOrder.Generation &&
-		equality.Semantic.DeepEqual(oldOrder.DeletionTimestamp, newOrder.DeletionTimestamp)
+		equality.Semantic.DeepEqual(oldOrder.DeletionTimestamp, newOrder.DeletionTimestamp) &&
+		oldOrder.Annotations[arcv1.AnnotationForceAt] == newOrder.Annotations[arcv1.AnnotationForceAt] &&
+		oldOrder.Annotations[arcv1.AnnotationRerunFailedAt] == newOrder.Annotations[arcv1.AnnotationRerunFailedAt]
 	if statusOnly {
 		return
 	}
@@ -313,6 +338,7 @@ func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 	}
 	if oldAW.Status.Phase == newAW.Status.Phase &&
 		oldAW.Status.Message == newAW.Status.Message &&
+		oldAW.Status.Run == newAW.Status.Run &&
 		oldAW.Generation == newAW.Generation &&
 		equality.Semantic.DeepEqual(oldAW.Labels, newAW.Labels) &&
 		equality.Semantic.DeepEqual(oldAW.OwnerReferences, newAW.OwnerReferences) &&

@@ -18,10 +18,21 @@ import (
 	"github.com/artifact-conduit/arc/pkg/naming"
 )
 
-// expectedName is the ArtifactWorkflow name the Order should use for a spec
-// the test writes out by hand.
-func expectedName(orderName string, spec arcv1.ArtifactWorkflowSpec) (string, string) {
-	return naming.ArtifactWorkflow(orderName, &spec)
+// expectedName is the ArtifactWorkflow name the Order newOrder(orderName)
+// should use for an artifact, computed from its identity as written.
+func expectedName(orderName string, a arcv1.OrderArtifact) (string, string) {
+	src, dst := "dockerhub", "internal"
+	if a.SrcRef != nil {
+		src = a.SrcRef.Name
+	}
+	if a.DstRef != nil {
+		dst = a.DstRef.Name
+	}
+	var raw []byte
+	if a.Spec != nil {
+		raw = a.Spec.Raw
+	}
+	return naming.ArtifactWorkflow(orderName, "uid-"+orderName, naming.ArtifactIdentity(a.Type, src, dst, raw))
 }
 
 func alpineSpec() arcv1.ArtifactWorkflowSpec {
@@ -29,13 +40,23 @@ func alpineSpec() arcv1.ArtifactWorkflowSpec {
 		Type:         "oci",
 		Parameters:   alpineParameters(),
 		DstSecretRef: ref("dst-reg-secret"),
+		SrcEndpoint:  "dockerhub",
+		DstEndpoint:  "internal",
 	}
+}
+
+// specWithoutQueue is an ArtifactWorkflow's spec without the time it was
+// queued at, which depends on the clock.
+func specWithoutQueue(aw arcv1.ArtifactWorkflow) arcv1.ArtifactWorkflowSpec {
+	spec := *aw.Spec.DeepCopy()
+	spec.QueuedAt = nil
+	return spec
 }
 
 func TestSyncCreatesTheArtifactWorkflowOfTheDesignExample(t *testing.T) {
 	order := newOrder("alpine", alpineArtifact(t))
 	f := newFixture(t, order, dockerhub(), internal(), secret("dst-reg-secret"))
-	name, hash := expectedName("alpine", alpineSpec())
+	name, hash := expectedName("alpine", alpineArtifact(t))
 
 	writes, events, err := f.sync("alpine")
 	require.NoError(t, err)
@@ -49,7 +70,7 @@ func TestSyncCreatesTheArtifactWorkflowOfTheDesignExample(t *testing.T) {
 	aws := f.artifactWorkflows()
 	require.Len(t, aws, 1)
 	aw := aws[0]
-	assert.Equal(t, alpineSpec(), aw.Spec)
+	assert.Equal(t, alpineSpec(), specWithoutQueue(aw))
 	assert.Equal(t, hash, aw.Labels[arcv1.LabelArtifactHash])
 	assert.Equal(t, string(order.UID), aw.Labels[arcv1.LabelOrderUID])
 	assert.Equal(t, arcv1.ManagedByValue, aw.Labels[arcv1.LabelManagedBy])
@@ -284,7 +305,7 @@ func TestSyncReportsBadArtifactsAndGoesOnWithTheOthers(t *testing.T) {
 				dockerhub(), internal(), secret("dst-reg-secret"),
 			}, tc.objects...)
 			f := newFixtureWithOptions(t, tc.opts, objects...)
-			good, _ := expectedName("o", alpineSpec())
+			good, _ := expectedName("o", alpineArtifact(t))
 
 			writes, events, err := f.sync("o")
 			require.NoError(t, err, "bad input is reported in status, not returned for a retry")
@@ -340,7 +361,7 @@ func TestSyncRecoversWhenTheMissingThingAppears(t *testing.T) {
 			assert.Equal(t, []string{"update orders/status " + ns + "/o"}, writes, "nothing to create yet")
 
 			f.create(tc.fix)
-			name, _ := expectedName("o", alpineSpec())
+			name, _ := expectedName("o", alpineArtifact(t))
 			writes, _, err = f.sync("o")
 			require.NoError(t, err)
 			assert.Equal(t, []string{
@@ -381,7 +402,7 @@ func TestSyncDeletesArtifactWorkflowsNoLongerWanted(t *testing.T) {
 	f := newFixture(t, order, dockerhub(), internal(), secret("dst-reg-secret"))
 	_, _, err := f.sync("o")
 	require.NoError(t, err)
-	oldName, _ := expectedName("o", alpineSpec())
+	oldName, _ := expectedName("o", alpineArtifact(t))
 
 	// The artifact changes: a new ArtifactWorkflow replaces the old one.
 	changed := f.order("o")
@@ -391,10 +412,7 @@ func TestSyncDeletesArtifactWorkflowsNoLongerWanted(t *testing.T) {
 	require.NoError(t, err)
 	f.refreshCaches()
 
-	newSpec := alpineSpec()
-	newSpec.Parameters[3].Value = "library/alpine:3.19"
-	newSpec.Parameters[4].Value = "myteam/alpine:3.19"
-	newName, _ := expectedName("o", newSpec)
+	newName, _ := expectedName("o", changed.Spec.Artifacts[0])
 	writes, events, err := f.sync("o")
 	require.NoError(t, err)
 	assert.Equal(t, []string{
@@ -417,7 +435,7 @@ func TestSyncDeletesArtifactWorkflowsNoLongerWanted(t *testing.T) {
 
 func TestSyncSharesOneArtifactWorkflowBetweenIdenticalArtifacts(t *testing.T) {
 	f := newFixture(t, newOrder("o", alpineArtifact(t), alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
-	name, hash := expectedName("o", alpineSpec())
+	name, hash := expectedName("o", alpineArtifact(t))
 
 	writes, _, err := f.sync("o")
 	require.NoError(t, err)
@@ -538,7 +556,7 @@ func TestSyncOfAConvergedOrderWritesNothing(t *testing.T) {
 }
 
 func TestSyncNeverTouchesAnArtifactWorkflowItDoesNotControl(t *testing.T) {
-	name, _ := expectedName("o", alpineSpec())
+	name, _ := expectedName("o", alpineArtifact(t))
 	foreign := &arcv1.ArtifactWorkflow{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec:       arcv1.ArtifactWorkflowSpec{Type: "something-else"},
@@ -567,7 +585,7 @@ func TestSyncRestoresAnEditedArtifactWorkflow(t *testing.T) {
 	writes, _, err := f.sync("o")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"update artifactworkflows " + ns + "/" + aw.Name}, writes)
-	assert.Equal(t, alpineSpec(), f.artifactWorkflows()[0].Spec)
+	assert.Equal(t, alpineSpec(), specWithoutQueue(f.artifactWorkflows()[0]))
 }
 
 // TestSyncKeepsWorkWhenAnEndpointDisappears: a deleted Endpoint makes the
@@ -577,7 +595,7 @@ func TestSyncKeepsWorkWhenAnEndpointDisappears(t *testing.T) {
 	f := newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
 	_, _, err := f.sync("o")
 	require.NoError(t, err)
-	name, hash := expectedName("o", alpineSpec())
+	name, hash := expectedName("o", alpineArtifact(t))
 	f.setPhase(name, arcv1.WorkflowPhaseSucceeded, "")
 	_, _, err = f.sync("o")
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -66,9 +67,17 @@ type problem struct {
 // makePlan resolves every artifact of order. It never fails on bad input:
 // such artifacts land in plan.unresolved and the others go on. Its error
 // reports failed cache lookups, which are retried.
-func (c *Controller) makePlan(order *arcv1.Order) (plan, error) {
+//
+// An artifact's ArtifactWorkflow is named after the Order's UID and the
+// artifact's identity (naming.ArtifactWorkflow), so what its Endpoints,
+// Secrets or type hold never renames it. An ArtifactWorkflow the Order
+// already controls and whose identities annotation lists the artifact keeps
+// serving it under the name it has: ArtifactWorkflows named by an earlier
+// release are adopted, not done again.
+func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.ArtifactWorkflow) (plan, error) {
 	var p plan
 	byName := map[string]*desiredArtifactWorkflow{}
+	byIdentity := ownedByIdentity(owned)
 	var lookupErrs []error
 	for i := range order.Spec.Artifacts {
 		index := int32(i)
@@ -87,7 +96,10 @@ func (c *Controller) makePlan(order *arcv1.Order) (plan, error) {
 			})
 			continue
 		}
-		name, hash := naming.ArtifactWorkflow(order.Name, spec)
+		name, hash := naming.ArtifactWorkflow(order.Name, string(order.UID), identity)
+		if aw, ok := byIdentity[identity]; ok {
+			name, hash = aw.Name, hashOf(aw)
+		}
 		if existing, ok := byName[name]; ok {
 			existing.indices = append(existing.indices, index)
 			if !slices.Contains(existing.identities, identity) {
@@ -100,6 +112,25 @@ func (c *Controller) makePlan(order *arcv1.Order) (plan, error) {
 		byName[name] = w
 	}
 	return p, errors.Join(lookupErrs...)
+}
+
+// ownedByIdentity maps each artifact identity to the owned ArtifactWorkflow
+// that serves it. Should two claim one identity (only hand edits could do
+// that), the one of the lower name wins, so every sync picks the same.
+func ownedByIdentity(owned map[string]*arcv1.ArtifactWorkflow) map[string]*arcv1.ArtifactWorkflow {
+	out := map[string]*arcv1.ArtifactWorkflow{}
+	for _, name := range slices.Sorted(maps.Keys(owned)) {
+		aw := owned[name]
+		if aw.DeletionTimestamp != nil {
+			continue
+		}
+		for _, id := range identitiesOf(aw) {
+			if _, taken := out[id]; !taken {
+				out[id] = aw
+			}
+		}
+	}
+	return out
 }
 
 // artifactIdentity is the identity of an artifact as its author wrote it.
@@ -167,6 +198,8 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 		Parameters:   params,
 		SrcSecretRef: secretRefOf(src),
 		DstSecretRef: secretRefOf(dst),
+		SrcEndpoint:  src.Name,
+		DstEndpoint:  dst.Name,
 	}, nil
 }
 

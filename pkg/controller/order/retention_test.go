@@ -24,7 +24,7 @@ func succeededOrder(t *testing.T) (f *fixture, name, hash string) {
 	f = newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
 	_, _, err := f.sync("o")
 	require.NoError(t, err)
-	name, hash = expectedName("o", alpineSpec())
+	name, hash = expectedName("o", alpineArtifact(t))
 	f.setPhase(name, arcv1.WorkflowPhaseSucceeded, "")
 	_, _, err = f.sync("o")
 	require.NoError(t, err)
@@ -124,7 +124,7 @@ func TestKeptWorkSurvivesAStaleCachedStatus(t *testing.T) {
 // one ArtifactWorkflow; when its name is taken, each of them is unresolved,
 // so the counters still add up to the total.
 func TestNameConflictCountsEveryArtifactItConcerns(t *testing.T) {
-	name, _ := expectedName("o", alpineSpec())
+	name, _ := expectedName("o", alpineArtifact(t))
 	foreign := &arcv1.ArtifactWorkflow{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec:       arcv1.ArtifactWorkflowSpec{Type: "something-else"},

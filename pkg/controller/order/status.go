@@ -19,6 +19,7 @@ const (
 	ReasonRunning    = "Running"
 	ReasonPending    = "Pending"
 	ReasonUnresolved = "ArtifactsUnresolved"
+	ReasonSuspended  = "Suspended"
 )
 
 // computeStatus derives the Order's status from what the sync left in
@@ -64,7 +65,14 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 		return status.UnresolvedArtifacts[i].ArtifactIndex < status.UnresolvedArtifacts[j].ArtifactIndex
 	})
 	status.Phase = summaryPhase(&status)
-	meta.SetStatusCondition(&status.Conditions, readyCondition(&status, order.Generation, now))
+	if status.Total > 0 && status.Pending == 0 && status.Running == 0 {
+		// Finished: keep the first time it was seen so.
+		status.CompletionTime = order.Status.CompletionTime.DeepCopy()
+		if status.CompletionTime == nil {
+			status.CompletionTime = &metav1.Time{Time: now}
+		}
+	}
+	meta.SetStatusCondition(&status.Conditions, readyCondition(order, &status, now))
 	return status
 }
 
@@ -77,6 +85,12 @@ func newEntry(name string, indices []int32, aw *arcv1.ArtifactWorkflow, maxMessa
 	}
 	if aw != nil {
 		entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
+		if aw.Spec.Run != aw.Status.Run && (entry.Phase.Finished() || entry.Phase == arcv1.WorkflowPhaseUnknown) {
+			// A re-run is asked for and has not started: the artifact is
+			// not finished any more.
+			entry.Phase = arcv1.WorkflowPhasePending
+			entry.Message = fmt.Sprintf("run %d asked for; waiting to start it", aw.Spec.Run)
+		}
 	}
 	return entry
 }
@@ -119,11 +133,11 @@ func summaryPhase(status *arcv1.OrderStatus) arcv1.OrderPhase {
 	}
 }
 
-func readyCondition(status *arcv1.OrderStatus, generation int64, now time.Time) metav1.Condition {
+func readyCondition(order *arcv1.Order, status *arcv1.OrderStatus, now time.Time) metav1.Condition {
 	cond := metav1.Condition{
 		Type:               arcv1.ConditionReady,
 		Status:             metav1.ConditionFalse,
-		ObservedGeneration: generation,
+		ObservedGeneration: order.Generation,
 		LastTransitionTime: metav1.NewTime(now),
 	}
 	progress := fmt.Sprintf("%d of %d artifacts succeeded", status.Succeeded, status.Total)
@@ -135,6 +149,9 @@ func readyCondition(status *arcv1.OrderStatus, generation int64, now time.Time) 
 	case len(status.UnresolvedArtifacts) > 0:
 		cond.Reason = ReasonUnresolved
 		cond.Message = fmt.Sprintf("%s; %d cannot start yet, see status.unresolvedArtifacts", progress, len(status.UnresolvedArtifacts))
+	case order.Spec.Suspend && status.Pending > 0:
+		cond.Reason = ReasonSuspended
+		cond.Message = fmt.Sprintf("%s, %d running; suspended: %d wait until spec.suspend is false", progress, status.Running, status.Pending)
 	case status.Running > 0:
 		cond.Reason, cond.Message = ReasonRunning, fmt.Sprintf("%s, %d running", progress, status.Running)
 	default:

@@ -40,11 +40,11 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "order", klog.KObj(order))
 	ctx = klog.NewContext(ctx, logger)
 
-	p, lookupErr := c.makePlan(order)
 	owned, err := c.ownedArtifactWorkflows(order)
 	if err != nil {
 		return err
 	}
+	p, lookupErr := c.makePlan(order, owned)
 	r, actErr := c.reconcileArtifactWorkflows(ctx, order, p, owned)
 	if errors.Is(actErr, errShuttingDown) {
 		// The work is half done: a status now would miscount it.
@@ -54,11 +54,21 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		// A quota or an admission policy may relent; no event says when.
 		c.queue.AddAfter(key, controller.RefusedRecheck)
 	}
+	// A re-run request counts as handled only once every ArtifactWorkflow
+	// it concerns took it over; until then the status keeps the previous one.
+	handled, rerunErr := c.handleRerunRequests(ctx, order, &r, actErr == nil)
 
 	status := computeStatus(order, r, c.clock.Now(), c.maxMessageBytes)
+	applyRerunStatus(order, &status, handled)
 	c.reportNewProblems(order, status.UnresolvedArtifacts)
+	c.reportRerunProblem(order, &status)
 	statusErr := c.writeStatus(ctx, order, status)
-	return errors.Join(lookupErr, actErr, statusErr)
+	if statusErr == nil {
+		if err := c.expireFinished(ctx, order, &status); err != nil {
+			statusErr = err
+		}
+	}
+	return errors.Join(lookupErr, actErr, rerunErr, statusErr)
 }
 
 // ownedArtifactWorkflows returns the ArtifactWorkflows the Order controls, by name.
@@ -155,7 +165,7 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 			continue
 		}
 		aw := owned[name]
-		if served := servedUnresolved(aw, r.unresolved); len(served) > 0 {
+		if served := servedUnresolved(aw, r.unresolved); len(served) > 0 && started(aw) {
 			r.kept = append(r.kept, keptArtifactWorkflow{aw: aw, indices: served})
 			if aw.Status.Phase.Finished() {
 				// Its work is done: what it used may go away without
@@ -171,6 +181,22 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 		}
 	}
 	return r, errors.Join(errs...)
+}
+
+// started tells whether the ArtifactWorkflow's work began: a Workflow was
+// created for it. An ArtifactWorkflow whose artifact cannot be resolved any
+// more is kept only then; one that never started is deleted, so that it does
+// not start with Endpoints or Secrets that changed or went away since. It is
+// made again once its artifact resolves. (ArtifactWorkflows of earlier
+// releases record no Workflow name; a phase past Pending tells.)
+func started(aw *arcv1.ArtifactWorkflow) bool {
+	return aw.Status.WorkflowName != "" ||
+		(aw.Status.Phase != arcv1.WorkflowPhaseUnknown && aw.Status.Phase != arcv1.WorkflowPhasePending)
+}
+
+// isGone tells whether a delete found the object gone or replaced.
+func isGone(err error) bool {
+	return apierrors.IsNotFound(err) || apierrors.IsConflict(err)
 }
 
 // errShuttingDown ends a sync cut short by the controller's shutdown.
@@ -212,8 +238,12 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	}
 	desired := newArtifactWorkflow(order, want)
 	if existing == nil {
+		desired.Spec.QueuedAt = c.queuedAt()
 		return c.createArtifactWorkflow(ctx, order, desired, done)
 	}
+	// Which run is wanted and since when belongs to the ArtifactWorkflow,
+	// not to what its artifact resolves to.
+	desired.Spec.Run, desired.Spec.RunRequestedAt, desired.Spec.QueuedAt = existing.Spec.Run, existing.Spec.RunRequestedAt, existing.Spec.QueuedAt
 	wantIdentities := desired.Annotations[annotationArtifactIdentities]
 	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && hasLabels(existing, desired.Labels) &&
 		existing.Annotations[annotationArtifactIdentities] == wantIdentities {

@@ -90,6 +90,17 @@ type ArtifactTypeSpec struct {
 	// +kubebuilder:default=ByName
 	// +optional
 	SecretDelivery SecretDelivery `json:"secretDelivery,omitempty"`
+	// TTLAfterFinished deletes each Workflow of this type that long after it
+	// finished (a duration such as 1h or 30m). Its results stay in the
+	// ArtifactWorkflow's and the Order's status, and finished work is never
+	// run again because its Workflow is gone. Unset, Workflows stay.
+	// +optional
+	TTLAfterFinished *metav1.Duration `json:"ttlAfterFinished,omitempty"`
+	// TTLAfterFailed, when set, applies instead of ttlAfterFinished to
+	// Workflows that failed, for example to keep failures longer for a look
+	// at their logs.
+	// +optional
+	TTLAfterFailed *metav1.Duration `json:"ttlAfterFailed,omitempty"`
 }
 
 // ArtifactTypeStatus is the observed state of an artifact type.

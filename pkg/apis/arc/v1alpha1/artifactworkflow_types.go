@@ -35,6 +35,28 @@ type ArtifactWorkflowSpec struct {
 	// type's secretDelivery).
 	// +optional
 	DstSecretRef *corev1.LocalObjectReference `json:"dstSecretRef,omitempty"`
+	// SrcEndpoint and DstEndpoint name the Endpoints the artifact uses, whose
+	// maxConcurrentWorkflows limit its Workflows.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	SrcEndpoint string `json:"srcEndpoint,omitempty"`
+	// DstEndpoint: see srcEndpoint.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	DstEndpoint string `json:"dstEndpoint,omitempty"`
+	// Run numbers the runs of the artifact: 0 is the first, and each re-run
+	// request of the Order adds one. Each run has a Workflow of its own.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Run int64 `json:"run,omitempty"`
+	// RunRequestedAt is the time of the last re-run request of the Order
+	// this ArtifactWorkflow handled, so a request is carried out once.
+	// +optional
+	RunRequestedAt *metav1.Time `json:"runRequestedAt,omitempty"`
+	// QueuedAt is when the current run was asked for. Work waiting for a
+	// concurrency limit starts in this order, first come first served.
+	// +optional
+	QueuedAt *metav1.MicroTime `json:"queuedAt,omitempty"`
 }
 
 // ArtifactWorkflowStatus is the observed state of an ArtifactWorkflow and its Argo Workflow.
@@ -42,6 +64,13 @@ type ArtifactWorkflowStatus struct {
 	// ObservedGeneration is the metadata.generation the status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Run is the run of spec.run whose Workflow the status describes.
+	// +optional
+	Run int64 `json:"run,omitempty"`
+	// WorkflowName names the Argo Workflow the status describes: the
+	// ArtifactWorkflow's name for run 0, with "-<run>" for later runs.
+	// +optional
+	WorkflowName string `json:"workflowName,omitempty"`
 	// Phase of the Argo Workflow. Empty until the Workflow reports one.
 	// +optional
 	Phase WorkflowPhase `json:"phase,omitempty"`
@@ -78,6 +107,8 @@ type ArtifactWorkflowStatus struct {
 // +kubebuilder:resource:scope=Namespaced,shortName=aw,categories=arc
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="Run",type=integer,JSONPath=`.spec.run`
+// +kubebuilder:printcolumn:name="Workflow",type=string,JSONPath=`.status.workflowName`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // ArtifactWorkflow is the resolved unit of work for one artifact of an Order:

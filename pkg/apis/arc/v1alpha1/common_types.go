@@ -68,4 +68,9 @@ const (
 	LabelArtifactHash = GroupName + "/artifact-hash"
 	// AnnotationOrderName names the Order an object was made for, for people.
 	AnnotationOrderName = GroupName + "/order"
+	// FinalizerWorkflowResult holds a Workflow ARC created until ARC has
+	// recorded its final phase, however it is deleted (ARC's TTL, Argo's,
+	// a person, the garbage collector) and even while ARC is down, so a
+	// finished result is never lost nor reported as an error.
+	FinalizerWorkflowResult = GroupName + "/workflow-result"
 )

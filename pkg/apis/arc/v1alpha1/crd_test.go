@@ -257,7 +257,7 @@ var typeColumns = []string{"Source types", "Destination types", "Template", "Age
 var crdExpectations = []crdExpectation{
 	{
 		kind: "Endpoint", plural: "endpoints", shortName: "aep", scope: "Namespaced",
-		columns: []string{"Type", "Remote URL", "Usage", "Age"},
+		columns: []string{"Type", "Remote URL", "Usage", "Max workflows", "Age"},
 		goType:  reflect.TypeFor[v1alpha1.Endpoint](), goListType: reflect.TypeFor[v1alpha1.EndpointList](),
 	},
 	{
@@ -272,12 +272,12 @@ var crdExpectations = []crdExpectation{
 	},
 	{
 		kind: "Order", plural: "orders", shortName: "ord", scope: "Namespaced",
-		columns: []string{"Phase", "Succeeded", "Failed", "Total", "Age"},
+		columns: []string{"Phase", "Succeeded", "Failed", "Total", "Running", "Pending", "Suspend", "Parallelism", "Age"},
 		goType:  reflect.TypeFor[v1alpha1.Order](), goListType: reflect.TypeFor[v1alpha1.OrderList](),
 	},
 	{
 		kind: "ArtifactWorkflow", plural: "artifactworkflows", shortName: "aw", scope: "Namespaced",
-		columns: []string{"Phase", "Type", "Age"},
+		columns: []string{"Phase", "Type", "Run", "Workflow", "Age"},
 		goType:  reflect.TypeFor[v1alpha1.ArtifactWorkflow](), goListType: reflect.TypeFor[v1alpha1.ArtifactWorkflowList](),
 	},
 }
@@ -962,7 +962,9 @@ func compareWithGo(path string, t reflect.Type, s *jsonSchema) []string {
 	var p []string
 	want := ""
 	switch {
-	case t == metaTime || t == timeType:
+	case t == durationT:
+		want = "string"
+	case t == metaTime || t == timeType || t == microTime:
 		want = "string"
 		if s.Format != "date-time" {
 			p = append(p, fmt.Sprintf("%s: a time needs format date-time, has %q", path, s.Format))

@@ -55,6 +55,14 @@ type EndpointSpec struct {
 	// +kubebuilder:default=All
 	// +optional
 	Usage EndpointUsage `json:"usage,omitempty"`
+	// MaxConcurrentWorkflows is the most Workflows using this Endpoint, as
+	// source or destination, that run at once across all Orders of its
+	// namespace, so that a registry is not hit by a burst it throttles or
+	// fails under. Further work waits (Pending, first come first served).
+	// Unset, there is no limit.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxConcurrentWorkflows *int32 `json:"maxConcurrentWorkflows,omitempty"`
 }
 
 // EndpointStatus is the observed state of an Endpoint.
@@ -77,6 +85,7 @@ type EndpointStatus struct {
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="Remote URL",type=string,JSONPath=`.spec.remoteURL`
 // +kubebuilder:printcolumn:name="Usage",type=string,JSONPath=`.spec.usage`
+// +kubebuilder:printcolumn:name="Max workflows",type=integer,JSONPath=`.spec.maxConcurrentWorkflows`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // Endpoint is a source or destination of artifacts: a registry, a chart

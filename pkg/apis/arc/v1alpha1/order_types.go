@@ -60,6 +60,26 @@ type OrderSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=250
 	Artifacts []OrderArtifact `json:"artifacts"`
+	// Suspend, when true, keeps ARC from creating Workflows for this Order:
+	// artifacts whose Workflow does not exist yet wait (Pending) until it is
+	// set to false again; running Workflows finish. As spec.suspend of a
+	// Kubernetes Job.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+	// Parallelism is the most Workflows of this Order that run at once.
+	// Further artifacts wait (Pending, first come first served) until one
+	// finishes. Unset, there is no limit of the Order's own.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=250
+	// +optional
+	Parallelism *int32 `json:"parallelism,omitempty"`
+	// TTLSecondsAfterFinished deletes the Order, and with it its
+	// ArtifactWorkflows and Workflows, that many seconds after every artifact
+	// finished (status.completionTime), as for a Kubernetes Job. Unset, the
+	// Order stays. An Order that is edited or re-run before then starts anew.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 }
 
 // OrderPhase summarises the progress of all artifacts of an Order.
@@ -150,7 +170,31 @@ type OrderStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// CompletionTime is when every artifact of the Order had finished
+	// (succeeded or failed). It is cleared when work starts again (a re-run,
+	// an edit). spec.ttlSecondsAfterFinished counts from it.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// LastForceAt is the time of the last re-run request of the annotation
+	// arc.opendefense.cloud/force-at that ARC carried out.
+	// +optional
+	LastForceAt *metav1.Time `json:"lastForceAt,omitempty"`
+	// LastRerunFailedAt is the time of the last re-run request of the
+	// annotation arc.opendefense.cloud/rerun-failed-at that ARC carried out.
+	// +optional
+	LastRerunFailedAt *metav1.Time `json:"lastRerunFailedAt,omitempty"`
 }
+
+// Annotations on an Order that ask for a re-run. The value is a time, in
+// RFC 3339 (2026-11-01T12:00:00Z) or as Unix seconds (date +%s); a request is
+// carried out once, when its time is later than the last one handled.
+const (
+	// AnnotationForceAt re-runs every artifact of the Order once: each gets
+	// a new Workflow, after its running one, if any, finished.
+	AnnotationForceAt = GroupName + "/force-at"
+	// AnnotationRerunFailedAt re-runs once the artifacts whose last run failed.
+	AnnotationRerunFailedAt = GroupName + "/rerun-failed-at"
+)
 
 // +genclient
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -161,6 +205,10 @@ type OrderStatus struct {
 // +kubebuilder:printcolumn:name="Succeeded",type=integer,JSONPath=`.status.succeeded`
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.total`
+// +kubebuilder:printcolumn:name="Running",type=integer,JSONPath=`.status.running`,priority=1
+// +kubebuilder:printcolumn:name="Pending",type=integer,JSONPath=`.status.pending`,priority=1
+// +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`,priority=1
+// +kubebuilder:printcolumn:name="Parallelism",type=integer,JSONPath=`.spec.parallelism`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // Order asks ARC to move a list of artifacts from source to destination

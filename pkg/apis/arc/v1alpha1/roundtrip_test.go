@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
@@ -112,6 +113,8 @@ func fullEndpoint() *v1alpha1.Endpoint {
 			RemoteURL: "registry-1.docker.io",
 			SecretRef: ref("docker-hub-credentials"),
 			Usage:     v1alpha1.EndpointUsagePullOnly,
+
+			MaxConcurrentWorkflows: ptr.To[int32](4),
 		},
 		Status: v1alpha1.EndpointStatus{
 			Conditions:         conditions(3),
@@ -134,8 +137,10 @@ func fullArtifactTypeSpec(clusterScope bool) v1alpha1.ArtifactTypeSpec {
 			Name:         "oci-copy",
 			ClusterScope: clusterScope,
 		},
-		SpecSchema:     &runtime.RawExtension{Raw: []byte(`{"type":"object","required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9./:-]+$"}}}`)},
-		SecretDelivery: v1alpha1.SecretDeliveryWorkflowVolumes,
+		SpecSchema:       &runtime.RawExtension{Raw: []byte(`{"type":"object","required":["image"],"properties":{"image":{"type":"string","pattern":"^[a-z0-9./:-]+$"}}}`)},
+		SecretDelivery:   v1alpha1.SecretDeliveryWorkflowVolumes,
+		TTLAfterFinished: &metav1.Duration{Duration: time.Hour},
+		TTLAfterFailed:   &metav1.Duration{Duration: 72 * time.Hour},
 	}
 }
 
@@ -207,6 +212,9 @@ func fullOrder() *v1alpha1.Order {
 					Spec: &runtime.RawExtension{Raw: []byte(`{"image":"library/nginx:1.25","tags":[]}`)},
 				},
 			},
+			Suspend:                 true,
+			Parallelism:             ptr.To[int32](2),
+			TTLSecondsAfterFinished: ptr.To[int32](3600),
 		},
 		Status: v1alpha1.OrderStatus{
 			ObservedGeneration: 3,
@@ -240,7 +248,10 @@ func fullOrder() *v1alpha1.Order {
 			UnresolvedArtifacts: []v1alpha1.UnresolvedArtifact{
 				{ArtifactIndex: 3, Reason: "EndpointNotFound", Message: `Endpoint "missing" does not exist`},
 			},
-			Conditions: conditions(3),
+			Conditions:        conditions(3),
+			CompletionTime:    tsPtr(9, 30, 0),
+			LastForceAt:       tsPtr(8, 0, 0),
+			LastRerunFailedAt: tsPtr(8, 30, 0),
 		},
 	}
 }
@@ -270,11 +281,18 @@ func fullArtifactWorkflow() *v1alpha1.ArtifactWorkflow {
 				{Name: "specImage", Value: "library/alpine:3.18"},
 				{Name: "specTags0", Value: ""},
 			},
-			SrcSecretRef: ref("docker-hub-credentials"),
-			DstSecretRef: ref("internal-credentials"),
+			SrcSecretRef:   ref("docker-hub-credentials"),
+			DstSecretRef:   ref("internal-credentials"),
+			SrcEndpoint:    "docker-hub",
+			DstEndpoint:    "internal-registry",
+			Run:            2,
+			RunRequestedAt: tsPtr(8, 0, 0),
+			QueuedAt:       &metav1.MicroTime{Time: time.Date(2026, 1, 2, 8, 0, 0, 123456000, time.UTC)},
 		},
 		Status: v1alpha1.ArtifactWorkflowStatus{
 			ObservedGeneration: 3,
+			Run:                2,
+			WorkflowName:       "mirror-alpine-4f2a9c-2",
 			Phase:              v1alpha1.WorkflowPhaseSucceeded,
 			Message:            "workflow succeeded",
 			StartedAt:          tsPtr(9, 10, 0),
@@ -659,6 +677,8 @@ func TestArtifactSpecSurvives(t *testing.T) {
 var (
 	timeType   = reflect.TypeFor[time.Time]()
 	metaTime   = reflect.TypeFor[metav1.Time]()
+	microTime  = reflect.TypeFor[metav1.MicroTime]()
+	durationT  = reflect.TypeFor[metav1.Duration]()
 	rawExtType = reflect.TypeFor[runtime.RawExtension]()
 )
 
@@ -681,7 +701,7 @@ func jsonName(f reflect.StructField) (name string, inline bool) {
 // and {*} for map values.
 func typePaths(t reflect.Type, path string, out map[string]bool) {
 	switch {
-	case t == timeType || t == metaTime || t == rawExtType:
+	case t == timeType || t == metaTime || t == microTime || t == durationT || t == rawExtType:
 		out[path] = true
 		return
 	}
@@ -721,7 +741,7 @@ func valuePaths(v reflect.Value, path string, out map[string]bool) {
 	}
 	t := v.Type()
 	switch {
-	case t == timeType || t == metaTime:
+	case t == timeType || t == metaTime || t == microTime || t == durationT:
 		out[path] = true
 		return
 	case t == rawExtType:

@@ -113,6 +113,16 @@ func (in *ArtifactTypeSpec) DeepCopyInto(out *ArtifactTypeSpec) {
 		*out = new(runtime.RawExtension)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.TTLAfterFinished != nil {
+		in, out := &in.TTLAfterFinished, &out.TTLAfterFinished
+		*out = new(v1.Duration)
+		**out = **in
+	}
+	if in.TTLAfterFailed != nil {
+		in, out := &in.TTLAfterFailed, &out.TTLAfterFailed
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	return
 }
 
@@ -227,6 +237,14 @@ func (in *ArtifactWorkflowSpec) DeepCopyInto(out *ArtifactWorkflowSpec) {
 		in, out := &in.DstSecretRef, &out.DstSecretRef
 		*out = new(corev1.LocalObjectReference)
 		**out = **in
+	}
+	if in.RunRequestedAt != nil {
+		in, out := &in.RunRequestedAt, &out.RunRequestedAt
+		*out = (*in).DeepCopy()
+	}
+	if in.QueuedAt != nil {
+		in, out := &in.QueuedAt, &out.QueuedAt
+		*out = (*in).DeepCopy()
 	}
 	return
 }
@@ -429,6 +447,11 @@ func (in *EndpointSpec) DeepCopyInto(out *EndpointSpec) {
 		*out = new(corev1.LocalObjectReference)
 		**out = **in
 	}
+	if in.MaxConcurrentWorkflows != nil {
+		in, out := &in.MaxConcurrentWorkflows, &out.MaxConcurrentWorkflows
+		*out = new(int32)
+		**out = **in
+	}
 	return
 }
 
@@ -619,6 +642,16 @@ func (in *OrderSpec) DeepCopyInto(out *OrderSpec) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Parallelism != nil {
+		in, out := &in.Parallelism, &out.Parallelism
+		*out = new(int32)
+		**out = **in
+	}
+	if in.TTLSecondsAfterFinished != nil {
+		in, out := &in.TTLSecondsAfterFinished, &out.TTLSecondsAfterFinished
+		*out = new(int32)
+		**out = **in
+	}
 	return
 }
 
@@ -653,6 +686,18 @@ func (in *OrderStatus) DeepCopyInto(out *OrderStatus) {
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
+	}
+	if in.CompletionTime != nil {
+		in, out := &in.CompletionTime, &out.CompletionTime
+		*out = (*in).DeepCopy()
+	}
+	if in.LastForceAt != nil {
+		in, out := &in.LastForceAt, &out.LastForceAt
+		*out = (*in).DeepCopy()
+	}
+	if in.LastRerunFailedAt != nil {
+		in, out := &in.LastRerunFailedAt, &out.LastRerunFailedAt
+		*out = (*in).DeepCopy()
 	}
 	return
 }
