@@ -387,8 +387,13 @@ cmd_run() {
   fi
   ORDER="$(kc create --dry-run=client -o 'jsonpath={.metadata.name}' -f "${order_file}")"
 
-  step "Preparing namespace ${NAMESPACE}"
+  step "Starting arc-controller"
   stop_controller
+  start_controller
+
+  step "Preparing namespace ${NAMESPACE}"
+  # With the controller running: it releases the finalizer it keeps on its
+  # Workflows, so the previous Order's Workflows can go.
   remove_previous_order "${ORDER}"
   if [[ -z "${reason}" ]]; then
     info "the real node runs: the oci, helm and file types copy for real (${REAL_NODE_OVERLAY});"
@@ -402,9 +407,6 @@ cmd_run() {
     for f in "${EXAMPLE_FILES[@]}"; do files+=(-f "${f}"); done
     kc apply -n "${NAMESPACE}" "${files[@]}" | sed 's/^/    /'
   fi
-
-  step "Starting arc-controller"
-  start_controller
 
   step "Applying the Order (${order_file}) and following it for up to ${TIMEOUT} s"
   if [[ -z "${reason}" ]]; then
