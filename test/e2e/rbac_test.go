@@ -353,13 +353,15 @@ func rbacAccessReview(t *testing.T) {
 		{arc, "endpoints", "", true, []string{"get", "list", "watch"}},
 		{arc, "artifacttypes", "", true, []string{"get", "list", "watch"}},
 		{arc, "clusterartifacttypes", "", false, []string{"get", "list", "watch"}},
-		{arc, "orders", "", true, []string{"get", "list", "watch"}},
+		// delete: an Order with ttlSecondsAfterFinished deletes itself.
+		{arc, "orders", "", true, []string{"get", "list", "watch", "delete"}},
 		{arc, "orders", "status", true, []string{"update"}},
 		{arc, "orders", "finalizers", true, []string{"update"}},
 		{arc, "artifactworkflows", "", true, []string{"get", "list", "watch", "create", "update", "delete"}},
 		{arc, "artifactworkflows", "status", true, []string{"update"}},
 		{arc, "artifactworkflows", "finalizers", true, []string{"update"}},
-		{argo, "workflows", "", true, []string{"get", "list", "watch", "create"}},
+		// patch: ARC's finalizer on its Workflows; delete: TTL cleanup.
+		{argo, "workflows", "", true, []string{"get", "list", "watch", "create", "patch", "delete"}},
 		{argo, "workflows", "status", true, nil},
 		{argo, "workflowtemplates", "", true, nil},
 		{argo, "clusterworkflowtemplates", "", false, nil},
@@ -454,7 +456,8 @@ func rbacAccessReview(t *testing.T) {
 		{[]string{"update", "orders." + arc}, "no"},
 		{[]string{"update", "orders." + arc, "--subresource=status"}, "yes"},
 		{[]string{"delete", "endpoints." + arc}, "no"},
-		{[]string{"delete", "workflows." + argo}, "no"},
+		{[]string{"delete", "workflows." + argo}, "yes"},
+		{[]string{"update", "workflows." + argo}, "no"},
 		{[]string{"create", "workflows." + argo}, "yes"},
 		{[]string{"get", "secrets"}, "yes"},
 		{[]string{"create", "secrets"}, "no"},
@@ -609,16 +612,19 @@ func rbacForbiddenRequests(t *testing.T, sa *rbacClients, ns, orderName, workflo
 	forbidden("updating an Order's spec", err)
 	_, err = sa.arc.ArcV1alpha1().Orders(ns).Patch(ctx, orderName, types.MergePatchType, []byte(`{"status":{"phase":"Failed"}}`), metav1.PatchOptions{}, "status")
 	forbidden("patching an Order's status", err)
-	forbidden("deleting an Order", sa.arc.ArcV1alpha1().Orders(ns).Delete(ctx, orderName, metav1.DeleteOptions{}))
+	forbidden("deleting every Order at once", sa.arc.ArcV1alpha1().Orders(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
 
 	forbidden("deleting an Endpoint", sa.arc.ArcV1alpha1().Endpoints(ns).Delete(ctx, "dockerhub", metav1.DeleteOptions{}))
 	_, err = sa.arc.ArcV1alpha1().Endpoints(ns).Patch(ctx, "dockerhub", types.MergePatchType, []byte(`{"spec":{"remoteURL":"evil.example"}}`), metav1.PatchOptions{})
 	forbidden("patching an Endpoint", err)
 	forbidden("deleting an ArtifactType", sa.arc.ArcV1alpha1().ArtifactTypes(ns).Delete(ctx, "oci", metav1.DeleteOptions{}))
 
-	_, err = sa.argo.ArgoprojV1alpha1().Workflows(ns).Patch(ctx, workflowName, types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
-	forbidden("patching a Workflow", err)
-	forbidden("deleting a Workflow", sa.argo.ArgoprojV1alpha1().Workflows(ns).Delete(ctx, workflowName, metav1.DeleteOptions{}))
+	wf, err := sa.argo.ArgoprojV1alpha1().Workflows(ns).Get(ctx, workflowName, metav1.GetOptions{})
+	require.NoError(t, err, "reading a Workflow is allowed")
+	wf.Labels = map[string]string{"x": "y"}
+	_, err = sa.argo.ArgoprojV1alpha1().Workflows(ns).Update(ctx, wf, metav1.UpdateOptions{})
+	forbidden("updating a Workflow", err)
+	forbidden("deleting every Workflow at once", sa.argo.ArgoprojV1alpha1().Workflows(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
 	_, err = sa.argo.ArgoprojV1alpha1().WorkflowTemplates(ns).Create(ctx, &wfv1.WorkflowTemplate{
 		ObjectMeta: metav1.ObjectMeta{Name: "not-allowed"},
 	}, metav1.CreateOptions{})

@@ -164,21 +164,21 @@ func applyRerunStatus(order *arcv1.Order, status *arcv1.OrderStatus, handled *re
 	}
 }
 
-// reportRerunProblem sets the RerunRequest condition while an annotation
-// holds no time, with a Warning when its message is new, and removes it
-// once fixed.
-func (c *Controller) reportRerunProblem(order *arcv1.Order, status *arcv1.OrderStatus) {
+// setRerunProblem sets the RerunRequest condition while an annotation holds
+// no time, and removes it once fixed. It returns the message to warn of when
+// it is new (the caller warns once the status is stored), else "".
+func (c *Controller) setRerunProblem(order *arcv1.Order, status *arcv1.OrderStatus) (warning string) {
 	_, problems := pendingRerunRequests(order)
 	if len(problems) == 0 {
 		meta.RemoveStatusCondition(&status.Conditions, ConditionRerunRequest)
-		return
+		return ""
 	}
 	msg := problems[0]
 	if len(problems) > 1 {
 		msg += "; " + problems[1]
 	}
 	if old := meta.FindStatusCondition(order.Status.Conditions, ConditionRerunRequest); old == nil || old.Message != msg {
-		c.recorder.Event(order, corev1.EventTypeWarning, ReasonInvalidRerunRequest, msg)
+		warning = msg
 	}
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
 		Type:               ConditionRerunRequest,
@@ -188,6 +188,7 @@ func (c *Controller) reportRerunProblem(order *arcv1.Order, status *arcv1.OrderS
 		ObservedGeneration: order.Generation,
 		LastTransitionTime: metav1.NewTime(c.clock.Now()),
 	})
+	return warning
 }
 
 // expireFinished deletes the Order once ttlSecondsAfterFinished passed since

@@ -172,3 +172,34 @@ func TestSyncReportsAnArtifactWorkflowTheAPIServerRefuses(t *testing.T) {
 	assert.Equal(t, [5]int32{1, 0, 0, 0, 1}, counters(status))
 	assert.Equal(t, []string{"Warning " + ReasonCreateRefused}, controllertest.EventReasons(events))
 }
+
+// TestSyncWarnsOnceWhenItsStatusWriteIsLost: the status write that records
+// a new problem loses to a conflict (the cache was behind); the sync is
+// retried. The Warning goes out with the write that succeeds, once.
+func TestSyncWarnsOnceWhenItsStatusWriteIsLost(t *testing.T) {
+	order := newOrder("o", alpineArtifact(t), arcv1.OrderArtifact{Type: "oci", SrcRef: ref("missing"), Spec: alpineArtifact(t).Spec})
+	f := newFixture(t, order, dockerhub(), internal(), secret("dst-reg-secret"))
+	conflicts := 1
+	f.client.PrependReactor("update", "orders", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.GetSubresource() != "status" || conflicts == 0 {
+			return false, nil, nil
+		}
+		conflicts--
+		return true, nil, apierrors.NewConflict(arcv1.SchemeGroupVersion.WithResource("orders").GroupResource(), "o",
+			errors.New("the object has been modified"))
+	})
+
+	_, events, err := f.sync("o")
+	require.Error(t, err, "the lost write is retried")
+	assert.NotContains(t, controllertest.EventReasons(events), "Warning "+ReasonEndpointNotFound,
+		"no Warning before its status is stored")
+
+	_, events, err = f.sync("o")
+	require.NoError(t, err)
+	assert.Contains(t, controllertest.EventReasons(events), "Warning "+ReasonEndpointNotFound)
+	require.Len(t, f.order("o").Status.UnresolvedArtifacts, 1)
+
+	_, events, err = f.sync("o")
+	require.NoError(t, err)
+	assert.NotContains(t, controllertest.EventReasons(events), "Warning "+ReasonEndpointNotFound, "and not again")
+}

@@ -60,10 +60,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 
 	status := computeStatus(order, r, c.clock.Now(), c.maxMessageBytes)
 	applyRerunStatus(order, &status, handled)
-	c.reportNewProblems(order, status.UnresolvedArtifacts)
-	c.reportRerunProblem(order, &status)
+	rerunWarning := c.setRerunProblem(order, &status)
 	statusErr := c.writeStatus(ctx, order, status)
 	if statusErr == nil {
+		// Warnings only once the status that records them is stored: a
+		// write lost to a conflict is retried, and would warn twice.
+		c.reportNewProblems(order, status.UnresolvedArtifacts)
+		if rerunWarning != "" {
+			c.recorder.Event(order, corev1.EventTypeWarning, ReasonInvalidRerunRequest, rerunWarning)
+		}
 		if err := c.expireFinished(ctx, order, &status); err != nil {
 			statusErr = err
 		}
