@@ -884,13 +884,18 @@ func cmpOr(s, fallback string) string {
 // given artifacts after it, with src and dst as defaults.
 func (r *row) createOrder(name string, more ...arcv1.OrderArtifact) *arcv1.Order {
 	r.t.Helper()
-	return r.fixture.createOrder(&arcv1.Order{
+	return r.fixture.createOrder(r.orderOf(name, more))
+}
+
+// orderOf is the Order createOrder creates.
+func (r *row) orderOf(name string, more []arcv1.OrderArtifact) *arcv1.Order {
+	return &arcv1.Order{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: arcv1.OrderSpec{
 			Defaults:  &arcv1.OrderDefaults{SrcRef: ref("src"), DstRef: ref("dst")},
 			Artifacts: append([]arcv1.OrderArtifact{{Type: "copy", Spec: rawSpec(goodSpec)}}, more...),
 		},
-	})
+	}
 }
 
 func (r *row) createSecret(name string) {
@@ -994,14 +999,9 @@ func artifactWorkflowName(order *arcv1.Order, a arcv1.OrderArtifact) string {
 // createOrderSuspended is createOrder with spec.suspend set.
 func (r *row) createOrderSuspended(name string, more ...arcv1.OrderArtifact) *arcv1.Order {
 	r.t.Helper()
-	return r.fixture.createOrder(&arcv1.Order{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: arcv1.OrderSpec{
-			Defaults:  &arcv1.OrderDefaults{SrcRef: ref("src"), DstRef: ref("dst")},
-			Artifacts: append([]arcv1.OrderArtifact{{Type: "copy", Spec: rawSpec(goodSpec)}}, more...),
-			Suspend:   true,
-		},
-	})
+	order := r.orderOf(name, more)
+	order.Spec.Suspend = true
+	return r.fixture.createOrder(order)
 }
 
 // ---------------------------------------------------------------- refusals
