@@ -5,6 +5,7 @@ go 1.25.7
 require (
 	github.com/argoproj/argo-workflows/v3 v3.7.18
 	github.com/prometheus/client_golang v1.23.2
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/stretchr/testify v1.11.1
 	k8s.io/api v0.34.2
 	k8s.io/apiextensions-apiserver v0.34.2

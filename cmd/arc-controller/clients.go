@@ -149,6 +149,7 @@ var requiredResources = []struct{ groupVersion, resource, hint string }{
 	{arcv1.SchemeGroupVersion.String(), "orders", installCRDs},
 	{arcv1.SchemeGroupVersion.String(), "artifactworkflows", installCRDs},
 	{"argoproj.io/v1alpha1", "workflows", "install Argo Workflows"},
+	{"argoproj.io/v1alpha1", "cronworkflows", "install Argo Workflows"},
 }
 
 // checkServedResources fails, naming every missing resource and what to

@@ -114,7 +114,7 @@ func TestCheckServedResources(t *testing.T) {
 			{GroupVersion: arc, APIResources: []metav1.APIResource{
 				{Name: "endpoints"}, {Name: "artifacttypes"}, {Name: "clusterartifacttypes"}, {Name: "orders"}, {Name: "artifactworkflows"},
 			}},
-			{GroupVersion: "argoproj.io/v1alpha1", APIResources: []metav1.APIResource{{Name: "workflows"}}},
+			{GroupVersion: "argoproj.io/v1alpha1", APIResources: []metav1.APIResource{{Name: "workflows"}, {Name: "cronworkflows"}}},
 		}
 	}
 	without := func(resource string) []*metav1.APIResourceList {
@@ -133,6 +133,7 @@ func TestCheckServedResources(t *testing.T) {
 		{name: "no Endpoint CRD", resources: without("endpoints"), wantErrs: []string{"does not serve endpoints in arc.opendefense.cloud/v1alpha1"}},
 		{name: "no ArtifactType CRD", resources: without("artifacttypes"), wantErrs: []string{"does not serve artifacttypes"}},
 		{name: "no ClusterArtifactType CRD", resources: without("clusterartifacttypes"), wantErrs: []string{"does not serve clusterartifacttypes"}},
+		{name: "no CronWorkflow CRD", resources: without("cronworkflows"), wantErrs: []string{"does not serve cronworkflows in argoproj.io/v1alpha1: install Argo Workflows"}},
 		{name: "no Argo", resources: all()[:1], wantErrs: []string{"does not serve workflows in argoproj.io/v1alpha1: install Argo Workflows"}},
 		{name: "no ARC CRD at all names each", resources: all()[1:], wantErrs: []string{"endpoints", "artifacttypes", "clusterartifacttypes", "orders", "artifactworkflows"}},
 	}

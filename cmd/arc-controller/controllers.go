@@ -100,6 +100,10 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 	if err := workflows.Informer().SetTransform(controller.SlimWorkflow); err != nil {
 		return nil, err
 	}
+	cronWorkflows := argoFactory.Argoproj().V1alpha1().CronWorkflows()
+	if err := cronWorkflows.Informer().SetTransform(controller.StripManagedFields); err != nil {
+		return nil, err
+	}
 	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	if err := secrets.Informer().SetTransform(controller.SecretPresenceOnly); err != nil {
 		return nil, err
@@ -116,7 +120,8 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 	}, recorder, clock.RealClock{},
 		order.WithStatusBatchPeriod(o.orderStatusBatchPeriod),
 		order.WithMaxParameterBytes(o.maxParameterBytes),
-		order.WithMaxMessageBytes(o.maxMessageBytes))
+		order.WithMaxMessageBytes(o.maxMessageBytes),
+		order.WithMinScheduleInterval(o.minScheduleInterval))
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +133,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		Namespaces:           namespaces,
 		Endpoints:            arc.Endpoints(),
 		Workflows:            workflows,
+		CronWorkflows:        cronWorkflows,
 	}, recorder, clock.RealClock{},
 		artifactworkflow.WithMaxParameterBytes(o.maxParameterBytes),
 		artifactworkflow.WithMaxMessageBytes(o.maxMessageBytes))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/parameters"
+	"github.com/artifact-conduit/arc/pkg/schedule"
 )
 
 // options are the command-line settings of arc-controller.
@@ -25,6 +26,7 @@ type options struct {
 	orderStatusBatchPeriod  time.Duration
 	maxParameterBytes       int
 	maxMessageBytes         int
+	minScheduleInterval     time.Duration
 
 	leaderElect         bool
 	leaderElectSet      bool
@@ -52,6 +54,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.orderStatusBatchPeriod, "order-status-batch-period", time.Second, "How long the Order controller collects the phase changes of an Order's ArtifactWorkflows before it syncs the Order: one status write per period instead of one per change. 0 syncs at once.")
 	fs.IntVar(&o.maxParameterBytes, "max-parameter-bytes", controller.DefaultMaxParameterBytes, fmt.Sprintf("Most bytes the workflow parameters of one artifact may take, names and values, its type's parameters included (at most %d). An artifact over it does not start, and its Order says why.", parameters.MaxTotalBytes))
 	fs.IntVar(&o.maxMessageBytes, "max-message-bytes", controller.DefaultMaxMessageBytes, fmt.Sprintf("Most bytes of each message ARC copies into a status (from Argo, a step or a validation); longer ones are cut and marked (at least %d).", controller.MinMaxMessageBytes))
+	fs.DurationVar(&o.minScheduleInterval, "min-schedule-interval", schedule.DefaultMinInterval, "Least time between two runs of an artifact's schedule (spec.cron); an artifact whose schedules run more often does not start, and its Order says why. Argo starts runs at most once a minute.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute, "How often every cached object is synced again, to repair anything an event missed. 0 disables resyncs.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Hold a Lease so only one replica works at a time. Default: on in a cluster, off with --kubeconfig.")
 	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "arc-controller", "Name of the leader election Lease.")
@@ -98,6 +101,9 @@ func (o *options) validate() error {
 	}
 	if o.kubeAPIBurst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.kubeAPIBurst))
+	}
+	if o.minScheduleInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("--min-schedule-interval must be at least 1m (Argo starts scheduled runs at most once a minute), got %v", o.minScheduleInterval))
 	}
 	if o.resyncPeriod < 0 {
 		errs = append(errs, fmt.Errorf("--resync-period must not be negative, got %v", o.resyncPeriod))

@@ -49,6 +49,8 @@ func TestOptions(t *testing.T) {
 		{name: "a non-positive QPS is refused", args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps must be positive"},
 		{name: "a zero burst is refused", args: []string{"--kube-api-burst=0"}, wantErr: "--kube-api-burst must be at least 1"},
 		{name: "a negative resync is refused", args: []string{"--resync-period=-1s"}, wantErr: "--resync-period must not be negative"},
+		{name: "a schedule interval below Argo's minute is refused", args: []string{"--min-schedule-interval=30s"}, wantErr: "--min-schedule-interval must be at least 1m"},
+		{name: "a schedule interval of a minute is accepted", args: []string{"--min-schedule-interval=1m"}, wantLeads: true},
 		{name: "a negative status batch period is refused", args: []string{"--order-status-batch-period=-1s"}, wantErr: "--order-status-batch-period must not be negative"},
 		{
 			name:    "lease timings out of order are refused",

@@ -88,6 +88,7 @@ func TestPipelineCarriesTheDesignExampleThroughBothControllers(t *testing.T) {
 	aws, err := artifactworkflow.New(arcClient, argoClient, artifactworkflow.Informers{
 		ArtifactWorkflows: inf.ArtifactWorkflows(), ArtifactTypes: inf.ArtifactTypes(),
 		ClusterArtifactTypes: inf.ClusterArtifactTypes(), Orders: inf.Orders(), Namespaces: namespaces, Endpoints: inf.Endpoints(), Workflows: workflows,
+		CronWorkflows: argoFactory.Argoproj().V1alpha1().CronWorkflows(),
 	}, recorder, clock.RealClock{})
 	require.NoError(t, err)
 	arcFactory.Start(ctx.Done())

@@ -48,6 +48,15 @@ package controller
 //
 // +kubebuilder:rbac:groups=argoproj.io,resources=workflows,verbs=get;list;watch;create;patch;delete
 //
+// Argo CronWorkflows run scheduled artifacts. The ArtifactWorkflow
+// controller watches the ones it made (label selector), creates them,
+// replaces their spec with a JSON patch when a schedule changes or an Order
+// is suspended (never an update: Argo keeps the run counters in their
+// status, which has no subresource), reads one directly when a create finds
+// it exists, and deletes one whose artifact lost its schedule.
+//
+// +kubebuilder:rbac:groups=argoproj.io,resources=cronworkflows,verbs=get;list;watch;create;patch;delete
+//
 // Secrets: the Order controller only needs to know that the Secret an
 // Endpoint names exists. It watches Secrets through a metadata-only informer
 // (PartialObjectMetadata) and drops even labels and annotations, so it never

@@ -34,8 +34,10 @@ func SecretPresenceOnly(obj interface{}) (interface{}, error) {
 }
 
 // SlimWorkflow is the transform for the Workflow informer. It keeps only
-// what ARC reads (metadata without managedFields, the status phase, message
-// and times, and the global output parameters), because a Workflow's spec and
+// what ARC reads (metadata without managedFields, whose labels and
+// annotations lead a scheduled run to its ArtifactWorkflow and give its
+// scheduled time; the status phase, message and times, and the global
+// output parameters), because a Workflow's spec and
 // node tree can be large and ARC caches every Workflow it made. The node tree
 // goes, but not before the message of a failed step is taken from it.
 func SlimWorkflow(obj interface{}) (interface{}, error) {

@@ -79,14 +79,32 @@ func Workflow(artifactWorkflowName string, run int64) string {
 	if run <= 0 {
 		return artifactWorkflowName
 	}
-	suffix := "-" + strconv.FormatInt(run, 10)
-	if len(artifactWorkflowName)+len(suffix) <= MaxNameLength {
-		return artifactWorkflowName + suffix
+	return fit(artifactWorkflowName, "-"+strconv.FormatInt(run, 10), MaxNameLength)
+}
+
+// MaxCronWorkflowNameLength bounds the name of a CronWorkflow: Argo names
+// each run "<name>-<Unix seconds>" and refuses CronWorkflow names longer
+// than 52 characters, so that the run's name stays a 63-character label.
+const MaxCronWorkflowNameLength = 52
+
+// CronWorkflow returns the name of the Argo CronWorkflow that runs the
+// schedule of an ArtifactWorkflow: the ArtifactWorkflow's name, cut to
+// MaxCronWorkflowNameLength before its "-<hash>" when it is longer, so it
+// stays unique.
+func CronWorkflow(artifactWorkflowName string) string {
+	return fit(artifactWorkflowName, "", MaxCronWorkflowNameLength)
+}
+
+// fit returns name+suffix, with characters of name removed before its last
+// HashLength+1 when the whole would exceed maxLen.
+func fit(name, suffix string, maxLen int) string {
+	if len(name)+len(suffix) <= maxLen {
+		return name + suffix
 	}
-	keepTail := min(HashLength+1, len(artifactWorkflowName))
-	head := artifactWorkflowName[:len(artifactWorkflowName)-keepTail]
-	tail := artifactWorkflowName[len(artifactWorkflowName)-keepTail:]
-	head = strings.TrimRight(head[:max(0, min(len(head), MaxNameLength-len(suffix)-len(tail)))], "-")
+	keepTail := min(HashLength+1, len(name))
+	head := name[:len(name)-keepTail]
+	tail := name[len(name)-keepTail:]
+	head = strings.TrimRight(head[:max(0, min(len(head), maxLen-len(suffix)-len(tail)))], "-")
 	if head == "" {
 		return strings.TrimLeft(tail, "-") + suffix
 	}

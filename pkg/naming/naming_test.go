@@ -149,6 +149,28 @@ func TestWorkflowName(t *testing.T) {
 	}
 }
 
+func TestCronWorkflowName(t *testing.T) {
+	longest, _ := ArtifactWorkflow(strings.Repeat("a", 253), testUID, testIdentity)
+	short, _ := ArtifactWorkflow("order", testUID, testIdentity)
+	tests := []struct {
+		name   string
+		awName string
+		want   string
+	}{
+		{name: "a short name is the ArtifactWorkflow's own", awName: short, want: short},
+		{name: "a longest name is cut before its hash", awName: longest, want: strings.Repeat("a", 35) + longest[46:]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := CronWorkflow(tt.awName)
+			assert.Equal(t, tt.want, got)
+			assert.LessOrEqual(t, len(got), MaxCronWorkflowNameLength)
+			// Argo names a run "<name>-<Unix seconds>"; it must be a label.
+			assert.Empty(t, validation.IsDNS1123Label(got+"-1767225600"))
+		})
+	}
+}
+
 func TestWorkflowNamesOfRunsAreDistinct(t *testing.T) {
 	longest, _ := ArtifactWorkflow(strings.Repeat("a", 253), testUID, testIdentity)
 	seen := map[string]int64{}

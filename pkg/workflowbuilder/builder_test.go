@@ -212,6 +212,67 @@ func TestBuildGolden(t *testing.T) {
 	}
 }
 
+func TestBuildCronGolden(t *testing.T) {
+	scheduled := func() *v1alpha1.ArtifactWorkflow {
+		aw := ociArtifactWorkflow()
+		deadline := int64(300)
+		aw.Spec.Cron = &v1alpha1.Cron{
+			Schedules:               []string{"0 3 * * *", "30 12 * * 1-5"},
+			Timezone:                "Europe/Berlin",
+			ConcurrencyPolicy:       v1alpha1.ConcurrencyForbid,
+			StartingDeadlineSeconds: &deadline,
+		}
+		return aw
+	}
+	cases := []struct {
+		name    string
+		aw      func() *v1alpha1.ArtifactWorkflow
+		suspend bool
+		golden  string
+	}{
+		{name: "OCI example on two schedules with every field", aw: scheduled, golden: "cron-oci.yaml"},
+		{name: "suspended Order suspends the CronWorkflow", aw: scheduled, suspend: true, golden: "cron-oci-suspended.yaml"},
+		{
+			name: "unset concurrency policy is written as Allow",
+			aw: func() *v1alpha1.ArtifactWorkflow {
+				aw := ociArtifactWorkflow()
+				aw.Spec.Cron = &v1alpha1.Cron{Schedules: []string{"@daily"}}
+				return aw
+			},
+			golden: "cron-defaults.yaml",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cwf, err := workflowbuilder.BuildCron(tc.aw(), ociType(), tc.suspend)
+			require.NoError(t, err)
+			assertGolden(t, filepath.Join("testdata", tc.golden), cwf)
+		})
+	}
+}
+
+// TestBuildCronRunsLikeOneOffWorkflows pins that a scheduled run sets exactly
+// what a one-off Workflow sets (what Argo's Secure template referencing
+// allows), and that it leads back to its ArtifactWorkflow by ARC's labels.
+func TestBuildCronRunsLikeOneOffWorkflows(t *testing.T) {
+	aw := ociArtifactWorkflow()
+	aw.Spec.Cron = &v1alpha1.Cron{Schedules: []string{"@daily"}}
+	wf, err := workflowbuilder.Build(aw, ociType())
+	require.NoError(t, err)
+	cwf, err := workflowbuilder.BuildCron(aw, ociType(), false)
+	require.NoError(t, err)
+	assert.Equal(t, wf.Spec, cwf.Spec.WorkflowSpec)
+	assert.Equal(t, wf.Labels, cwf.Spec.WorkflowMetadata.Labels)
+	assert.Equal(t, aw.Name, cwf.Spec.WorkflowMetadata.Labels[v1alpha1.LabelArtifactWorkflow])
+	assert.Empty(t, cwf.Spec.WorkflowMetadata.Finalizers, "Argo's history limits delete old runs; no finalizer holds them")
+	assert.Equal(t, wf.OwnerReferences, cwf.OwnerReferences, "the ArtifactWorkflow controls the CronWorkflow")
+}
+
+func TestBuildCronRefusesWorkWithoutSchedule(t *testing.T) {
+	_, err := workflowbuilder.BuildCron(ociArtifactWorkflow(), ociType(), false)
+	require.ErrorContains(t, err, "no schedule")
+}
+
 // assertGolden compares obj, as YAML, with the golden file at path, or
 // rewrites the file when -update is set. On mismatch it prints only the lines
 // that differ, which is easier to read than two whole documents.

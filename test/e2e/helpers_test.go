@@ -45,6 +45,7 @@ const (
 	templateOCI        = "arc-e2e-oci-pipeline"
 	templateFail       = "arc-e2e-fail"
 	templateSingleStep = "arc-e2e-single-step"
+	templateHold       = "arc-e2e-hold"
 )
 
 // Labels Argo puts on the pods of a Workflow.

@@ -488,6 +488,9 @@ func (st *suite) launchControllerLoggingTo(logPath string, extraArgs ...string) 
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(port),
 		"--shutdown-grace-period=10s",
+		// Argo's shortest schedule is once a minute; the default minimum
+		// of 10 minutes would make a test of runs take half an hour.
+		"--min-schedule-interval=1m",
 		"-v=2",
 	}, extraArgs...)
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)

@@ -365,7 +365,10 @@ func rbacAccessReview(t *testing.T) {
 		{argo, "workflows", "status", true, nil},
 		{argo, "workflowtemplates", "", true, nil},
 		{argo, "clusterworkflowtemplates", "", false, nil},
-		{argo, "cronworkflows", "", true, nil},
+		// Scheduled artifacts: patch replaces the spec (never update: Argo
+		// keeps counters in the status); delete when a schedule is removed.
+		{argo, "cronworkflows", "", true, []string{"get", "list", "watch", "create", "patch", "delete"}},
+		{argo, "cronworkflows", "status", true, nil},
 		{argo, "workflowtaskresults", "", true, nil},
 		// get is granted although only list and watch are used: RBAC cannot
 		// grant Secret metadata without data, and list returns the data anyway.
@@ -459,6 +462,8 @@ func rbacAccessReview(t *testing.T) {
 		{[]string{"delete", "workflows." + argo}, "yes"},
 		{[]string{"update", "workflows." + argo}, "no"},
 		{[]string{"create", "workflows." + argo}, "yes"},
+		{[]string{"patch", "cronworkflows." + argo}, "yes"},
+		{[]string{"update", "cronworkflows." + argo}, "no"},
 		{[]string{"get", "secrets"}, "yes"},
 		{[]string{"create", "secrets"}, "no"},
 		{[]string{"update", "leases." + coord + "/" + rbacLease, "--namespace=" + rbacNamespace}, "yes"},

@@ -121,6 +121,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 		Namespaces:           core.Core().V1().Namespaces(),
 		Endpoints:            inf.Endpoints(),
 		Workflows:            workflows,
+		CronWorkflows:        argoFactory.Argoproj().V1alpha1().CronWorkflows(),
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
 	require.NoError(b, err)
 	require.NoError(b, inf.Orders().Informer().GetIndexer().Add(alpineOrder()))

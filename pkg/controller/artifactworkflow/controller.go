@@ -55,6 +55,7 @@ type Controller struct {
 	endpoints           arclisters.EndpointLister
 	types               *controller.TypeResolver
 	workflows           argolisters.WorkflowLister
+	cronWorkflows       argolisters.CronWorkflowLister
 	cacheSynced         []cache.InformerSynced
 
 	// enqueue queues an object's name; its event handlers share it.
@@ -99,8 +100,11 @@ type Informers struct {
 	// Endpoints carry the concurrency limits of the work that uses them.
 	Endpoints arcinformers.EndpointInformer
 	// Workflows must be restricted to WorkflowSelector and slimmed with
-	// controller.SlimWorkflow; cmd/arc-controller sets that up.
+	// controller.SlimWorkflow; cmd/arc-controller sets that up. The runs of
+	// ARC's CronWorkflows carry ARC's labels, so the informer holds them too.
 	Workflows argoinformers.WorkflowInformer
+	// CronWorkflows run scheduled work; restricted to WorkflowSelector too.
+	CronWorkflows argoinformers.CronWorkflowInformer
 }
 
 // New builds the controller and registers its index and event handlers. The
@@ -120,7 +124,9 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		orders:              inf.Orders.Lister(),
 		types:               controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
 		workflows:           inf.Workflows.Lister(),
+		cronWorkflows:       inf.CronWorkflows.Lister(),
 		cacheSynced: []cache.InformerSynced{
+			inf.CronWorkflows.Informer().HasSynced,
 			inf.ArtifactWorkflows.Informer().HasSynced,
 			inf.ArtifactTypes.Informer().HasSynced,
 			inf.ClusterArtifactTypes.Informer().HasSynced,
@@ -184,6 +190,11 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 			AddFunc:    c.addWorkflow,
 			UpdateFunc: c.updateWorkflow,
 			DeleteFunc: c.deleteWorkflow,
+		}},
+		controller.InformerHandler{Informer: inf.CronWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOwner,
+			UpdateFunc: c.updateCronWorkflow,
+			DeleteFunc: c.enqueueOwner,
 		}},
 		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj interface{}) { c.enqueueListedBy(nil, obj) },
@@ -290,7 +301,8 @@ func (c *Controller) enqueueWaitingOf(key string) {
 
 // updateOrder queues what an Order's update concerns: the ArtifactWorkflows
 // its status newly lists, and all of its ArtifactWorkflows when it was
-// suspended or resumed or its parallelism changed.
+// suspended or resumed (which pauses or resumes its schedules too) or its
+// parallelism changed.
 func (c *Controller) updateOrder(oldObj, newObj interface{}) {
 	c.enqueueListedBy(oldObj, newObj)
 	oldOrder, okOld := oldObj.(*arcv1.Order)
@@ -318,7 +330,11 @@ func (c *Controller) updateEndpoint(oldObj, newObj interface{}) {
 	c.enqueueWaitingOf(endpointLimitKey(newEP.Namespace, newEP.Name))
 }
 
-// enqueueOwner enqueues the ArtifactWorkflow that controls a Workflow.
+// enqueueOwner enqueues the ArtifactWorkflow that controls a Workflow or
+// CronWorkflow, or whose scheduled run a Workflow is: Argo's CronWorkflow
+// controls those, and ARC's label names the ArtifactWorkflow. (The sync
+// trusts a run only if the CronWorkflow the ArtifactWorkflow controls
+// controls it, so a forged label gains nothing but a sync.)
 func (c *Controller) enqueueOwner(obj interface{}) {
 	m := controller.ObjectMeta(obj)
 	if m == nil {
@@ -326,7 +342,23 @@ func (c *Controller) enqueueOwner(obj interface{}) {
 	}
 	if owner, _, ok := controller.ControllerOf(m, artifactWorkflowKind.GroupKind()); ok {
 		c.queue.Add(owner)
+		return
 	}
+	if _, _, ok := controller.ControllerOf(m, cronWorkflowKind); ok {
+		if name := m.GetLabels()[arcv1.LabelArtifactWorkflow]; name != "" {
+			c.queue.Add(cache.ObjectName{Namespace: m.GetNamespace(), Name: name})
+		}
+	}
+}
+
+// updateCronWorkflow enqueues the owner when the CronWorkflow changed:
+// Argo writes its status when a run starts or ends.
+func (c *Controller) updateCronWorkflow(oldObj, newObj interface{}) {
+	oldM, newM := controller.ObjectMeta(oldObj), controller.ObjectMeta(newObj)
+	if oldM == nil || newM == nil || oldM.GetResourceVersion() == newM.GetResourceVersion() {
+		return
+	}
+	c.enqueueOwner(newObj)
 }
 
 // updateWorkflow enqueues the owner only when something ARC mirrors changed.

@@ -57,7 +57,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	hasOrder, hasNamespace := false, false
 	for _, obj := range objects {
 		switch obj.(type) {
-		case *wfv1.Workflow:
+		case *wfv1.Workflow, *wfv1.CronWorkflow:
 			argoObjects = append(argoObjects, obj)
 		case *corev1.Namespace:
 			kubeObjects, hasNamespace = append(kubeObjects, obj), true
@@ -100,6 +100,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		Namespaces:           f.core.Core().V1().Namespaces(),
 		Endpoints:            inf.Endpoints(),
 		Workflows:            f.wf.Argoproj().V1alpha1().Workflows(),
+		CronWorkflows:        f.wf.Argoproj().V1alpha1().CronWorkflows(),
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
 	require.NoError(t, err)
 	f.ctrl = ctrl
@@ -135,6 +136,9 @@ func (f *fixture) refreshCaches() {
 	wfs, err := f.argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{LabelSelector: WorkflowSelector.String()})
 	require.NoError(f.t, err)
 	replace(f.t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer(), wfs.Items, controller.SlimWorkflow)
+	cwfs, err := f.argo.ArgoprojV1alpha1().CronWorkflows("").List(ctx, metav1.ListOptions{LabelSelector: WorkflowSelector.String()})
+	require.NoError(f.t, err)
+	replace(f.t, f.wf.Argoproj().V1alpha1().CronWorkflows().Informer().GetIndexer(), cwfs.Items, controller.StripManagedFields)
 	f.client.ClearActions()
 	f.argo.ClearActions()
 }

@@ -202,9 +202,10 @@ func workflowFinished(wf *wfv1.Workflow) bool {
 // waitingToStart tells whether m competes for a slot: its current run has
 // no Workflow, is not done, and m either waits (for a limit, or for its
 // Order to resume) or was never synced (so a new ArtifactWorkflow keeps its place in line before its
-// first sync). Work of a suspended Order does not compete.
+// first sync). Work of a suspended Order does not compete, nor does
+// scheduled work, whose runs Argo starts.
 func (c *Controller) waitingToStart(m *arcv1.ArtifactWorkflow) bool {
-	if m.DeletionTimestamp != nil || c.activeWorkflows(m) > 0 {
+	if m.DeletionTimestamp != nil || m.Spec.Cron != nil || c.activeWorkflows(m) > 0 {
 		return false
 	}
 	if _, err := c.workflows.Workflows(m.Namespace).Get(naming.Workflow(m.Name, m.Spec.Run)); err == nil {

@@ -93,6 +93,13 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return nil
 	}
 
+	if aw.Spec.Cron != nil {
+		return c.syncSchedule(ctx, aw, order)
+	}
+	if aw.Status.Schedule != nil {
+		return c.syncScheduleRemoved(ctx, aw)
+	}
+
 	want := naming.Workflow(aw.Name, aw.Spec.Run)
 	prev := aw.Status.WorkflowName
 	if prev != "" && prev != want && !aw.Status.Phase.Finished() {
@@ -277,6 +284,9 @@ type syncOutcome struct {
 	// recheckAfter, when set, syncs the ArtifactWorkflow again after that
 	// long: for waiting on something no informer reports.
 	recheckAfter time.Duration
+	// schedule is the state of the schedule of scheduled work; nil for
+	// one-off work.
+	schedule *arcv1.ScheduleStatus
 }
 
 // createWorkflow resolves the type, checks its rules and creates the
@@ -313,7 +323,7 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 		return mirror(existing, aw.Spec.Run), nil
 	}
 	if controller.RefusedByAPIServer(err) {
-		return refused(name, err), nil
+		return refused("Workflow "+name, err), nil
 	}
 	if err != nil {
 		return syncOutcome{}, fmt.Errorf("creating Workflow %s: %w", name, err)
@@ -364,7 +374,13 @@ func invalid(reason string, err error) syncOutcome {
 
 // conflict is the outcome when a Workflow of the wanted name is not ARC's to touch.
 func conflict(wf *wfv1.Workflow) syncOutcome {
-	msg := fmt.Sprintf("a Workflow named %q exists and is not controlled by this ArtifactWorkflow; ARC leaves it alone and creates its own once it is gone", wf.Name)
+	return conflictNamed("Workflow", wf.Name)
+}
+
+// conflictNamed is the outcome when an object of the wanted kind and name
+// is not ARC's to touch.
+func conflictNamed(kind, name string) syncOutcome {
+	msg := fmt.Sprintf("a %s named %q exists and is not controlled by this ArtifactWorkflow; ARC leaves it alone and creates its own once it is gone", kind, name)
 	return syncOutcome{
 		message: msg,
 		ready:   metav1.ConditionFalse,
@@ -375,11 +391,12 @@ func conflict(wf *wfv1.Workflow) syncOutcome {
 	}
 }
 
-// refused is the outcome when the API server refused the Workflow: the
-// ArtifactWorkflow says why and tries again later, as a quota may free up.
-func refused(name string, err error) syncOutcome {
+// refused is the outcome when the API server refused to create what (a
+// Workflow or a CronWorkflow, by name): the ArtifactWorkflow says why and
+// tries again later, as a quota may free up.
+func refused(what string, err error) syncOutcome {
 	return syncOutcome{
-		message:      fmt.Sprintf("the API server refused to create Workflow %s: %v; ARC tries again every %s", name, err, controller.RefusedRecheck),
+		message:      fmt.Sprintf("the API server refused to create %s: %v; ARC tries again every %s", what, err, controller.RefusedRecheck),
 		ready:        metav1.ConditionFalse,
 		reason:       ReasonWorkflowRefused,
 		warning:      true,
@@ -553,6 +570,7 @@ func (c *Controller) statusFor(aw *arcv1.ArtifactWorkflow, o syncOutcome) arcv1.
 		StartedAt:          o.startedAt,
 		FinishedAt:         o.finishedAt,
 		Results:            o.results,
+		Schedule:           o.schedule,
 	}
 	if o.keepTimes {
 		status.StartedAt, status.FinishedAt = aw.Status.StartedAt, aw.Status.FinishedAt

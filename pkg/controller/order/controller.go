@@ -24,6 +24,7 @@ import (
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions/arc/v1alpha1"
 	arclisters "github.com/artifact-conduit/arc/pkg/generated/listers/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/schedule"
 )
 
 // Name is the controller's name: it names its workqueue, its metrics and its events.
@@ -69,6 +70,12 @@ type Controller struct {
 	// statusBatchPeriod delays the sync an ArtifactWorkflow event asks of
 	// its Order; see WithStatusBatchPeriod.
 	statusBatchPeriod time.Duration
+
+	// minScheduleInterval is the least time between two runs of a
+	// schedule; see WithMinScheduleInterval.
+	minScheduleInterval time.Duration
+	// schedules remembers which schedules were checked; see scheduleCache.
+	schedules scheduleCache
 
 	// queuedMu guards lastQueued, the last time queuedAt handed out.
 	queuedMu   sync.Mutex
@@ -120,6 +127,13 @@ func WithMaxMessageBytes(n int) Option {
 	return func(c *Controller) { c.maxMessageBytes = n }
 }
 
+// WithMinScheduleInterval sets the least time between two runs of an
+// artifact's schedule (schedule.DefaultMinInterval by default). An artifact
+// whose schedules fire more often does not start, and its Order says why.
+func WithMinScheduleInterval(d time.Duration) Option {
+	return func(c *Controller) { c.minScheduleInterval = d }
+}
+
 // Informers are the informers the Order controller reads.
 type Informers struct {
 	Orders            arcinformers.OrderInformer
@@ -163,6 +177,8 @@ func New(client arcclient.Interface, inf Informers, recorder record.EventRecorde
 		},
 		maxParameterBytes: controller.DefaultMaxParameterBytes,
 		maxMessageBytes:   controller.DefaultMaxMessageBytes,
+
+		minScheduleInterval: schedule.DefaultMinInterval,
 	}
 	c.enqueueOrder = controller.Enqueuer(c.queue)
 	for _, opt := range opts {

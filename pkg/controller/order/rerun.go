@@ -138,8 +138,9 @@ func (c *Controller) handleRerunRequests(ctx context.Context, order *arcv1.Order
 
 // wantsRerun tells whether the request runs aw again: its current run must
 // have had a Workflow, and for a request of failed ones, have failed.
+// Scheduled work is never re-run by a request: its schedule runs it.
 func wantsRerun(req rerunRequest, aw *arcv1.ArtifactWorkflow) bool {
-	if aw.Status.Run != aw.Spec.Run || !started(aw) {
+	if aw.Spec.Cron != nil || aw.Status.Run != aw.Spec.Run || !started(aw) {
 		return false
 	}
 	if req.all {

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +16,7 @@ import (
 	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/parameters"
+	"github.com/artifact-conduit/arc/pkg/schedule"
 )
 
 // Reasons an artifact cannot become an ArtifactWorkflow. They appear in
@@ -24,6 +27,7 @@ const (
 	ReasonEndpointUsage    = "EndpointUsageViolation"
 	ReasonSecretNotFound   = "SecretNotFound"
 	ReasonInvalidSpec      = "InvalidSpec"
+	ReasonInvalidSchedule  = "InvalidSchedule"
 	ReasonTooLarge         = "ParametersTooLarge"
 	ReasonNameConflict     = "NameConflict"
 	ReasonCreateRefused    = "ArtifactWorkflowRefused"
@@ -172,6 +176,10 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 	dst, dstProblems := c.resolveEndpoint(order, a.DstRef, defaultRef(order, false), directionDestination)
 	t, typeProblems := c.resolveType(order, a.Type)
 	problems := append(append(srcProblems, dstProblems...), typeProblems...)
+	cron := cronOf(order, a)
+	if err := c.schedules.validate(cron, c.minScheduleInterval); err != nil {
+		problems = append(problems, problem{ReasonInvalidSchedule, err.Error()})
+	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -200,7 +208,52 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 		DstSecretRef: secretRefOf(dst),
 		SrcEndpoint:  src.Name,
 		DstEndpoint:  dst.Name,
+		Cron:         cron.DeepCopy(),
 	}, nil
+}
+
+// cronOf is the schedule of an artifact: its own, else the Order's default,
+// else none (it runs once). The artifact's cron replaces the default as a
+// whole; fields are not merged, so what an artifact says is all that applies.
+func cronOf(order *arcv1.Order, a *arcv1.OrderArtifact) *arcv1.Cron {
+	if a.Cron != nil {
+		return a.Cron
+	}
+	if order.Spec.Defaults != nil {
+		return order.Spec.Defaults.Cron
+	}
+	return nil
+}
+
+// maxCheckedSchedules bounds the cache of checked schedules. An Order holds
+// a few distinct schedules; the bound only keeps a stream of edits from
+// growing it without end.
+const maxCheckedSchedules = 1024
+
+// scheduleCache remembers the verdict of schedule.Validate for each
+// schedule and minimum interval, so an Order of 250 scheduled artifacts
+// measures its one schedule once, not 250 times per sync.
+type scheduleCache struct {
+	mu      sync.Mutex
+	entries map[string]error
+}
+
+func (sc *scheduleCache) validate(cron *arcv1.Cron, minInterval time.Duration) error {
+	if cron == nil {
+		return nil
+	}
+	key := fmt.Sprintf("%q|%q|%s", cron.Schedules, cron.Timezone, minInterval)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if err, ok := sc.entries[key]; ok {
+		return err
+	}
+	err := schedule.Validate(cron, minInterval)
+	if sc.entries == nil || len(sc.entries) >= maxCheckedSchedules {
+		sc.entries = map[string]error{}
+	}
+	sc.entries[key] = err
+	return err
 }
 
 // resolveType finds the artifact's type as offered to the Order's namespace.

@@ -20,6 +20,7 @@ const (
 	ReasonPending    = "Pending"
 	ReasonUnresolved = "ArtifactsUnresolved"
 	ReasonSuspended  = "Suspended"
+	ReasonScheduled  = "Scheduled"
 )
 
 // computeStatus derives the Order's status from what the sync left in
@@ -31,6 +32,11 @@ const (
 // resolved right now, and as pending when it has none. So a finished Order
 // stays finished when an Endpoint or Secret it used goes away, and the
 // counters always add up to the total.
+//
+// An artifact that runs on a schedule counts by its last run (pending
+// before the first, running while one runs) and in status.scheduled too. An
+// Order with one is Active unless something failed, and never finishes:
+// no completionTime, so spec.ttlSecondsAfterFinished never deletes it.
 func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBytes int) arcv1.OrderStatus {
 	status := arcv1.OrderStatus{
 		ObservedGeneration: order.Generation,
@@ -44,12 +50,19 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 		entry := newEntry(a.want.name, a.want.indices, a.aw, maxMessageBytes)
 		status.ArtifactWorkflows[a.want.hash] = entry
 		count(&status, entry.Phase, int32(len(a.want.indices)))
+		if a.want.spec.Cron != nil {
+			status.Scheduled += int32(len(a.want.indices))
+		}
 	}
 	covered := map[int32]bool{}
 	for _, k := range r.kept {
 		entry := newEntry(k.aw.Name, k.indices, k.aw, maxMessageBytes)
 		status.ArtifactWorkflows[hashOf(k.aw)] = entry
 		count(&status, entry.Phase, int32(len(k.indices)))
+		if k.aw.Spec.Cron != nil {
+			// Its schedule goes on while its artifact cannot be resolved.
+			status.Scheduled += int32(len(k.indices))
+		}
 		for _, i := range k.indices {
 			covered[i] = true
 		}
@@ -65,7 +78,7 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 		return status.UnresolvedArtifacts[i].ArtifactIndex < status.UnresolvedArtifacts[j].ArtifactIndex
 	})
 	status.Phase = summaryPhase(&status)
-	if status.Total > 0 && status.Pending == 0 && status.Running == 0 {
+	if status.Total > 0 && status.Pending == 0 && status.Running == 0 && status.Scheduled == 0 {
 		// Finished: keep the first time it was seen so.
 		status.CompletionTime = order.Status.CompletionTime.DeepCopy()
 		if status.CompletionTime == nil {
@@ -118,12 +131,15 @@ func count(status *arcv1.OrderStatus, phase arcv1.WorkflowPhase, n int32) {
 	}
 }
 
-// summaryPhase is Failed if any artifact failed, else Succeeded if all
-// succeeded, else Running if any runs, else Pending.
+// summaryPhase is Failed if any artifact failed, else Active if any runs on
+// a schedule, else Succeeded if all succeeded, else Running if any runs,
+// else Pending.
 func summaryPhase(status *arcv1.OrderStatus) arcv1.OrderPhase {
 	switch {
 	case status.Failed > 0:
 		return arcv1.OrderPhaseFailed
+	case status.Scheduled > 0:
+		return arcv1.OrderPhaseActive
 	case status.Succeeded == status.Total:
 		return arcv1.OrderPhaseSucceeded
 	case status.Running > 0:
@@ -149,6 +165,15 @@ func readyCondition(order *arcv1.Order, status *arcv1.OrderStatus, now time.Time
 	case len(status.UnresolvedArtifacts) > 0:
 		cond.Reason = ReasonUnresolved
 		cond.Message = fmt.Sprintf("%s; %d cannot start yet, see status.unresolvedArtifacts", progress, len(status.UnresolvedArtifacts))
+	case status.Phase == arcv1.OrderPhaseActive && order.Spec.Suspend:
+		cond.Reason = ReasonSuspended
+		cond.Message = fmt.Sprintf("%s, %d running; suspended: %d schedule(s) paused and %d artifact(s) wait until spec.suspend is false",
+			progress, status.Running, status.Scheduled, status.Pending)
+	case status.Phase == arcv1.OrderPhaseActive:
+		// Schedules in place and nothing failed: what the Order asks for is
+		// being done, run after run.
+		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonScheduled
+		cond.Message = fmt.Sprintf("%d of %d artifacts run on a schedule; %s, %d running", status.Scheduled, status.Total, progress, status.Running)
 	case order.Spec.Suspend && status.Pending > 0:
 		cond.Reason = ReasonSuspended
 		cond.Message = fmt.Sprintf("%s, %d running; suspended: %d wait until spec.suspend is false", progress, status.Running, status.Pending)

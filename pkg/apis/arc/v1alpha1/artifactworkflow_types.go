@@ -57,6 +57,10 @@ type ArtifactWorkflowSpec struct {
 	// concurrency limit starts in this order, first come first served.
 	// +optional
 	QueuedAt *metav1.MicroTime `json:"queuedAt,omitempty"`
+	// Cron, when set, runs the work on a schedule: ARC keeps an Argo
+	// CronWorkflow for it instead of creating one Workflow per run.
+	// +optional
+	Cron *Cron `json:"cron,omitempty"`
 }
 
 // ArtifactWorkflowStatus is the observed state of an ArtifactWorkflow and its Argo Workflow.
@@ -71,7 +75,8 @@ type ArtifactWorkflowStatus struct {
 	// ArtifactWorkflow's name for run 0, with "-<run>" for later runs.
 	// +optional
 	WorkflowName string `json:"workflowName,omitempty"`
-	// Phase of the Argo Workflow. Empty until the Workflow reports one.
+	// Phase of the Argo Workflow. Empty until the Workflow reports one. For
+	// scheduled work, the phase of the last run (Pending before the first).
 	// +optional
 	Phase WorkflowPhase `json:"phase,omitempty"`
 	// Message explains the phase: Argo's message, or why no Workflow could be created.
@@ -92,6 +97,12 @@ type ArtifactWorkflowStatus struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Results []WorkflowResult `json:"results,omitempty"`
+	// Schedule is the state of the schedule of scheduled work (spec.cron):
+	// the last scheduled time, the runs in progress, and how many succeeded
+	// and failed. workflowName, phase, message, times and results describe
+	// its last run.
+	// +optional
+	Schedule *ScheduleStatus `json:"schedule,omitempty"`
 	// Conditions are the latest observations of the ArtifactWorkflow's state.
 	// Ready is True once the Workflow succeeded.
 	// +listType=map
@@ -109,6 +120,10 @@ type ArtifactWorkflowStatus struct {
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="Run",type=integer,JSONPath=`.spec.run`
 // +kubebuilder:printcolumn:name="Workflow",type=string,JSONPath=`.status.workflowName`,priority=1
+// +kubebuilder:printcolumn:name="Last-Schedule",type=date,JSONPath=`.status.schedule.lastScheduledTime`,priority=1
+// +kubebuilder:printcolumn:name="Active",type=integer,JSONPath=`.status.schedule.active`,priority=1
+// +kubebuilder:printcolumn:name="Runs-Succeeded",type=integer,JSONPath=`.status.schedule.succeeded`,priority=1
+// +kubebuilder:printcolumn:name="Runs-Failed",type=integer,JSONPath=`.status.schedule.failed`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // ArtifactWorkflow is the resolved unit of work for one artifact of an Order:

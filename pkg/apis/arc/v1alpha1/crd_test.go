@@ -272,12 +272,12 @@ var crdExpectations = []crdExpectation{
 	},
 	{
 		kind: "Order", plural: "orders", shortName: "ord", scope: "Namespaced",
-		columns: []string{"Phase", "Succeeded", "Failed", "Total", "Running", "Pending", "Suspend", "Parallelism", "Age"},
+		columns: []string{"Phase", "Succeeded", "Failed", "Total", "Scheduled", "Running", "Pending", "Suspend", "Parallelism", "Age"},
 		goType:  reflect.TypeFor[v1alpha1.Order](), goListType: reflect.TypeFor[v1alpha1.OrderList](),
 	},
 	{
 		kind: "ArtifactWorkflow", plural: "artifactworkflows", shortName: "aw", scope: "Namespaced",
-		columns: []string{"Phase", "Type", "Run", "Workflow", "Age"},
+		columns: []string{"Phase", "Type", "Run", "Workflow", "Last-Schedule", "Active", "Runs-Succeeded", "Runs-Failed", "Age"},
 		goType:  reflect.TypeFor[v1alpha1.ArtifactWorkflow](), goListType: reflect.TypeFor[v1alpha1.ArtifactWorkflowList](),
 	},
 }
@@ -457,7 +457,7 @@ func TestOrderCRDSchema(t *testing.T) {
 		assert.Contains(t, spec.Required, "artifacts")
 	})
 	t.Run("phase enum", func(t *testing.T) {
-		assert.Equal(t, []string{"Pending", "Running", "Succeeded", "Failed"}, enumStrings(t, root.at("status.phase")))
+		assert.Equal(t, []string{"Pending", "Running", "Succeeded", "Failed", "Active"}, enumStrings(t, root.at("status.phase")))
 	})
 }
 

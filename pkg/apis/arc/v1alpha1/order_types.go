@@ -19,6 +19,9 @@ type OrderDefaults struct {
 	// DstRef names the destination Endpoint of artifacts without a dstRef.
 	// +optional
 	DstRef *corev1.LocalObjectReference `json:"dstRef,omitempty"`
+	// Cron runs every artifact without a cron of its own on this schedule.
+	// +optional
+	Cron *Cron `json:"cron,omitempty"`
 }
 
 // OrderArtifact is one artifact to move.
@@ -45,6 +48,12 @@ type OrderArtifact struct {
 	// +kubebuilder:validation:Type=object
 	// +optional
 	Spec *runtime.RawExtension `json:"spec,omitempty"`
+	// Cron runs the artifact on a schedule, as an Argo CronWorkflow, instead
+	// of once. Without it, spec.defaults.cron applies; without both, the
+	// artifact runs once. The schedule is not part of the artifact's
+	// identity: changing it changes the running schedule in place.
+	// +optional
+	Cron *Cron `json:"cron,omitempty"`
 }
 
 // +kubebuilder:validation:XValidation:rule="self.artifacts.all(a, (has(a.srcRef) && has(a.srcRef.name) && a.srcRef.name != '') || (has(self.defaults) && has(self.defaults.srcRef) && has(self.defaults.srcRef.name) && self.defaults.srcRef.name != ''))",message="every artifact needs a srcRef, or the Order needs spec.defaults.srcRef"
@@ -63,7 +72,9 @@ type OrderSpec struct {
 	// Suspend, when true, keeps ARC from creating Workflows for this Order:
 	// artifacts whose Workflow does not exist yet wait (Pending) until it is
 	// set to false again; running Workflows finish. As spec.suspend of a
-	// Kubernetes Job.
+	// Kubernetes Job. It pauses the Order's schedules too (their
+	// CronWorkflows are suspended); resumed, they go on from the next time
+	// they name (or a missed one within startingDeadlineSeconds).
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 	// Parallelism is the most Workflows of this Order that run at once.
@@ -83,7 +94,7 @@ type OrderSpec struct {
 }
 
 // OrderPhase summarises the progress of all artifacts of an Order.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Active
 type OrderPhase string
 
 const (
@@ -95,8 +106,13 @@ const (
 	OrderPhaseRunning OrderPhase = "Running"
 	// OrderPhaseSucceeded means every artifact was processed successfully.
 	OrderPhaseSucceeded OrderPhase = "Succeeded"
-	// OrderPhaseFailed means at least one artifact failed. The others go on.
+	// OrderPhaseFailed means at least one artifact failed (for a scheduled
+	// artifact: its last run). The others go on.
 	OrderPhaseFailed OrderPhase = "Failed"
+	// OrderPhaseActive means at least one artifact runs on a schedule and
+	// none failed. Such an Order never succeeds nor finishes: its schedules
+	// go on until they are removed or the Order is deleted.
+	OrderPhaseActive OrderPhase = "Active"
 )
 
 // OrderArtifactWorkflowStatus is the state of one ArtifactWorkflow of an Order.
@@ -136,13 +152,19 @@ type OrderStatus struct {
 	// ObservedGeneration is the metadata.generation the status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Phase summarises the artifacts: Failed if any failed, else Succeeded if
-	// all succeeded, else Running if any runs, else Pending.
+	// Phase summarises the artifacts: Failed if any failed (a scheduled one
+	// by its last run), else Active if any runs on a schedule, else
+	// Succeeded if all succeeded, else Running if any runs, else Pending.
 	// +optional
 	Phase OrderPhase `json:"phase,omitempty"`
 	// Total is the number of artifacts in the Order.
 	// +optional
 	Total int32 `json:"total,omitempty"`
+	// Scheduled counts the artifacts that run on a schedule. They are
+	// counted in the other counters too, by their last run (Pending before
+	// the first, Running while one runs).
+	// +optional
+	Scheduled int32 `json:"scheduled,omitempty"`
 	// Pending counts artifacts not started yet, unresolved ones included.
 	// +optional
 	Pending int32 `json:"pending,omitempty"`
@@ -172,7 +194,8 @@ type OrderStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// CompletionTime is when every artifact of the Order had finished
 	// (succeeded or failed). It is cleared when work starts again (a re-run,
-	// an edit). spec.ttlSecondsAfterFinished counts from it.
+	// an edit). spec.ttlSecondsAfterFinished counts from it. An Order with a
+	// scheduled artifact never finishes.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 	// LastForceAt is the time of the last re-run request of the annotation
@@ -205,6 +228,7 @@ const (
 // +kubebuilder:printcolumn:name="Succeeded",type=integer,JSONPath=`.status.succeeded`
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.status.total`
+// +kubebuilder:printcolumn:name="Scheduled",type=integer,JSONPath=`.status.scheduled`,priority=1
 // +kubebuilder:printcolumn:name="Running",type=integer,JSONPath=`.status.running`,priority=1
 // +kubebuilder:printcolumn:name="Pending",type=integer,JSONPath=`.status.pending`,priority=1
 // +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`,priority=1

@@ -184,6 +184,12 @@ func fullOrder() *v1alpha1.Order {
 			Defaults: &v1alpha1.OrderDefaults{
 				SrcRef: ref("docker-hub"),
 				DstRef: ref("internal-registry"),
+				Cron: &v1alpha1.Cron{
+					Schedules:               []string{"0 3 * * *"},
+					Timezone:                "UTC",
+					ConcurrencyPolicy:       v1alpha1.ConcurrencyAllow,
+					StartingDeadlineSeconds: ptr.To[int64](120),
+				},
 			},
 			Artifacts: []v1alpha1.OrderArtifact{
 				{ // 0: done by ArtifactWorkflow 4f2a9c.
@@ -207,9 +213,15 @@ func fullOrder() *v1alpha1.Order {
 					SrcRef: ref("missing"),
 					Spec:   &runtime.RawExtension{Raw: []byte(`{"image":"library/busybox:1.36"}`)},
 				},
-				{ // 4: still running.
+				{ // 4: still running, on a schedule of its own.
 					Type: "oci",
 					Spec: &runtime.RawExtension{Raw: []byte(`{"image":"library/nginx:1.25","tags":[]}`)},
+					Cron: &v1alpha1.Cron{
+						Schedules:               []string{"0 */6 * * *", "30 1 * * 0"},
+						Timezone:                "Europe/Berlin",
+						ConcurrencyPolicy:       v1alpha1.ConcurrencyForbid,
+						StartingDeadlineSeconds: ptr.To[int64](300),
+					},
 				},
 			},
 			Suspend:                 true,
@@ -220,6 +232,7 @@ func fullOrder() *v1alpha1.Order {
 			ObservedGeneration: 3,
 			Phase:              v1alpha1.OrderPhaseFailed,
 			Total:              5,
+			Scheduled:          5,
 			Pending:            1,
 			Running:            1,
 			Succeeded:          2,
@@ -288,6 +301,12 @@ func fullArtifactWorkflow() *v1alpha1.ArtifactWorkflow {
 			Run:            2,
 			RunRequestedAt: tsPtr(8, 0, 0),
 			QueuedAt:       &metav1.MicroTime{Time: time.Date(2026, 1, 2, 8, 0, 0, 123456000, time.UTC)},
+			Cron: &v1alpha1.Cron{
+				Schedules:               []string{"0 */6 * * *"},
+				Timezone:                "UTC",
+				ConcurrencyPolicy:       v1alpha1.ConcurrencyReplace,
+				StartingDeadlineSeconds: ptr.To[int64](60),
+			},
 		},
 		Status: v1alpha1.ArtifactWorkflowStatus{
 			ObservedGeneration: 3,
@@ -298,7 +317,15 @@ func fullArtifactWorkflow() *v1alpha1.ArtifactWorkflow {
 			StartedAt:          tsPtr(9, 10, 0),
 			FinishedAt:         tsPtr(9, 12, 34),
 			Results:            []v1alpha1.WorkflowResult{{Name: "digest", Value: "sha256:0123"}},
-			Conditions:         conditions(3),
+			Schedule: &v1alpha1.ScheduleStatus{
+				CronWorkflowName:  "mirror-alpine-4f2a9c",
+				LastScheduledTime: tsPtr(9, 10, 0),
+				Active:            1,
+				Succeeded:         7,
+				Failed:            2,
+				Suspended:         true,
+			},
+			Conditions: conditions(3),
 		},
 	}
 }
