@@ -26,8 +26,9 @@ all: build
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/arc-controller.
+build: ## Build bin/arc-controller and the kubectl plugin bin/kubectl-arc.
 	$(GO) build -o $(BIN_DIR)/arc-controller ./cmd/arc-controller
+	$(GO) build -o $(BIN_DIR)/kubectl-arc ./cmd/kubectl-arc
 
 .PHONY: tools
 tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, argoexec, oras, kwok, controller-gen, kustomize, imagetool, helm) into bin/.
