@@ -118,6 +118,7 @@ unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
 .PHONY: e2e
 e2e: build cluster-up ## End-to-end suite against the local cluster (built and started if needed).
 	$(MAKE) install KUBECONFIG=$(LOCAL_KUBECONFIG)
+	@hack/build-tool.sh helm >/dev/null # TestHelmInstall installs the chart with bin/helm
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/e2e.sh
 
 .PHONY: fuzz
