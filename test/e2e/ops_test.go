@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -381,14 +382,14 @@ func TestHelmInstall(t *testing.T) {
 			return
 		}
 		t.Logf("helm uninstall:\n%s", runHelm("uninstall", "arc", "--namespace", helmNamespace, "--wait"))
-		waitAdmissionPolicy(t, false)
+		waitHelmAdmissionPolicy(t, false)
 		for _, name := range []string{"orders", "artifactworkflows"} {
 			_, err := s.dyn.Resource(crdGVR).Get(context.Background(), name+"."+arcv1.GroupName, metav1.GetOptions{})
 			assert.NoError(t, err, "helm uninstall must keep CRD %s", name)
 		}
 		assert.NoError(t, ignoreNotFound(deleteNamespace(context.Background(), helmNamespace)))
 	})
-	waitAdmissionPolicy(t, true)
+	waitHelmAdmissionPolicy(t, true)
 
 	deploy, err := s.kube.AppsV1().Deployments(helmNamespace).Get(t.Context(), "arc-controller", metav1.GetOptions{})
 	require.NoError(t, err, "the chart's Deployment")
@@ -431,6 +432,28 @@ func TestHelmInstall(t *testing.T) {
 	}
 	// The ArtifactWorkflows are the controller's alone: the administrator is refused.
 	err = awUpdate(func(aw *arcv1.ArtifactWorkflow) { aw.Spec.Type = "tampered" }, false)(t.Context(), s.arc, f.ns, f.mustEntry(order, 0).Name)
-	assert.True(t, isAdmissionPolicyDenial(err), "the chart's admission policy refuses the administrator's edit; got %v", err)
+	assert.True(t, isHelmAdmissionPolicyDenial(err), "the chart's admission policy refuses the administrator's edit; got %v", err)
 	t.Logf("TestHelmInstall took %s", time.Since(started).Round(100*time.Millisecond))
+}
+
+// isHelmAdmissionPolicyDenial reports whether err is the refusal of the
+// chart's admission policy, which names the release's ServiceAccount: the
+// chart moved the binding's paramRef to the release namespace.
+func isHelmAdmissionPolicyDenial(err error) bool {
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), admissionPolicy) &&
+		strings.Contains(err.Error(), "only ARC's controller (system:serviceaccount:"+helmNamespace+":arc-controller)")
+}
+
+// waitHelmAdmissionPolicy waits until the chart's policy refuses (or, not
+// inForce, no longer refuses) a dry-run create of an ArtifactWorkflow by the
+// administrator.
+func waitHelmAdmissionPolicy(t *testing.T, inForce bool) {
+	t.Helper()
+	var last error
+	err := rbacPoll(context.Background(), time.Minute, func(ctx context.Context) (bool, error) {
+		_, last = s.arc.ArcV1alpha1().ArtifactWorkflows(metav1.NamespaceDefault).Create(ctx, byHand("dry-run"),
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return isHelmAdmissionPolicyDenial(last) == inForce, nil
+	})
+	require.NoError(t, err, "the chart's admission policy in force: want %v; a dry-run create answers: %v", inForce, last)
 }
