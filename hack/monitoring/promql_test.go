@@ -8,7 +8,8 @@
 // /metrics, written by a test of cmd/arc-controller from the real handler
 // (go test ./cmd/arc-controller -run TestMetricNames -update), which fails
 // when the file is stale. ARC_METRICS_SCRAPE=FILE checks against a scrape
-// of a running controller instead (the e2e suite saves one).
+// of a running controller instead (the e2e suite saves one; a scrape has
+// arc_sync_errors_total only once a sync has failed).
 //
 // Its own module: Prometheus' module requires newer Kubernetes libraries
 // than ARC builds with.
