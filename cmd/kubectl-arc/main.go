@@ -3,10 +3,12 @@
 //
 //	kubectl arc status order/NAME [-n NAMESPACE] [-o json|yaml]
 //	kubectl arc types [-n NAMESPACE] [-o json|yaml]
+//	kubectl arc rerun order/NAME [--failed] [-n NAMESPACE]
 //
 // It takes kubectl's connection flags (--kubeconfig, --context, -n, --as,
-// ...) through k8s.io/cli-runtime, and only reads: it needs get and list on
-// ARC's objects and, for the step that failed, on Argo's Workflows.
+// ...) through k8s.io/cli-runtime. status and types only read: they need
+// get and list on ARC's objects and, for the step that failed, on Argo's
+// Workflows; rerun patches the Order's re-run annotation.
 package main
 
 import (
@@ -28,12 +30,12 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return newRootCommandWith(streams, nil)
 }
 
-// newRootCommandWith builds the command tree; newClients, when set,
-// replaces the clients made from the connection flags (tests use fakes).
-func newRootCommandWith(streams genericiooptions.IOStreams, newClients func() (*clients, error)) *cobra.Command {
+// newRootCommandWith builds the command tree; adjust, when set, changes the
+// options first (tests swap in fake clients and a fixed clock).
+func newRootCommandWith(streams genericiooptions.IOStreams, adjust func(*options)) *cobra.Command {
 	o := newOptions(streams)
-	if newClients != nil {
-		o.newClients = newClients
+	if adjust != nil {
+		adjust(o)
 	}
 	root := &cobra.Command{
 		Use:           "kubectl-arc",
@@ -44,6 +46,6 @@ func newRootCommandWith(streams genericiooptions.IOStreams, newClients func() (*
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl arc"},
 	}
 	o.config.AddFlags(root.PersistentFlags())
-	root.AddCommand(newStatusCommand(o), newTypesCommand(o))
+	root.AddCommand(newStatusCommand(o), newTypesCommand(o), newRerunCommand(o))
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	"github.com/spf13/cobra"
@@ -24,6 +25,8 @@ type options struct {
 
 	// newClients builds the clients; tests replace it.
 	newClients func() (*clients, error)
+	// now is the time a re-run request carries; tests replace it.
+	now func() time.Time
 }
 
 type clients struct {
@@ -33,7 +36,7 @@ type clients struct {
 }
 
 func newOptions(streams genericiooptions.IOStreams) *options {
-	o := &options{config: genericclioptions.NewConfigFlags(true), streams: streams}
+	o := &options{config: genericclioptions.NewConfigFlags(true), streams: streams, now: realNow}
 	o.newClients = o.realClients
 	return o
 }

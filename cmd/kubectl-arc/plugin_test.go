@@ -85,15 +85,23 @@ func mixedOrder() []runtime.Object {
 	return []runtime.Object{
 		order,
 		aw("mixed-alpine-0a1b", "oci", arcv1.WorkflowPhaseSucceeded, ""),
-		aw("mixed-busybox-2c3d", "oci-scan", arcv1.WorkflowPhaseFailed, failed),
+		rerun(aw("mixed-busybox-2c3d", "oci-scan", arcv1.WorkflowPhaseFailed, failed), 1, "mixed-busybox-2c3d-1"),
 		wf("mixed-alpine-0a1b", wfv1.WorkflowSucceeded, "", nil),
-		wf("mixed-busybox-2c3d", wfv1.WorkflowFailed, failed, wfv1.Nodes{
+		// The first run's Workflow; the status names the re-run's.
+		wf("mixed-busybox-2c3d", wfv1.WorkflowSucceeded, "", nil),
+		wf("mixed-busybox-2c3d-1", wfv1.WorkflowFailed, failed, wfv1.Nodes{
 			"mixed-busybox-2c3d":           {ID: "mixed-busybox-2c3d", Name: "mixed-busybox-2c3d", DisplayName: "mixed-busybox-2c3d", Type: wfv1.NodeTypeSteps, Phase: wfv1.NodeFailed, Message: failed},
 			"mixed-busybox-2c3d-pull-1":    {ID: "p1", Name: "mixed-busybox-2c3d[0].pull", DisplayName: "pull", TemplateName: "pull", Type: wfv1.NodeTypePod, Phase: wfv1.NodeSucceeded, FinishedAt: *at(10 * time.Second)},
 			"mixed-busybox-2c3d-scan-1":    {ID: "p2", Name: "mixed-busybox-2c3d[1].scan", DisplayName: "scan", TemplateName: "trivy-scan", Type: wfv1.NodeTypePod, Phase: wfv1.NodeSucceeded, FinishedAt: *at(20 * time.Second)},
 			"mixed-busybox-2c3d-push-1234": {ID: "p3", Name: "mixed-busybox-2c3d[2].push", DisplayName: "push", TemplateName: "push", Type: wfv1.NodeTypePod, Phase: wfv1.NodeFailed, Message: "Error (exit code 1): unauthorized: authentication required", FinishedAt: *at(40 * time.Second)},
 		}),
 	}
+}
+
+// rerun makes aw's status describe its run-th re-run, in Workflow wfName.
+func rerun(aw *arcv1.ArtifactWorkflow, run int64, wfName string) *arcv1.ArtifactWorkflow {
+	aw.Spec.Run, aw.Status.Run, aw.Status.WorkflowName = run, run, wfName
+	return aw
 }
 
 func typeObjects() []runtime.Object {
@@ -157,10 +165,18 @@ func fakeClients(objects []runtime.Object, forbid ...string) *clients {
 func runPlugin(t *testing.T, c *clients, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	cmd := newRootCommandWith(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, func() (*clients, error) { return c, nil })
+	cmd := newRootCommandWith(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, testOptions(c))
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), errOut.String(), err
+}
+
+// testOptions makes the plugin use c and a clock stopped at t0.
+func testOptions(c *clients) func(*options) {
+	return func(o *options) {
+		o.newClients = func() (*clients, error) { return c, nil }
+		o.now = func() time.Time { return t0 }
+	}
 }
 
 func golden(t *testing.T, name, got string) {
@@ -229,4 +245,31 @@ func TestTypes(t *testing.T) {
 			golden(t, tc.golden, out)
 		})
 	}
+}
+
+func TestRerun(t *testing.T) {
+	// 2026-11-01T12:00:00Z in Unix seconds, as date +%s prints it.
+	require.Equal(t, int64(1793534400), t0.Unix())
+	for _, tc := range []struct {
+		args           []string
+		wantAnnotation string
+		wantOut        string
+	}{
+		{[]string{"rerun", "order/mixed", "-n", ns}, arcv1.AnnotationForceAt,
+			"order team-a/mixed: re-run of every artifact requested (arc.opendefense.cloud/force-at=1793534400)\n"},
+		{[]string{"rerun", "order/mixed", "-n", ns, "--failed"}, arcv1.AnnotationRerunFailedAt,
+			"order team-a/mixed: re-run of the artifacts whose last run failed requested (arc.opendefense.cloud/rerun-failed-at=1793534400)\n"},
+	} {
+		c := fakeClients(mixedOrder())
+		var out, errOut bytes.Buffer
+		cmd := newRootCommandWith(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}, testOptions(c))
+		cmd.SetArgs(tc.args)
+		require.NoError(t, cmd.Execute(), errOut.String())
+		assert.Equal(t, tc.wantOut, out.String())
+		order, err := c.arc.ArcV1alpha1().Orders(ns).Get(t.Context(), "mixed", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{tc.wantAnnotation: "1793534400"}, order.Annotations, "%v", tc.args)
+	}
+	_, _, err := runPlugin(t, fakeClients(mixedOrder()), "rerun", "order/absent", "-n", ns)
+	assert.ErrorContains(t, err, `"absent" not found`)
 }

@@ -108,7 +108,10 @@ type problemView struct {
 }
 
 type artifactWorkflowView struct {
-	Name       string        `json:"name"`
+	Name string `json:"name"`
+	// Run numbers the run the status describes: 0 is the first, each
+	// re-run adds one.
+	Run        int64         `json:"run,omitempty"`
 	Phase      string        `json:"phase"`
 	Message    string        `json:"message,omitempty"`
 	StartedAt  *metav1.Time  `json:"startedAt,omitempty"`
@@ -239,12 +242,14 @@ func artifactWorkflowOf(entry arcv1.OrderArtifactWorkflowStatus, aw *arcv1.Artif
 	}
 	v.Phase, v.Message = string(aw.Status.Phase), aw.Status.Message
 	v.StartedAt, v.FinishedAt = aw.Status.StartedAt, aw.Status.FinishedAt
+	v.Run = aw.Status.Run
 	if v.Phase == "" && aw.Status.Message == "" {
 		return v
 	}
-	wv := &workflowView{Name: aw.Name, Unavailable: unavailable}
+	// Each run has a Workflow of its own; the status names the current one.
+	wv := &workflowView{Name: phaseOr(aw.Status.WorkflowName, aw.Name), Unavailable: unavailable}
 	if unavailable == "" {
-		wf, ok := workflows[aw.Name]
+		wf, ok := workflows[wv.Name]
 		if !ok {
 			wv.Unavailable = "no Workflow of this name"
 		} else {
@@ -363,6 +368,9 @@ func printTree(w io.Writer, v *statusView) {
 			label := "ArtifactWorkflow " + aw.Name + ": " + phaseOr(aw.Phase, "Pending")
 			if a.SameAs != nil {
 				label += fmt.Sprintf(" (shared with [%d]: identical artifacts run once)", *a.SameAs)
+			}
+			if aw.Run > 0 {
+				label += fmt.Sprintf(" (re-run %d)", aw.Run)
 			}
 			if d := took(aw); d != "" {
 				label += " in " + d

@@ -39,7 +39,7 @@ var (
 	artifactsCompleted = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace,
 		Name:      "artifacts_completed_total",
-		Help:      "Artifacts (ArtifactWorkflows) whose Workflow finished, by artifact type and result (succeeded, failed, error).",
+		Help:      "Runs of artifacts (one Workflow each; a re-run is another) that finished, by artifact type and result (succeeded, failed, error).",
 	}, []string{"type", "result"})
 
 	artifactDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -82,9 +82,9 @@ var (
 		[]string{"namespace", "type"}, nil)
 )
 
-// ObserveArtifactCompleted records that an ArtifactWorkflow of artifact type
-// typ reached the finished phase phase. The controller calls it once per
-// ArtifactWorkflow, when it writes the finished phase. The duration is
+// ObserveArtifactCompleted records that a run of an ArtifactWorkflow of
+// artifact type typ reached the finished phase phase. The controller calls
+// it once per run, when it writes the finished phase. The duration is
 // recorded when both times are known.
 func ObserveArtifactCompleted(namespace, typ string, phase arcv1.WorkflowPhase, startedAt, finishedAt *metav1.Time) {
 	result := resultOf(phase)

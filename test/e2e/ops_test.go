@@ -243,6 +243,23 @@ func mixedOrderPlugin(t *testing.T, f *fixture, orderName, okType, failType stri
 		}
 	}
 	assert.Equal(t, map[string]bool{okType: true, failType: true}, usable, "the namespace's ArtifactTypes")
+
+	// rerun --failed sets the re-run annotation; ARC runs the failed
+	// artifact again (run 1, the first re-run) in a Workflow of its own, and
+	// the tree says so.
+	out := kubectlArc(t, "rerun", "order/"+orderName, "-n", f.ns, "--failed")
+	assert.Contains(t, out, "re-run of the artifacts whose last run failed requested")
+	again := f.waitArtifactWorkflow(failAW.Name, "its re-run finished", func(aw *arcv1.ArtifactWorkflow) (bool, string, error) {
+		return aw.Status.Run == 1 && aw.Status.Phase.Finished(), fmt.Sprintf("run %d %s", aw.Status.Run, aw.Status.Phase), nil
+	})
+	tree = kubectlArc(t, "status", "order/"+orderName, "-n", f.ns)
+	t.Logf("after kubectl arc rerun --failed:\n%s", tree)
+	assert.Contains(t, tree, fmt.Sprintf("ArtifactWorkflow %s: %s (re-run 1)", failAW.Name, again.Status.Phase))
+	assert.Contains(t, tree, "Workflow "+again.Status.WorkflowName+": ")
+	assert.NotEqual(t, failAW.Status.WorkflowName, again.Status.WorkflowName, "a re-run has a Workflow of its own")
+	okAfter, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Get(t.Context(), view.Artifacts[0].ArtifactWorkflow.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), okAfter.Status.Run, "--failed leaves the succeeded artifact alone")
 }
 
 // kubectlArc runs bin/kubectl-arc against the suite's cluster.

@@ -532,7 +532,7 @@ func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow
 	c.ownWrites.Wrote(cache.MetaObjectToName(aw), aw.ResourceVersion)
 	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "reason", o.reason)
 	if status.Phase.Finished() && !aw.Status.Phase.Finished() {
-		// Once per ArtifactWorkflow: a finished phase is never written again.
+		// Once per run: only a re-run (a new Workflow) leaves a finished phase.
 		metrics.ObserveArtifactCompleted(aw.Namespace, aw.Spec.Type, status.Phase, status.StartedAt, status.FinishedAt)
 	}
 	if o.warning && (aw.Status.Message != status.Message || aw.Status.Phase != status.Phase) {
