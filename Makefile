@@ -26,11 +26,12 @@ all: build
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/arc-controller.
+build: ## Build bin/arc-controller and the kubectl plugin bin/kubectl-arc.
 	$(GO) build -o $(BIN_DIR)/arc-controller ./cmd/arc-controller
+	$(GO) build -o $(BIN_DIR)/kubectl-arc ./cmd/kubectl-arc
 
 .PHONY: tools
-tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, argoexec, oras, kwok, controller-gen, kustomize, imagetool) into bin/.
+tools: ## Build the pinned tools (etcd, kube-apiserver, kubectl, Argo, argoexec, oras, kwok, controller-gen, kustomize, imagetool, helm) into bin/.
 	hack/build-tool.sh all
 
 .PHONY: images
@@ -83,7 +84,7 @@ manifests: ## Regenerate the CRDs and the RBAC role of manifests/ from pkg/apis 
 	hack/update-rbac.sh
 
 .PHONY: verify
-verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed or go vet complains.
+verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed, go vet complains, the chart fails helm lint or drifts from kustomize, or an alert names a metric ARC lacks.
 	hack/verify-codegen.sh
 	hack/verify-rbac.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/') ); \
@@ -92,6 +93,9 @@ verify: ## Fail when generated code or manifests are stale, code is not gofmt-ed
 	@if [[ -d test ]]; then $(GO) vet -tags e2e ./test/...; fi
 	cd hack/bench && $(GO) vet ./...
 	cd hack/imagetool && $(GO) vet ./...
+	hack/verify-chart.sh
+	@# The alerts and the dashboard name only metrics ARC serves (own module: Prometheus' parser).
+	cd hack/monitoring && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 ./...
 
 ##@ Tests
 
@@ -114,6 +118,7 @@ unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
 .PHONY: e2e
 e2e: build cluster-up ## End-to-end suite against the local cluster (built and started if needed).
 	$(MAKE) install KUBECONFIG=$(LOCAL_KUBECONFIG)
+	@hack/build-tool.sh helm >/dev/null # TestHelmInstall installs the chart with bin/helm
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/e2e.sh
 
 .PHONY: fuzz

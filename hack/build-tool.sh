@@ -3,7 +3,7 @@
 #
 # Usage: hack/build-tool.sh NAME...
 #   NAME is a tool module under hack/tools/ (kubernetes, etcd, argo, argoexec,
-#   oras, kwok, controller-gen, kustomize), imagetool (hack/imagetool), a
+#   oras, kwok, controller-gen, kustomize, helm), imagetool (hack/imagetool), a
 #   binary one of them produces (kube-apiserver, kubectl, workflow-controller,
 #   pause, ...), or "all".
 #
@@ -71,6 +71,7 @@ tool_binaries() {
     kwok) echo "kwok=sigs.k8s.io/kwok/cmd/kwok" ;;
     controller-gen) echo "controller-gen=sigs.k8s.io/controller-tools/cmd/controller-gen" ;;
     kustomize) echo "kustomize=sigs.k8s.io/kustomize/kustomize/v5" ;;
+    helm) echo "helm=helm.sh/helm/v3/cmd/helm" ;;
     *) return 1 ;;
   esac
 }
@@ -115,11 +116,12 @@ tool_estimate() {
     argoexec) echo "about 4.5 minutes (3 after argo)" ;;
     oras | imagetool) echo "under a minute" ;;
     kwok) echo "about 3 minutes" ;;
+    helm) echo "about 2 minutes" ;;
     *) echo "about 1 minute" ;;
   esac
 }
 
-ALL_TOOLS=(etcd kwok kubernetes argo controller-gen kustomize argoexec oras imagetool)
+ALL_TOOLS=(etcd kwok kubernetes argo controller-gen kustomize argoexec oras imagetool helm)
 
 # resolve NAME: tool module name for a tool or binary name.
 resolve() {

@@ -144,6 +144,10 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		"Order":            orders.PhaseCounts,
 		"ArtifactWorkflow": artifactWorkflows.PhaseCounts,
 	})
+	metrics.RegisterDomainCollector(metrics.Listers{
+		Orders:            arc.Orders().Lister(),
+		ArtifactWorkflows: arc.ArtifactWorkflows().Lister(),
+	})
 	cc.workers = []workerSet{
 		{orders.Worker(), o.orderWorkers},
 		{artifactWorkflows.Worker(), o.artifactWorkflowWorkers},

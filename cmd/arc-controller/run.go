@@ -32,7 +32,11 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("--health-probe-bind-address: %w", err)
 	}
 
-	runAll := func(ctx context.Context) error { return runControllers(ctx, cl, o, ready) }
+	runAll := func(ctx context.Context) error {
+		metrics.SetLeading(true)
+		defer metrics.SetLeading(false)
+		return runControllers(ctx, cl, o, ready)
+	}
 	if !o.leaderElect {
 		return runAll(ctx)
 	}

@@ -58,7 +58,7 @@ func serve(ctx context.Context, name, addr string, handler http.Handler, tlsConf
 
 func metricsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", promhttp.HandlerFor(metrics.Gatherer, promhttp.HandlerOpts{}))
 	return mux
 }
 

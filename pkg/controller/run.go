@@ -134,6 +134,9 @@ func processNext(ctx context.Context, w Worker) bool {
 	result := HandleResult(logger, w.Queue, key, err)
 	took := time.Since(start)
 	metrics.ObserveSync(w.Name, result, took)
+	if err != nil {
+		metrics.ObserveSyncError(w.Name, err)
+	}
 	// One line per sync, keyed like every line the sync logged: with the
 	// writes of -v=2 it tells how often an object was looked at and why.
 	logger.V(4).Info("Synced", "result", result, "duration", took)

@@ -1,6 +1,8 @@
 // Package metrics declares ARC's Prometheus metrics in one place: the
 // workqueue metrics of both controllers, the duration and result of every
-// sync, and the number of objects per phase.
+// sync, the number of objects per phase, and the domain metrics of
+// domain.go (Orders and artifacts by phase, completed artifacts, their
+// durations, the last success per type, sync errors, leadership).
 package metrics
 
 import (
@@ -44,6 +46,7 @@ func Register() {
 			prometheus.NewGoCollector(),
 			prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
 			syncDuration,
+			artifactsCompleted, artifactDuration, syncErrors, leader,
 		)
 		workqueue.SetProvider(newQueueMetricsProvider(Registry))
 	})

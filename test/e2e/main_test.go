@@ -98,6 +98,8 @@ type suite struct {
 
 	mu         sync.Mutex
 	controller *controllerProcess
+	// metricsURL is the plain-HTTP /metrics of the shared controller.
+	metricsURL string
 }
 
 var s *suite
@@ -459,13 +461,22 @@ type controllerProcess struct {
 }
 
 // startController starts the shared controller; the suite must not have one.
+// It serves /metrics over plain HTTP on a free port of 127.0.0.1, for the
+// tests that check the metrics against the objects (TestMixedOrder).
 func (st *suite) startController(extraArgs ...string) error {
-	p, err := st.launchController(extraArgs...)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	address := "127.0.0.1:" + strconv.Itoa(port)
+	args := append([]string{"--metrics-bind-address=" + address, "--metrics-secure=false"}, extraArgs...)
+	p, err := st.launchController(args...)
 	if err != nil {
 		return err
 	}
 	st.mu.Lock()
 	st.controller = p
+	st.metricsURL = "http://" + address + "/metrics"
 	st.mu.Unlock()
 	return nil
 }

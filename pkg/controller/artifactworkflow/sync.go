@@ -19,6 +19,7 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/metrics"
 	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
@@ -547,6 +548,10 @@ func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow
 	}
 	c.ownWrites.Wrote(cache.MetaObjectToName(aw), aw.ResourceVersion)
 	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "reason", o.reason)
+	if status.Phase.Finished() && !aw.Status.Phase.Finished() {
+		// Once per run: only a re-run (a new Workflow) leaves a finished phase.
+		metrics.ObserveArtifactCompleted(aw.Namespace, aw.Spec.Type, status.Phase, status.StartedAt, status.FinishedAt)
+	}
 	if o.warning && (aw.Status.Message != status.Message || aw.Status.Phase != status.Phase) {
 		c.recorder.Event(aw, corev1.EventTypeWarning, o.reason, status.Message)
 	}
