@@ -430,7 +430,11 @@ start_kube-scheduler() {
     --secure-port=0
 }
 
+# stages_sum: what identifies the Stages kwok runs with.
+stages_sum() { sha256sum <"${STAGES_FILE}" | cut -d' ' -f1; }
+
 start_kwok() {
+  stages_sum >"${STATE_DIR}/kwok.stages"
   start_bg kwok \
     --kubeconfig="${STATE_KUBECONFIG}" \
     --manage-all-nodes=false \
@@ -613,6 +617,12 @@ cmd_up() {
       log "warning: ARC_AUDIT_POLICY='${ARC_AUDIT_POLICY:-}' but the running cluster was started with '${AUDIT_POLICY:-}'; run 'hack/cluster.sh down' first to change it"
     fi
     cp -p "${STATE_KUBECONFIG}" "${KUBECONFIG_OUT}"
+    if [[ "$(cat "${STATE_DIR}/kwok.stages" 2>/dev/null)" != "$(stages_sum)" ]]; then
+      log "hack/kwok/stages.yaml changed since kwok started: restarting kwok"
+      stop kwok
+      start_kwok
+      stages_sum >"${STATE_DIR}/kwok.stages"
+    fi
   else
     if have_state && args_changed; then
       log "the running cluster was started with other ARC_APISERVER_ARGS / ARC_ETCD_ARGS: stopping it to start afresh"
