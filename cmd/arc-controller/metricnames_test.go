@@ -63,7 +63,7 @@ func TestMetricNames(t *testing.T) {
 	q.ShutDown()
 
 	rec := httptest.NewRecorder()
-	metricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	metricsHandler(false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	require.Equal(t, 200, rec.Code)
 	body, err := io.ReadAll(rec.Body)
 	require.NoError(t, err)

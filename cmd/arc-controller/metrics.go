@@ -80,7 +80,7 @@ func serveMetrics(ctx context.Context, o options, kube kubernetes.Interface) err
 		return nil
 	}
 	if !o.metrics.secure {
-		return serve(ctx, "metrics", o.metricsBindAddress, metricsHandler(), nil)
+		return serve(ctx, "metrics", o.metricsBindAddress, metricsHandler(o.profiling), nil)
 	}
 	authn, authz, err := delegatedAuth(kube)
 	if err != nil {
@@ -90,7 +90,7 @@ func serveMetrics(ctx context.Context, o options, kube kubernetes.Interface) err
 	if err != nil {
 		return err
 	}
-	return serve(ctx, "metrics", o.metricsBindAddress, protect(metricsHandler(), authn, authz), cert.tlsConfig())
+	return serve(ctx, "metrics", o.metricsBindAddress, protect(metricsHandler(o.profiling), authn, authz), cert.tlsConfig())
 }
 
 // delegatedAuth builds k8s.io/apiserver's delegating authenticator and

@@ -222,7 +222,7 @@ func TestDelegatedAuthAsksTheAPIServerAndCaches(t *testing.T) {
 	api, kube := newFakeAPIServer(t)
 	authn, authz, err := delegatedAuth(kube)
 	require.NoError(t, err)
-	server := httptest.NewServer(protect(metricsHandler(), authn, authz))
+	server := httptest.NewServer(protect(metricsHandler(false), authn, authz))
 	defer server.Close()
 
 	get := func(token string) int {

@@ -39,6 +39,7 @@ type options struct {
 	metrics             metricsServingOptions
 	healthProbeAddress  string
 	shutdownGracePeriod time.Duration
+	profiling           bool
 }
 
 // serviceAccountNamespaceFile holds the pod's namespace when running in a cluster.
@@ -65,6 +66,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsBindAddress, "metrics-bind-address", ":8443", "Address of the Prometheus /metrics endpoint. \"0\" disables it.")
 	o.metrics.addFlags(fs)
 	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints. \"0\" disables them.")
+	fs.BoolVar(&o.profiling, "profiling", false, "Serve Go's profiles (net/http/pprof) under /debug/pprof/ on the metrics address, behind the same authentication and authorization as /metrics.")
 	fs.DurationVar(&o.shutdownGracePeriod, "shutdown-grace-period", 30*time.Second, "How long running syncs may take to finish after SIGTERM.")
 }
 

@@ -243,8 +243,10 @@ type controllerProc struct {
 	pidFile   string
 	logPath   string
 	probePort int
-	exited    chan struct{}
-	exitErr   error // what Wait returned, once exited is closed
+	// metricsPort serves /metrics, and /debug/pprof with --profiling.
+	metricsPort int
+	exited      chan struct{}
+	exitErr     error // what Wait returned, once exited is closed
 }
 
 // freePort asks the kernel for a free port on 127.0.0.1.
@@ -353,7 +355,7 @@ func (p paths) launchController(kubeconfig string, spec controllerSpec) (*contro
 		logFile.Close()
 		return nil, err
 	}
-	c := &controllerProc{name: spec.name, cmd: cmd, pidFile: spec.pidFile, logPath: spec.logPath, probePort: probePort, exited: make(chan struct{})}
+	c := &controllerProc{name: spec.name, cmd: cmd, pidFile: spec.pidFile, logPath: spec.logPath, probePort: probePort, metricsPort: metricsPort, exited: make(chan struct{})}
 	_ = os.WriteFile(c.pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	go func() {
 		c.exitErr = cmd.Wait()

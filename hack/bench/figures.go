@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,18 @@ type Result struct {
 	// ArtifactWorkflows and Workflows. 1.0 means ARC costs nothing on top of
 	// the API calls it has to make.
 	Ratio float64 `json:"ratio"`
+	// Unthrottled is the plain client without a client-side rate limit, and
+	// UnthrottledRatio ARC's time over its time: the headline, since it
+	// shows what the API server itself allows.
+	Unthrottled      BaselineFigures `json:"unthrottledBaseline"`
+	UnthrottledRatio float64         `json:"unthrottledRatio"`
+
+	// Latency is from an Order's watch event to its Workflow's, for
+	// one-artifact Orders applied one at a time on an idle cluster.
+	Latency LatencyFigures `json:"latency"`
+
+	// ProfilePath is the CPU profile fetched with --profile.
+	ProfilePath string `json:"profilePath,omitempty"`
 
 	// Requests are ARC's API requests from its start until it settled after
 	// every Order succeeded (the whole life of every artifact), by verb and
@@ -62,6 +75,8 @@ type ControllerSettings struct {
 	AWWorkers     int     `json:"artifactWorkflowWorkers"`
 	ResyncPeriod  string  `json:"resyncPeriod"`
 	PhaseMoveRate float64 `json:"simulatedPhaseMovesPerSecond,omitempty"`
+	// Flags are the arc-controller flags the harness set.
+	Flags []string `json:"flags"`
 }
 
 // ARCFigures are ARC's times and resource use. Times are in seconds.
@@ -107,6 +122,31 @@ type BaselineFigures struct {
 	WorkflowsExistSeconds float64 `json:"workflowsExistSeconds"`
 	APIServerCPUSeconds   float64 `json:"apiServerCPUSeconds"`
 	Errors                int     `json:"errors,omitempty"`
+	// InFlight is the concurrency of the unthrottled baseline.
+	InFlight int `json:"inFlight,omitempty"`
+}
+
+// LatencyFigures summarise the latency probe, in milliseconds.
+type LatencyFigures struct {
+	Orders    int     `json:"orders"`
+	P50Millis float64 `json:"p50Millis"`
+	P99Millis float64 `json:"p99Millis"`
+	MaxMillis float64 `json:"maxMillis"`
+}
+
+// latencyFigures computes the percentiles of ds (nearest rank).
+func latencyFigures(ds []time.Duration) LatencyFigures {
+	if len(ds) == 0 {
+		return LatencyFigures{}
+	}
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	rank := func(p float64) time.Duration {
+		i := int(math.Ceil(p*float64(len(sorted)))) - 1
+		return sorted[max(0, min(i, len(sorted)-1))]
+	}
+	ms := func(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/100) / 10 }
+	return LatencyFigures{Orders: len(ds), P50Millis: ms(rank(0.50)), P99Millis: ms(rank(0.99)), MaxMillis: ms(sorted[len(sorted)-1])}
 }
 
 // IdleFigures are ARC's requests while nothing changes.
@@ -270,11 +310,13 @@ func printTable(w io.Writer, r *Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
 	p("ARC scale benchmark\t%s: %d Orders x %d artifacts = %d artifacts in %d namespaces, %s", r.Scale, r.Orders, r.ArtifactsPerOrder, r.Artifacts, r.Namespaces, r.Mode)
-	p("controller\tqps %g, burst %d, %d order workers, %d artifactworkflow workers, resync %s", r.Controller.QPS, r.Controller.Burst, r.Controller.OrderWorkers, r.Controller.AWWorkers, r.Controller.ResyncPeriod)
+	p("controller flags\t%s", strings.Join(r.Controller.Flags, " "))
 	p("load average at start\t%s", r.LoadAverage)
 	p("")
 	p("FIGURE\tVALUE\tGOAL")
-	p("ARC / baseline (time until every Workflow exists)\t%.2f\t1.0", r.Ratio)
+	p("ARC / unthrottled baseline (time until every Workflow exists)\t%.2f\t<= 1.2", r.UnthrottledRatio)
+	p("  unthrottled baseline (no rate limit, %d in flight): first create -> every Workflow exists\t%.2f s\t", r.Unthrottled.InFlight, r.Unthrottled.WorkflowsExistSeconds)
+	p("ARC / baseline at ARC's QPS, burst and workers\t%.2f\t1.0", r.Ratio)
 	p("  ARC: last Order applied -> every ArtifactWorkflow exists\t%.2f s\t", r.ARC.AWsExistSeconds)
 	p("  ARC: last Order applied -> every Workflow exists\t%.2f s\t", r.ARC.WorkflowsExistSeconds)
 	p("  baseline: first create -> every ArtifactWorkflow exists\t%.2f s\t", r.Baseline.AWsExistSeconds)
@@ -285,15 +327,19 @@ func printTable(w io.Writer, r *Result) {
 	}
 	p("ARC: last Workflow finished -> every Order Succeeded\t%.2f s\t", r.ARC.OrdersSucceededSeconds)
 	p("ARC: every Order Succeeded -> no more writes (settle)\t%.2f s\t", r.ARC.SettleSeconds)
-	p("ARC: writes per artifact (whole life)\t%.2f\ta handful", r.WritesPerArtifact)
+	p("ARC: writes per artifact (whole life)\t%.2f\t<= 5", r.WritesPerArtifact)
 	phases := []string{"create", "running", "finish"}
 	for _, ph := range phases {
 		if v, ok := r.WritesPerArtifactByPhase[ph]; ok {
-			p("  %s\t%.2f\t", ph, v)
+			goal := ""
+			if ph == "create" {
+				goal = "<= 3.2"
+			}
+			p("  %s\t%.2f\t%s", ph, v, goal)
 		}
 	}
 	p("ARC: writes in the idle window (%.0f s, resync %s)\t%d\t0", r.Idle.Seconds, r.Idle.ResyncPeriod, r.Idle.Writes)
-	p("ARC: peak RSS (VmHWM)\t%.1f MiB\tgrows slowly", r.ARC.PeakRSSMiB)
+	p("ARC: peak RSS (VmHWM)\t%.1f MiB\t<= 100 MiB at 10,000 artifacts", r.ARC.PeakRSSMiB)
 	p("  RSS after caches synced, before any Order\t%.1f MiB\t", r.ARC.StartupRSSMiB)
 	if r.Artifacts > 0 {
 		p("  (peak - startup) per 1000 artifacts\t%.1f MiB\t", (r.ARC.PeakRSSMiB-r.ARC.StartupRSSMiB)*1000/float64(r.Artifacts))
@@ -301,7 +347,11 @@ func printTable(w io.Writer, r *Result) {
 	p("ARC: CPU seconds (caches synced -> settled)\t%.2f s\t", r.ARC.CPUSeconds)
 	p("  per 1000 artifacts\t%.2f s\t", r.ARC.CPUSeconds*1000/math.Max(1, float64(r.Artifacts)))
 	p("  startup / idle window\t%.2f s / %.2f s\t", r.ARC.StartupCPUSeconds, r.ARC.IdleCPUSeconds)
-	p("kube-apiserver CPU: ARC until Workflows exist / baseline\t%.1f s / %.1f s\t", r.ARC.APIServerCPUSeconds, r.Baseline.APIServerCPUSeconds)
+	p("kube-apiserver CPU: ARC until Workflows exist / baseline / unthrottled\t%.1f s / %.1f s / %.1f s\t", r.ARC.APIServerCPUSeconds, r.Baseline.APIServerCPUSeconds, r.Unthrottled.APIServerCPUSeconds)
+	if r.Latency.Orders > 0 {
+		p("latency Order -> Workflow, %d one-artifact Orders one at a time: p99\t%.1f ms\t<= 100 ms", r.Latency.Orders, r.Latency.P99Millis)
+		p("  p50 / max\t%.1f ms / %.1f ms\t", r.Latency.P50Millis, r.Latency.MaxMillis)
+	}
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nARC's API requests over the whole run (audit log, user %s, ResponseComplete):\n", r.AuditUser)

@@ -19,6 +19,7 @@ const (
 	labelBench     = "arc.opendefense.cloud/bench"
 	nsPrefixARC    = "bench-arc-"
 	nsPrefixBase   = "bench-base-"
+	nsPrefixFast   = "bench-fast-"
 	templateName   = "arc-bench"
 	secretName     = "bench-dst-credentials"
 	typeOCI        = "bench-oci"  // an ArtifactType in every namespace

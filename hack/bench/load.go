@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,6 +232,79 @@ func runBaseline(ctx context.Context, arc arcclient.Interface, argo argoclient.I
 	return stats, wfErr
 }
 
+// runUnthrottledBaseline is the limit of what the API server accepts: a
+// plain client-go program without a client-side rate limit that keeps
+// inFlight creates going at once, each worker creating an artifact's
+// ArtifactWorkflow and then its Workflow. It makes the same objects as
+// runBaseline, in its own namespaces; ARC's time over its time is the
+// headline of make bench.
+func runUnthrottledBaseline(ctx context.Context, arc arcclient.Interface, argo argoclient.Interface,
+	aws []*arcv1.ArtifactWorkflow, wfs map[string]*wfv1.Workflow, nsOf func(arcNS string) string,
+	inFlight int, argoMode bool) (baselineStats, error) {
+	var stats baselineStats
+	var errCount atomic.Int64
+	stats.start = time.Now()
+	err := parallel(ctx, aws, inFlight, func(ctx context.Context, aw *arcv1.ArtifactWorkflow) error {
+		src := wfs[key(aw.Namespace, aw.Name)]
+		if src == nil {
+			return fmt.Errorf("no Workflow of ARC for %s", aw.Name)
+		}
+		ns := nsOf(aw.Namespace)
+		if err := retryCreate(ctx, func() error {
+			_, err := arc.ArcV1alpha1().ArtifactWorkflows(ns).Create(ctx, baselineArtifactWorkflow(aw, ns), metav1.CreateOptions{})
+			return err
+		}); err != nil {
+			errCount.Add(1)
+			return err
+		}
+		if err := retryCreate(ctx, func() error {
+			_, err := argo.ArgoprojV1alpha1().Workflows(ns).Create(ctx, baselineWorkflow(src, ns, argoMode), metav1.CreateOptions{})
+			return err
+		}); err != nil {
+			errCount.Add(1)
+			return err
+		}
+		return nil
+	})
+	stats.errors = int(errCount.Load())
+	return stats, err
+}
+
+// measureLatency applies n Orders of one artifact each to namespace ns, one
+// at a time, each once the previous one's Workflow exists, and returns for
+// each the time from the Order's watch event to its Workflow's. The cluster
+// is otherwise idle, so this is the delay ARC adds to a single Order.
+func measureLatency(ctx context.Context, arc arcclient.Interface, trk *tracker, ns string, n int) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, n)
+	for i := range n {
+		o := newOrder(ns, latencyOrderBase+i, 1)
+		o.Name = fmt.Sprintf("latency-%03d", i)
+		if _, err := arc.ArcV1alpha1().Orders(ns).Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			return out, fmt.Errorf("creating Order %s: %w", o.Name, err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if d, ok := trk.orderToWorkflow(ns, o.Name); ok {
+				out = append(out, d)
+				break
+			}
+			if time.Now().After(deadline) {
+				return out, fmt.Errorf("Order %s/%s has no Workflow after 30 s", ns, o.Name)
+			}
+			select {
+			case <-ctx.Done():
+				return out, ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	return out, nil
+}
+
+// latencyOrderBase numbers the latency probe's Orders apart from the load's,
+// so that their artifacts differ from every artifact of the load.
+const latencyOrderBase = 1_000_000
+
 // annotationSourceNS is set only in the baseline's memory (never sent) to
 // find ARC's Workflow an ArtifactWorkflow copy was made from.
 const annotationSourceNS = "bench/source-namespace"
@@ -271,4 +347,34 @@ func every(d time.Duration, fn func()) (stop func()) {
 		}
 	}()
 	return func() { once.Do(func() { close(done) }) }
+}
+
+// fetchProfile asks arc-controller (--profiling) for a CPU profile of d and
+// writes it to path; the channel reports the outcome once it is written.
+func fetchProfile(ctx context.Context, metricsPort int, d time.Duration, path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", metricsPort, int(d.Seconds()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- fmt.Errorf("CPU profile: %w", err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("CPU profile: %s from %s", resp.Status, url)
+			return
+		}
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(path, data, 0o644)
+		}
+		done <- err
+	}()
+	return done
 }

@@ -41,6 +41,13 @@ type config struct {
 	idle      time.Duration
 	settle    time.Duration
 	phaseRate float64
+	// fastInFlight is the concurrency of the unthrottled baseline.
+	fastInFlight int
+	// latencyOrders is how many one-artifact Orders the latency probe applies.
+	latencyOrders int
+	// profile, when set, fetches a CPU profile of ARC of that length from
+	// the moment the Orders are applied (arc-controller --profiling).
+	profile time.Duration
 }
 
 // presets are the sizes of --scale; --orders and --artifacts override them.
@@ -77,6 +84,9 @@ func main() {
 	fs.DurationVar(&c.idle, "idle", time.Minute, "the idle window after convergence in which ARC should write nothing")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "ARC has settled once it made no write for this long after every Order succeeded")
 	fs.Float64Var(&c.phaseRate, "phase-rate", 200, "simulated Argo: Workflow phase changes per second")
+	fs.IntVar(&c.fastInFlight, "unthrottled-in-flight", 8, "creates the unthrottled baseline keeps in flight")
+	fs.IntVar(&c.latencyOrders, "latency-orders", 100, "one-artifact Orders applied one at a time after the idle window to measure Order -> Workflow latency (0: skip)")
+	fs.DurationVar(&c.profile, "profile", 0, "fetch a CPU profile of ARC of this length once the Orders are applied, into .local/bench (0: none)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "arc-bench takes no arguments, got %q\n", fs.Args())
@@ -114,6 +124,9 @@ func (c *config) complete() error {
 	}
 	if c.phaseRate <= 0 {
 		return fmt.Errorf("--phase-rate must be positive")
+	}
+	if c.fastInFlight < 1 || c.latencyOrders < 0 || c.profile < 0 {
+		return fmt.Errorf("--unthrottled-in-flight must be positive, --latency-orders and --profile not negative")
 	}
 	return c.common.complete()
 }
@@ -182,7 +195,12 @@ func run(ctx context.Context, c config) (err error) {
 
 	// ---- ARC
 	ctrlStart := time.Now()
-	ctrl, err = p.startController(runCtx, sess.kubeconfig, c.controllerFlags())
+	ctrlFlags := c.controllerFlags()
+	if c.profile > 0 {
+		ctrlFlags = append(ctrlFlags, "--profiling")
+	}
+	res.Controller.Flags = ctrlFlags
+	ctrl, err = p.startController(runCtx, sess.kubeconfig, ctrlFlags)
 	if err != nil {
 		return err
 	}
@@ -209,6 +227,11 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	res.ARC.ApplySeconds = seconds(firstApply, lastApplied)
+	var profileDone <-chan error
+	stem := fmt.Sprintf("bench-%s-%s-%s", c.scale, mode, time.Now().Format("20060102-150405"))
+	if c.profile > 0 {
+		profileDone = fetchProfile(runCtx, ctrl.metricsPort, c.profile, filepath.Join(p.outDir(), stem+"-cpu.pprof"))
+	}
 	logf("applied %d Orders in %.2f s; waiting for ARC to create %d ArtifactWorkflows and Workflows", len(orders), res.ARC.ApplySeconds, artifacts)
 
 	var pr progress
@@ -310,6 +333,23 @@ func run(ctx context.Context, c config) (err error) {
 	res.ARC.IdleCPUSeconds = round2(final.CPUSeconds - atSettle.CPUSeconds)
 	res.ARC.PeakRSSMiB = mib(final.HWMKiB)
 	rss.stop()
+	if profileDone != nil {
+		if err := <-profileDone; err != nil {
+			return err
+		}
+		res.ProfilePath = rel(c.root, filepath.Join(p.outDir(), stem+"-cpu.pprof"))
+	}
+	// The baselines copy the load's objects, not the latency probe's.
+	aws, wfs := trk.objects(nsPrefixARC)
+	if c.latencyOrders > 0 {
+		logf("latency: applying %d Orders of one artifact, one at a time, on the otherwise idle cluster", c.latencyOrders)
+		lat, err := measureLatency(runCtx, admin.arc, trk, namespaceName(nsPrefixARC, 0), c.latencyOrders)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		res.Latency = latencyFigures(lat)
+		logf("latency: Order -> Workflow p50 %.1f ms, p99 %.1f ms, max %.1f ms", res.Latency.P50Millis, res.Latency.P99Millis, res.Latency.MaxMillis)
+	}
 	ctrl.stop()
 	ctrl = nil
 
@@ -346,7 +386,6 @@ func run(ctx context.Context, c config) (err error) {
 	res.ARC.RSSSamples = rss.samples(lastApplied)
 
 	// ---- baseline
-	aws, wfs := trk.objects(nsPrefixARC)
 	logf("baseline: a plain client-go program creates the same %d ArtifactWorkflows and Workflows (arc-controller is stopped)", len(aws))
 	nsOf := func(arcNS string) string { return nsPrefixBase + strings.TrimPrefix(arcNS, nsPrefixARC) }
 	baseClients, _, err := newClients(p.kubeconfig(), float32(c.qps), c.burst)
@@ -375,14 +414,45 @@ func run(ctx context.Context, c config) (err error) {
 	logf("baseline: every ArtifactWorkflow exists after %.2f s, every Workflow after %.2f s",
 		res.Baseline.AWsExistSeconds, res.Baseline.WorkflowsExistSeconds)
 
+	logf("unthrottled baseline: the same %d ArtifactWorkflows and Workflows, no client-side rate limit, %d creates in flight", len(aws), c.fastInFlight)
+	fastClients, _, err := newClients(p.kubeconfig(), -1, 1)
+	if err != nil {
+		return err
+	}
+	fastNS := func(arcNS string) string { return nsPrefixFast + strings.TrimPrefix(arcNS, nsPrefixARC) }
+	apiCPU0 = procCPU(p.apiserverPid())
+	fs, err := runUnthrottledBaseline(runCtx, fastClients.arc, fastClients.argo, aws, wfs, fastNS, c.fastInFlight, c.argo)
+	res.Unthrottled.Errors = fs.errors
+	if err != nil {
+		return fmt.Errorf("unthrottled baseline: %w", err)
+	}
+	fastExp := expected{prefix: nsPrefixFast, total: len(aws)}
+	err = waitFor(runCtx, c.progress, "the unthrottled baseline's objects", func() (bool, string) {
+		pr = trk.progress(fastExp)
+		return pr.AWs >= len(aws) && pr.WFs >= len(aws),
+			fmt.Sprintf("unthrottled baseline: %d of %d ArtifactWorkflows, %d of %d Workflows seen", pr.AWs, len(aws), pr.WFs, len(aws))
+	}, func() string {
+		return "the unthrottled baseline's creates returned but the watch did not deliver every object"
+	})
+	if err != nil {
+		return err
+	}
+	res.Unthrottled.InFlight = c.fastInFlight
+	res.Unthrottled.APIServerCPUSeconds = round2(procCPU(p.apiserverPid()) - apiCPU0)
+	res.Unthrottled.AWsExistSeconds = seconds(fs.start, pr.LastAWSeen)
+	res.Unthrottled.WorkflowsExistSeconds = seconds(fs.start, pr.LastWFSeen)
+	res.UnthrottledRatio = ratio(res.ARC.WorkflowsExistSeconds, res.Unthrottled.WorkflowsExistSeconds)
+	logf("unthrottled baseline: every Workflow after %.2f s; ARC / unthrottled baseline = %.2f", res.Unthrottled.WorkflowsExistSeconds, res.UnthrottledRatio)
+
 	// ---- report
 	arcAWs, arcWFs := trk.firstSeen(nsPrefixARC)
 	baseAWs, baseWFs := trk.firstSeen(nsPrefixBase)
+	fastAWs, fastWFs := trk.firstSeen(nsPrefixFast)
 	series := plotSeries{
 		arcAWs: cumulative(arcAWs, lastApplied), arcWFs: cumulative(arcWFs, lastApplied),
 		baseAWs: cumulative(baseAWs, bs.start), baseWFs: cumulative(baseWFs, bs.start),
+		fastAWs: cumulative(fastAWs, fs.start), fastWFs: cumulative(fastWFs, fs.start),
 	}
-	stem := fmt.Sprintf("bench-%s-%s-%s", c.scale, mode, time.Now().Format("20060102-150405"))
 	jsonPath := filepath.Join(p.outDir(), stem+".json")
 	pngPath := filepath.Join(p.outDir(), stem+"-objects.png")
 	memPath := filepath.Join(p.outDir(), stem+"-rss.png")
@@ -393,7 +463,7 @@ func run(ctx context.Context, c config) (err error) {
 	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	title := fmt.Sprintf("%d Orders x %d artifacts, %s (ARC/baseline %.2f)", c.orders, c.artifacts, mode, res.Ratio)
+	title := fmt.Sprintf("%d Orders x %d artifacts, %s (ARC/unthrottled %.2f)", c.orders, c.artifacts, mode, res.UnthrottledRatio)
 	if err := plotObjects(pngPath, title, series); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
@@ -542,7 +612,7 @@ func createFixtures(ctx context.Context, cl *clients, c common, baseline bool) e
 	}
 	prefixes := []string{nsPrefixARC}
 	if baseline {
-		prefixes = append(prefixes, nsPrefixBase)
+		prefixes = append(prefixes, nsPrefixBase, nsPrefixFast)
 	}
 	for i := 0; i < c.namespaces; i++ {
 		for _, prefix := range prefixes {

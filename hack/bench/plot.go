@@ -11,7 +11,7 @@ import (
 
 // plotSeries are the cumulative object counts over time of both sides.
 type plotSeries struct {
-	arcAWs, arcWFs, baseAWs, baseWFs []Sample
+	arcAWs, arcWFs, baseAWs, baseWFs, fastAWs, fastWFs []Sample
 }
 
 func xys(s []Sample) plotter.XYs {
@@ -40,6 +40,8 @@ func plotObjects(path, title string, s plotSeries) error {
 		{"ARC Workflows", s.arcWFs, color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, false},
 		{"baseline ArtifactWorkflows", s.baseAWs, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, true},
 		{"baseline Workflows", s.baseWFs, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, false},
+		{"unthrottled baseline ArtifactWorkflows", s.fastAWs, color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, true},
+		{"unthrottled baseline Workflows", s.fastWFs, color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, false},
 	}
 	for _, l := range lines {
 		if len(l.data) == 0 {

@@ -39,7 +39,7 @@ type common struct {
 func (c *common) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.root, "root", "", "the worktree (default: the git top level of the current directory)")
 	fs.IntVar(&c.orders, "orders", 0, "Orders N (0: the preset's)")
-	fs.IntVar(&c.artifacts, "artifacts", 0, "artifacts per Order M (0: the preset's; at most 250)")
+	fs.IntVar(&c.artifacts, "artifacts", 0, "artifacts per Order M (0: the preset's; at most 1000)")
 	fs.IntVar(&c.namespaces, "namespaces", 4, "namespaces the Orders are spread over")
 	fs.Float64Var(&c.qps, "kube-api-qps", 50, "arc-controller --kube-api-qps (and the benchmark baseline's)")
 	fs.IntVar(&c.burst, "kube-api-burst", 100, "arc-controller --kube-api-burst (and the benchmark baseline's)")

@@ -27,6 +27,8 @@ type tracker struct {
 	aws    map[string]*awSeen
 	wfs    map[string]*wfSeen
 	orders map[string]*arcv1.Order
+	// orderFirst is when each Order was first seen, for the latency probe.
+	orderFirst map[string]time.Time
 
 	awInf, wfInf, orderInf cache.SharedIndexInformer
 }
@@ -45,13 +47,13 @@ type wfSeen struct {
 }
 
 func inBench(ns string) bool {
-	return strings.HasPrefix(ns, nsPrefixARC) || strings.HasPrefix(ns, nsPrefixBase)
+	return strings.HasPrefix(ns, nsPrefixARC) || strings.HasPrefix(ns, nsPrefixBase) || strings.HasPrefix(ns, nsPrefixFast)
 }
 
 func key(ns, name string) string { return ns + "/" + name }
 
 func newTracker(arc arcclient.Interface, argo argoclient.Interface) *tracker {
-	t := &tracker{aws: map[string]*awSeen{}, wfs: map[string]*wfSeen{}, orders: map[string]*arcv1.Order{}}
+	t := &tracker{aws: map[string]*awSeen{}, wfs: map[string]*wfSeen{}, orders: map[string]*arcv1.Order{}, orderFirst: map[string]time.Time{}}
 	af := arcinformers.NewSharedInformerFactory(arc, 0)
 	gf := argoinformers.NewSharedInformerFactory(argo, 0)
 	t.awInf = af.Arc().V1alpha1().ArtifactWorkflows().Informer()
@@ -124,9 +126,36 @@ func (t *tracker) onOrder(o any) {
 	if !ok || !inBench(ord.Namespace) {
 		return
 	}
+	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.orders[key(ord.Namespace, ord.Name)] = ord
+	k := key(ord.Namespace, ord.Name)
+	t.orders[k] = ord
+	if _, ok := t.orderFirst[k]; !ok {
+		t.orderFirst[k] = now
+	}
+}
+
+// orderToWorkflow is the time from the first sight of the Order ns/name to
+// the first sight of a Workflow of one of its ArtifactWorkflows; ok is false
+// while either was not seen. Both times are watch event times of this
+// process, so the watch delay cancels out.
+func (t *tracker) orderToWorkflow(ns, name string) (d time.Duration, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	first, seen := t.orderFirst[key(ns, name)]
+	if !seen {
+		return 0, false
+	}
+	for k, s := range t.aws {
+		if s.obj == nil || s.obj.Namespace != ns || s.obj.Annotations[arcv1.AnnotationOrderName] != name {
+			continue
+		}
+		if wf, ok := t.wfs[k]; ok {
+			return wf.first.Sub(first), true
+		}
+	}
+	return 0, false
 }
 
 // expected names the objects one side of the benchmark must end up with.

@@ -17,8 +17,9 @@ const DefaultMaxParameterBytes = 32 << 10
 
 // DefaultMaxMessageBytes bounds each message ARC copies into a status by
 // default: an Argo or step message, a validation error listing many fields.
-// 1 KiB holds any message a person reads; an Order of 250 artifacts then
-// carries at most 250 KiB of messages, far below etcd's object limit.
+// 1 KiB holds any message a person reads. An Order's status shares a
+// budget among its artifacts' messages (see the Order controller), so a
+// large Order stays far below etcd's object limit.
 const DefaultMaxMessageBytes = 1 << 10
 
 // MinMaxMessageBytes is the smallest bound a flag may set: room for a

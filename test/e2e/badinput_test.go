@@ -429,8 +429,8 @@ func badInputs() []badInput {
 		refused("the API server refuses an Order without artifacts",
 			`spec.artifacts: Invalid value: 0: spec.artifacts in body should have at least 1 items`,
 			func(r *row) error { return r.tryOrder("empty", []arcv1.OrderArtifact{}) }),
-		refused("the API server refuses an Order of 251 artifacts",
-			`spec.artifacts: Too many: 251: must have at most 250 items`,
+		refused("the API server refuses an Order of 1001 artifacts",
+			`spec.artifacts: Too many: 1001: must have at most 1000 items`,
 			func(r *row) error {
 				artifacts := make([]arcv1.OrderArtifact, arcv1.MaxArtifactsPerOrder+1)
 				for i := range artifacts {

@@ -52,8 +52,8 @@ func TestResourceQuotaExample(t *testing.T) {
 		q, err := s.kube.CoreV1().ResourceQuotas(f.ns).Get(t.Context(), name, metav1.GetOptions{})
 		require.NoError(t, err)
 		hard := q.Status.Hard[corev1.ResourceName(r)]
-		// An Order has at most 250 artifacts, one ArtifactWorkflow and one Workflow each.
-		assert.Equal(t, int64(250*limit), hard.Value(), "%s: 250 per Order the quota allows", r)
+		// An Order has at most MaxArtifactsPerOrder artifacts, one ArtifactWorkflow and one Workflow each.
+		assert.Equal(t, int64(arcv1.MaxArtifactsPerOrder*limit), hard.Value(), "%s: MaxArtifactsPerOrder per Order the quota allows", r)
 	}
 
 	// Orders whose Endpoints do not exist: ARC makes no ArtifactWorkflow for

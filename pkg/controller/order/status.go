@@ -38,6 +38,7 @@ const (
 // Order with one is Active unless something failed, and never finishes:
 // no completionTime, so spec.ttlSecondsAfterFinished never deletes it.
 func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBytes int) arcv1.OrderStatus {
+	maxMessageBytes = statusMessageBytes(len(order.Spec.Artifacts), maxMessageBytes)
 	status := arcv1.OrderStatus{
 		ObservedGeneration: order.Generation,
 		Total:              int32(len(order.Spec.Artifacts)),
@@ -68,7 +69,9 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 		}
 	}
 	for _, u := range r.unresolved {
-		status.UnresolvedArtifacts = append(status.UnresolvedArtifacts, u.UnresolvedArtifact)
+		entry := u.UnresolvedArtifact
+		entry.Message = controller.TruncateMessage(entry.Message, maxMessageBytes)
+		status.UnresolvedArtifacts = append(status.UnresolvedArtifacts, entry)
 		if !covered[u.ArtifactIndex] {
 			// An artifact that cannot start is waiting for a fix: pending.
 			status.Pending++
@@ -87,6 +90,21 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 	}
 	meta.SetStatusCondition(&status.Conditions, readyCondition(order, &status, now))
 	return status
+}
+
+// statusMessageBudget bounds the messages of one Order's status together,
+// so that an Order of arcv1.MaxArtifactsPerOrder artifacts that all failed
+// with long messages stays far below etcd's object size limit of 1.5 MiB.
+// The ArtifactWorkflows keep each message whole.
+const statusMessageBudget = 256 << 10
+
+// statusMessageBytes is the bound of each message in the status of an
+// Order of n artifacts: maxMessageBytes while the budget allows, less for
+// large Orders, never below controller.MinMaxMessageBytes. It depends on
+// the Order's size only, so the same message is cut the same way in every
+// sync and a Warning is not repeated.
+func statusMessageBytes(n, maxMessageBytes int) int {
+	return max(controller.MinMaxMessageBytes, min(maxMessageBytes, statusMessageBudget/max(1, n)))
 }
 
 // newEntry is the status entry of an ArtifactWorkflow serving the artifacts

@@ -128,14 +128,38 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 	var errs []error
 	var done changes
 	defer c.reportChanges(order, &done)
-	wanted := make(map[string]bool, len(p.artifactWorkflows))
-	for _, want := range p.artifactWorkflows {
+
+	// Those that exist are checked one by one (from the cache; a write only
+	// for one someone edited); the missing ones are created in parallel
+	// below. Their queue times are handed out here, in the Order's order, so
+	// concurrency limits start them first come, first served.
+	results := make([]ensured, len(p.artifactWorkflows))
+	var missing []int
+	for i, want := range p.artifactWorkflows {
 		if controller.ShuttingDown(ctx) {
 			// Leave the rest to the next leader; nothing is deleted below
 			// while the wanted set is incomplete.
 			return r, errShuttingDown
 		}
-		aw, err := c.ensureArtifactWorkflow(ctx, order, want, owned[want.name], &done)
+		desired, existing, err := c.desiredArtifactWorkflow(order, want, owned[want.name])
+		switch {
+		case err != nil:
+			results[i].err = err
+		case existing == nil:
+			desired.Spec.QueuedAt = c.queuedAt()
+			results[i].create = desired
+			missing = append(missing, i)
+		default:
+			results[i].aw, results[i].err = c.ensureArtifactWorkflow(ctx, order, want, desired, existing)
+		}
+	}
+	if err := c.createMissing(ctx, order, results, missing, &done); errors.Is(err, errShuttingDown) {
+		return r, err
+	}
+
+	wanted := make(map[string]bool, len(p.artifactWorkflows))
+	for i, want := range p.artifactWorkflows {
+		aw, err := results[i].aw, results[i].err
 		var conflict *nameConflictError
 		switch {
 		case errors.As(err, &conflict):
@@ -229,23 +253,70 @@ func (e *nameConflictError) Error() string {
 	return fmt.Sprintf("an ArtifactWorkflow named %q already exists and is not controlled by this Order; delete or rename it", e.name)
 }
 
-// ensureArtifactWorkflow makes sure the wanted ArtifactWorkflow exists with
-// the wanted spec and returns it.
-func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow, done *changes) (*arcv1.ArtifactWorkflow, error) {
+// ensured is what became of one wanted ArtifactWorkflow in a sync.
+type ensured struct {
+	aw  *arcv1.ArtifactWorkflow
+	err error
+	// create is the ArtifactWorkflow to create, while it does not exist.
+	create *arcv1.ArtifactWorkflow
+}
+
+// errNotTried stands for the creates a sync left out after one failed; the
+// next sync tries them.
+var errNotTried = errors.New("not created yet: an earlier create of this sync failed")
+
+// desiredArtifactWorkflow returns the ArtifactWorkflow the Order wants for
+// want and the one that exists under its name (from the owned ones or the
+// cache), nil if none does. One of that name the Order does not control is
+// a nameConflictError.
+func (c *Controller) desiredArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) (desired, found *arcv1.ArtifactWorkflow, err error) {
 	if existing == nil {
 		other, err := c.artifactWorkflows.ArtifactWorkflows(order.Namespace).Get(want.name)
 		if err == nil && !controller.IsControlledBy(other, order) {
-			return nil, &nameConflictError{name: want.name}
+			return nil, nil, &nameConflictError{name: want.name}
 		}
 		if err == nil {
 			existing = other
 		}
 	}
-	desired := newArtifactWorkflow(order, want)
-	if existing == nil {
-		desired.Spec.QueuedAt = c.queuedAt()
-		return c.createArtifactWorkflow(ctx, order, desired, done)
+	return newArtifactWorkflow(order, want), existing, nil
+}
+
+// createMissing creates the ArtifactWorkflows results asks for at the
+// indexes missing, in slow-start batches: a large Order is not created one
+// by one, and a refusal (a quota) stops after the first few. Creates a
+// failure left out carry the error that stopped them, so refusals are
+// reported for every artifact concerned; errNotTried joins the others.
+func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, results []ensured, missing []int, done *changes) error {
+	_, err := controller.SlowStartBatch(len(missing), controller.SlowStartInitialBatchSize, func(j int) error {
+		res := &results[missing[j]]
+		if controller.ShuttingDown(ctx) {
+			res.err = errShuttingDown
+			return res.err
+		}
+		res.aw, res.err = c.createArtifactWorkflow(ctx, order, res.create)
+		return res.err
+	})
+	if errors.Is(err, errShuttingDown) {
+		return err
 	}
+	for _, i := range missing {
+		res := &results[i]
+		switch {
+		case res.aw != nil:
+			done.created = append(done.created, fmt.Sprintf("%s (artifact %s)", res.aw.Name, indexOf(res.aw)))
+		case res.err == nil && controller.RefusedByAPIServer(err):
+			res.err = err
+		case res.err == nil:
+			res.err = fmt.Errorf("ArtifactWorkflow %s: %w", res.create.Name, errNotTried)
+		}
+	}
+	return err
+}
+
+// ensureArtifactWorkflow makes sure the existing ArtifactWorkflow has the
+// wanted spec, labels and identities, and returns it.
+func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, desired, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
 	// Which run is wanted and since when belongs to the ArtifactWorkflow,
 	// not to what its artifact resolves to.
 	desired.Spec.Run, desired.Spec.RunRequestedAt, desired.Spec.QueuedAt = existing.Spec.Run, existing.Spec.RunRequestedAt, existing.Spec.QueuedAt
@@ -276,7 +347,7 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	return result, nil
 }
 
-func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow, done *changes) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
 	created, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// The cache has not seen it yet (for example right after a restart):
@@ -287,7 +358,6 @@ func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Or
 		return nil, fmt.Errorf("creating ArtifactWorkflow %s: %w", desired.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created ArtifactWorkflow", "artifactWorkflow", klog.KObj(created))
-	done.created = append(done.created, fmt.Sprintf("%s (artifact %s)", created.Name, indexOf(created)))
 	return created, nil
 }
 

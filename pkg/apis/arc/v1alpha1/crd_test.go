@@ -451,7 +451,7 @@ func TestOrderCRDSchema(t *testing.T) {
 		assert.Equal(t, "array", a.Type)
 		require.NotNil(t, a.MaxItems)
 		require.NotNil(t, a.MinItems)
-		assert.EqualValues(t, 250, *a.MaxItems)
+		assert.EqualValues(t, 1000, *a.MaxItems)
 		assert.EqualValues(t, v1alpha1.MaxArtifactsPerOrder, *a.MaxItems, "maxItems must equal v1alpha1.MaxArtifactsPerOrder")
 		assert.EqualValues(t, 1, *a.MinItems)
 		assert.Contains(t, spec.Required, "artifacts")

@@ -6,10 +6,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// MaxArtifactsPerOrder bounds the artifacts of one Order. An Order carries an
-// entry per artifact in its status too, and must stay far below etcd's object
-// size limit of 1.5 MiB; split larger batches into several Orders.
-const MaxArtifactsPerOrder = 250
+// MaxArtifactsPerOrder bounds the artifacts of one Order, enough for a whole
+// product release. An Order carries an entry per artifact in its status
+// too, and must stay far below etcd's object size limit of 1.5 MiB: the
+// status cuts its messages shorter the more artifacts it holds (a test of
+// the Order controller measures an Order of this size with a full status).
+// Split larger batches into several Orders.
+const MaxArtifactsPerOrder = 1000
 
 // OrderDefaults apply to every artifact of an Order that does not say otherwise.
 type OrderDefaults struct {
@@ -67,7 +70,7 @@ type OrderSpec struct {
 	// Artifacts to move. Each becomes one ArtifactWorkflow; identical artifacts
 	// share one.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=250
+	// +kubebuilder:validation:MaxItems=1000
 	Artifacts []OrderArtifact `json:"artifacts"`
 	// Suspend, when true, keeps ARC from creating Workflows for this Order:
 	// artifacts whose Workflow does not exist yet wait (Pending) until it is
@@ -81,7 +84,7 @@ type OrderSpec struct {
 	// Further artifacts wait (Pending, first come first served) until one
 	// finishes. Unset, there is no limit of the Order's own.
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=250
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	Parallelism *int32 `json:"parallelism,omitempty"`
 	// TTLSecondsAfterFinished deletes the Order, and with it its

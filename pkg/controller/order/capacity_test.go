@@ -1,0 +1,112 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
+)
+
+// etcdObjectLimit is etcd's default limit on one request (and so on one
+// object): --max-request-bytes, 1.5 MiB.
+const etcdObjectLimit = 3 << 19
+
+// largestOrder is an Order of the most artifacts the CRD allows, each with
+// a typical spec (an image, a tag, a destination repository).
+func largestOrder(t *testing.T) *arcv1.Order {
+	artifacts := make([]arcv1.OrderArtifact, arcv1.MaxArtifactsPerOrder)
+	for i := range artifacts {
+		artifacts[i] = arcv1.OrderArtifact{Type: "oci", Spec: rawSpec(t, map[string]any{
+			"image":    fmt.Sprintf("registry.example.com/product/component-%04d:2026.11.%d", i, i%30),
+			"override": fmt.Sprintf("mirror/product/component-%04d:2026.11.%d", i, i%30),
+		})}
+	}
+	return newOrder("release-2026-11", artifacts...)
+}
+
+// An Order of MaxArtifactsPerOrder artifacts with a full status, every
+// artifact failed with a message as long as --max-message-bytes allows,
+// stays far below etcd's limit; the size is printed with -v.
+func TestLargestOrderWithFullStatusStaysFarBelowEtcdLimit(t *testing.T) {
+	f := newFixture(t, largestOrder(t), dockerhub(), internal(), secret("dst-reg-secret"))
+	_, _, err := f.sync("release-2026-11")
+	require.NoError(t, err)
+	typical := objectBytes(t, f.order("release-2026-11"))
+
+	// Every ArtifactWorkflow failed, saying as much as a status may.
+	ctx := context.Background()
+	long := strings.Repeat("step copy failed: main: Error (exit code 1): unauthorized ", 40)
+	for _, aw := range f.artifactWorkflows() {
+		aw.Status.Phase = arcv1.WorkflowPhaseFailed
+		aw.Status.Message = controller.TruncateMessage(long, controller.DefaultMaxMessageBytes)
+		_, err := f.client.ArcV1alpha1().ArtifactWorkflows(ns).UpdateStatus(ctx, &aw, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	f.refreshCaches()
+	_, _, err = f.sync("release-2026-11")
+	require.NoError(t, err)
+
+	order := f.order("release-2026-11")
+	require.Len(t, order.Status.ArtifactWorkflows, arcv1.MaxArtifactsPerOrder)
+	require.EqualValues(t, arcv1.MaxArtifactsPerOrder, order.Status.Failed)
+	for _, e := range order.Status.ArtifactWorkflows {
+		require.NotEmpty(t, e.Message, "every entry says why it failed")
+	}
+	full := objectBytes(t, order)
+	t.Logf("Order of %d artifacts: %d bytes with a status of pending entries, %d bytes with every artifact failed (etcd's limit: %d)",
+		arcv1.MaxArtifactsPerOrder, typical, full, etcdObjectLimit)
+	assert.Less(t, full, etcdObjectLimit*2/3, "an Order of the most artifacts with a full status must stay well under etcd's limit")
+}
+
+func objectBytes(t *testing.T, obj any) int {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	require.NoError(t, err)
+	return len(data)
+}
+
+// A large Order's ArtifactWorkflows are created in parallel batches, and a
+// refusal of the API server (a quota) stops them after the first: the
+// artifacts not tried say why too, and nothing is retried at once.
+func TestSyncStopsCreatingAfterARefusal(t *testing.T) {
+	f := newFixture(t, largestOrder(t), dockerhub(), internal(), secret("dst-reg-secret"))
+	// One Warning per refused artifact: room for all of them.
+	f.recorder = record.NewFakeRecorder(2 * arcv1.MaxArtifactsPerOrder)
+	f.ctrl.recorder = f.recorder
+	quota := apierrors.NewForbidden(schema.GroupResource{Group: arcv1.GroupName, Resource: "artifactworkflows"}, "",
+		errors.New("exceeded quota: arc, requested: count/artifactworkflows.arc.opendefense.cloud=1"))
+	f.client.PrependReactor("create", "artifactworkflows", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, quota
+	})
+
+	writes, _, err := f.sync("release-2026-11")
+	require.NoError(t, err, "a refusal is reported in the status and looked at again later, not retried at once")
+
+	creates := 0
+	for _, w := range writes {
+		if strings.HasPrefix(w, "create artifactworkflows ") {
+			creates++
+		}
+	}
+	assert.Equal(t, controller.SlowStartInitialBatchSize, creates, "the first refused create stops the others")
+	status := f.order("release-2026-11").Status
+	require.Len(t, status.UnresolvedArtifacts, arcv1.MaxArtifactsPerOrder)
+	for _, u := range status.UnresolvedArtifacts {
+		assert.Equal(t, ReasonCreateRefused, u.Reason)
+		assert.Contains(t, u.Message, "exceeded quota")
+	}
+}
