@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -478,6 +480,29 @@ func run(ctx context.Context, c config) (err error) {
 	return nil
 }
 
+// releaseWorkflows removes ARC's finalizer from every Workflow of namespace ns.
+func releaseWorkflows(ctx context.Context, argo argoclient.Interface, ns string) error {
+	wfs, err := argo.ArgoprojV1alpha1().Workflows(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing the Workflows of %s: %w", ns, err)
+	}
+	for _, wf := range wfs.Items {
+		if !slices.Contains(wf.Finalizers, arcv1.FinalizerWorkflowResult) {
+			continue
+		}
+		rest := slices.DeleteFunc(slices.Clone(wf.Finalizers), func(f string) bool { return f == arcv1.FinalizerWorkflowResult })
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": rest}})
+		if err != nil {
+			return err
+		}
+		_, err = argo.ArgoprojV1alpha1().Workflows(ns).Patch(ctx, wf.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("releasing Workflow %s/%s: %w", ns, wf.Name, err)
+		}
+	}
+	return nil
+}
+
 func rel(root, path string) string {
 	if r, err := filepath.Rel(root, path); err == nil {
 		return r
@@ -666,6 +691,14 @@ func cleanup(cl *clients, c common) error {
 	}
 	if len(nss.Items) > 0 {
 		logf("cleaning up: deleting %d namespaces of the benchmark", len(nss.Items))
+	}
+	// ARC's finalizer on its Workflows waits for a controller that is
+	// stopped by now: take it off, as the README says for uninstalling,
+	// or the namespaces never go.
+	for _, ns := range nss.Items {
+		if err := releaseWorkflows(ctx, cl.argo, ns.Name); err != nil {
+			return err
+		}
 	}
 	bg := metav1.DeletePropagationBackground
 	for _, ns := range nss.Items {

@@ -544,7 +544,6 @@ func rbacDeployedIdentity(t *testing.T, deploy *appsv1.Deployment) {
 		return aw.Status.Phase == arcv1.WorkflowPhaseSucceeded, "", nil
 	})
 	f.waitEvent("Order", orderName, corev1.EventTypeNormal, "Created")
-	f.waitEvent("ArtifactWorkflow", awName, corev1.EventTypeNormal, "WorkflowCreated")
 	t.Logf("the OCI example succeeded under %s", rbacUser)
 
 	// update: the ArtifactWorkflow is edited; the Order controller restores

@@ -35,6 +35,8 @@ var testNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 // fixture is an ArtifactWorkflow controller on fake clients whose informer
 // caches the test fills from the fake API servers, without goroutines.
 type fixture struct {
+	// clock is the controller's clock, at testNow until a test moves it.
+	clock *clocktesting.FakePassiveClock
 	t        *testing.T
 	client   *arcfake.Clientset
 	argo     *argofake.Clientset
@@ -77,6 +79,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	}
 	f := &fixture{
 		t:        t,
+		clock:    clocktesting.NewFakePassiveClock(testNow),
 		client:   arcfake.NewSimpleClientset(arcObjects...),
 		argo:     argofake.NewSimpleClientset(argoObjects...),
 		kube:     kubefake.NewSimpleClientset(kubeObjects...),
@@ -88,6 +91,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	controllertest.BumpResourceVersions(&f.argo.Fake)
 	controllertest.AssignUIDs(&f.client.Fake)
 	controllertest.AssignUIDs(&f.argo.Fake)
+	controllertest.StampCreation(&f.argo.Fake, testNow)
 	f.arc = arcinformers.NewSharedInformerFactory(f.client, 0)
 	f.wf = argoinformers.NewSharedInformerFactory(f.argo, 0)
 	f.core = kubeinformers.NewSharedInformerFactory(f.kube, 0)
@@ -101,7 +105,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		Endpoints:            inf.Endpoints(),
 		Workflows:            f.wf.Argoproj().V1alpha1().Workflows(),
 		CronWorkflows:        f.wf.Argoproj().V1alpha1().CronWorkflows(),
-	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
+	}, f.recorder, f.clock, opts...)
 	require.NoError(t, err)
 	f.ctrl = ctrl
 	f.refreshCaches()

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	k8stesting "k8s.io/client-go/testing"
@@ -125,6 +127,18 @@ func AssignUIDs(fake *k8stesting.Fake) {
 		obj := action.(k8stesting.CreateAction).GetObject()
 		if m, err := meta.Accessor(obj); err == nil && m.GetUID() == "" {
 			m.SetUID(types.UID(fmt.Sprintf("uid-%s-%d", action.GetResource().Resource, counter.Add(1))))
+		}
+		return false, nil, nil
+	})
+}
+
+// StampCreation makes the fake API server set creationTimestamp to now on
+// every object created without one, as the real one does.
+func StampCreation(fake *k8stesting.Fake, now time.Time) {
+	fake.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		obj := action.(k8stesting.CreateAction).GetObject()
+		if m, err := meta.Accessor(obj); err == nil && m.GetCreationTimestamp().Time.IsZero() {
+			m.SetCreationTimestamp(metav1.NewTime(now))
 		}
 		return false, nil, nil
 	})

@@ -66,7 +66,7 @@ func TestHostileOrderIsRefusedPerArtifactAndLeavesMemoryFlat(t *testing.T) {
 	}
 	raw, err := json.Marshal(status)
 	require.NoError(t, err)
-	assert.Less(t, len(raw), 128<<10, "the status of a hostile Order stays far below etcd's object limit")
+	assert.Less(t, len(raw), etcdObjectLimit/4, "the status of a hostile Order stays far below etcd's object limit")
 
 	before := heapAfterGC()
 	for range 5 {
