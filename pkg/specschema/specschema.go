@@ -23,8 +23,10 @@ package specschema
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strings"
+	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -55,9 +57,18 @@ const (
 	SpecFieldRoot   = "spec"
 )
 
-// Schema is a compiled spec schema. It is immutable once Compile returns it
-// and therefore safe for concurrent use by any number of goroutines.
+// Schema is a compiled spec schema. It is immutable once Compile returns it,
+// but for its cache of results, and safe for concurrent use by any number
+// of goroutines.
 type Schema struct {
+	// results remembers what Validate said about recent specs, by their
+	// SHA-256: an Order is synced again on every change of one of its
+	// ArtifactWorkflows and on every resync, and validating its unchanged
+	// specs again each time was the largest cost of a sync. A result
+	// depends only on the schema and the spec, so it never goes stale; a
+	// new schema is a new Schema.
+	results resultCache
+
 	// structural drives pruning (unknown-field detection), embedded
 	// ObjectMeta checks and list-type checks, exactly as in the API server.
 	structural *structuralschema.Structural
@@ -194,6 +205,44 @@ func Compile(raw []byte) (*Schema, error) {
 //     apiVersion/kind/metadata checks, and x-kubernetes-list-type set/map
 //     lists the uniqueness checks, of the API server.
 func (s *Schema) Validate(spec []byte) error {
+	key := sha256.Sum256(spec)
+	if err, ok := s.results.get(key); ok {
+		return err
+	}
+	err := s.validate(spec)
+	s.results.put(key, err)
+	return err
+}
+
+// maxCachedResults bounds the results one Schema remembers: about 100 KiB
+// for the specs of several large Orders of one type. When full, it starts
+// afresh.
+const maxCachedResults = 4096
+
+// resultCache maps the SHA-256 of a spec to what Validate said about it.
+type resultCache struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]error
+}
+
+func (c *resultCache) get(key [sha256.Size]byte) (error, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err, ok := c.entries[key]
+	return err, ok
+}
+
+func (c *resultCache) put(key [sha256.Size]byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCachedResults {
+		c.entries = make(map[[sha256.Size]byte]error)
+	}
+	c.entries[key] = err
+}
+
+// validate is Validate without the cache.
+func (s *Schema) validate(spec []byte) error {
 	specObj, errs := decodeSpec(spec)
 	if specObj == nil {
 		return newError(errs)

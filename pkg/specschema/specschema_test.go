@@ -550,12 +550,50 @@ func BenchmarkValidate(b *testing.B) {
 			spec := []byte(bc.spec)
 			b.ReportAllocs()
 			for b.Loop() {
+				if err := s.validate(spec); (err == nil) != bc.valid {
+					b.Fatalf("unexpected result: %v", err)
+				}
+			}
+		})
+		// What a sync pays for a spec it saw before.
+		b.Run(bc.name+"/cached", func(b *testing.B) {
+			spec := []byte(bc.spec)
+			b.ReportAllocs()
+			for b.Loop() {
 				if err := s.Validate(spec); (err == nil) != bc.valid {
 					b.Fatalf("unexpected result: %v", err)
 				}
 			}
 		})
 	}
+}
+
+// The results Validate remembers are the ones it would compute: the same
+// verdict and message for a spec seen before, another for another spec,
+// and a cache that outgrows its bound starts afresh without losing answers.
+func TestValidateRemembersResultsFaithfully(t *testing.T) {
+	s := mustCompile(t, imageSchema)
+	invalid := []byte(`{"image":"x y","bogus":1}`)
+	fresh := s.validate(invalid)
+	require.Error(t, fresh)
+	for range 3 {
+		got := s.Validate(invalid)
+		require.Error(t, got)
+		assert.Equal(t, fresh.Error(), got.Error())
+		assert.NoError(t, s.Validate([]byte(validImageSpec)))
+	}
+	// One byte changes the verdict: the key is the whole spec.
+	assert.Error(t, s.Validate([]byte(`{"image":"x y"}`)))
+	assert.NoError(t, s.Validate([]byte(`{"image":"xy"}`)))
+
+	for i := range maxCachedResults + 10 {
+		require.NoError(t, s.Validate([]byte(fmt.Sprintf(`{"image":"app%d"}`, i))))
+	}
+	s.results.mu.Lock()
+	n := len(s.results.entries)
+	s.results.mu.Unlock()
+	assert.LessOrEqual(t, n, maxCachedResults)
+	assert.Equal(t, fresh.Error(), s.Validate(invalid).Error())
 }
 
 func BenchmarkCompile(b *testing.B) {

@@ -36,7 +36,7 @@ var testNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 // caches the test fills from the fake API servers, without goroutines.
 type fixture struct {
 	// clock is the controller's clock, at testNow until a test moves it.
-	clock *clocktesting.FakePassiveClock
+	clock    *clocktesting.FakePassiveClock
 	t        *testing.T
 	client   *arcfake.Clientset
 	argo     *argofake.Clientset
