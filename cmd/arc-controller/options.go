@@ -42,6 +42,19 @@ type options struct {
 	profiling           bool
 }
 
+// The default client-side rate limit, per client. At 50 QPS the Order
+// controller took 20 s to create the 1,000 ArtifactWorkflows of 100 Orders
+// that a two-core API server accepts in 5: a default install was the
+// bottleneck. 300 per second with bursts of 600 is more than one such API
+// server takes from all clients together, so on a healthy one ARC is
+// limited by what the server accepts, while a runaway loop still cannot
+// send thousands of requests a second. The API server's priority and
+// fairness keeps ARC from crowding out other clients either way.
+const (
+	defaultKubeAPIQPS   = 300
+	defaultKubeAPIBurst = 600
+)
+
 // serviceAccountNamespaceFile holds the pod's namespace when running in a cluster.
 const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -50,8 +63,8 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.namespace, "namespace", "", "Watch only this namespace. Empty watches all namespaces.")
 	fs.IntVar(&o.orderWorkers, "order-workers", 4, "Orders synced in parallel.")
 	fs.IntVar(&o.artifactWorkflowWorkers, "artifactworkflow-workers", 8, "ArtifactWorkflows synced in parallel.")
-	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server of each of ARC's clients: one per controller, one for events, one for the leader election Lease, one for the informers (client-go's default of 5 is far too low for a controller).")
-	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "Burst of requests to the API server above --kube-api-qps, per client.")
+	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", defaultKubeAPIQPS, "Sustained requests per second to the API server of each of ARC's clients: one per controller, one for events, one for the leader election Lease, one for the informers (client-go's default of 5 is far too low for a controller).")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", defaultKubeAPIBurst, "Burst of requests to the API server above --kube-api-qps, per client.")
 	fs.DurationVar(&o.orderStatusBatchPeriod, "order-status-batch-period", time.Second, "How long the Order controller collects the phase changes of an Order's ArtifactWorkflows before it syncs the Order: one status write per period instead of one per change. 0 syncs at once.")
 	fs.IntVar(&o.maxParameterBytes, "max-parameter-bytes", controller.DefaultMaxParameterBytes, fmt.Sprintf("Most bytes the workflow parameters of one artifact may take, names and values, its type's parameters included (at most %d). An artifact over it does not start, and its Order says why.", parameters.MaxTotalBytes))
 	fs.IntVar(&o.maxMessageBytes, "max-message-bytes", controller.DefaultMaxMessageBytes, fmt.Sprintf("Most bytes of each message ARC copies into a status (from Argo, a step or a validation); longer ones are cut and marked (at least %d).", controller.MinMaxMessageBytes))
