@@ -123,3 +123,20 @@ func wantInTable(t *testing.T, table string, wants ...string) {
 		}
 	}
 }
+
+func TestLatencyFiguresAreNearestRankPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- { // out of order on purpose
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := latencyFigures(ds)
+	if got.Orders != 100 || got.P50Millis != 50 || got.P99Millis != 99 || got.MaxMillis != 100 {
+		t.Errorf("latencyFigures(1..100 ms) = %+v, want 100 Orders, p50 50, p99 99, max 100", got)
+	}
+	if one := latencyFigures([]time.Duration{1500 * time.Microsecond}); one.P99Millis != 1.5 || one.P50Millis != 1.5 {
+		t.Errorf("a single sample is every percentile: %+v", one)
+	}
+	if none := latencyFigures(nil); none != (LatencyFigures{}) {
+		t.Errorf("no samples: %+v", none)
+	}
+}

@@ -11,14 +11,23 @@ import (
 // caches every object of five kinds and every Workflow it made, so each
 // transform drops what no sync reads.
 
-// StripManagedFields is an informer transform that drops managedFields,
-// which ARC never reads and which can be the bulk of an object's metadata.
+// StripManagedFields is an informer transform that drops managedFields and
+// kubectl's last-applied-configuration annotation, which ARC never reads and
+// which can be the bulk of an object's size: an Order applied with kubectl
+// apply would otherwise be cached with its whole spec twice. ARC writes the
+// cached objects back only as status updates, which ignore metadata, and as
+// updates of its own ArtifactWorkflows, which kubectl never applies.
 func StripManagedFields(obj interface{}) (interface{}, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
+		// The object is the informer's own, fresh from the decoder.
+		delete(m.GetAnnotations(), lastAppliedAnnotation)
 	}
 	return obj, nil
 }
+
+// lastAppliedAnnotation is where kubectl apply keeps the object it applied.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // SecretPresenceOnly is the transform of the metadata-only Secret informer.
 // ARC needs to know that a Secret exists, nothing more. Annotations go too:
