@@ -53,7 +53,7 @@ func TestRestart(t *testing.T) {
 	// soon as enough of them are there.
 	watcher, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Watch(t.Context(), metav1.ListOptions{})
 	require.NoError(t, err)
-	defer watcher.Stop()
+	defer func() { watcher.Stop() }()
 
 	const orderName = "many"
 	artifacts := make([]arcv1.OrderArtifact, restartArtifacts)
@@ -73,7 +73,20 @@ func TestRestart(t *testing.T) {
 	for len(seen) < 5 {
 		select {
 		case ev, ok := <-watcher.ResultChan():
-			require.True(t, ok, "the ArtifactWorkflow watch ended early")
+			if !ok {
+				// The API server ends a watch whose reader falls behind a
+				// burst of events (the creates now come in parallel
+				// batches, and the suite runs tests in parallel): count
+				// what exists and watch on from there.
+				list, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).List(t.Context(), metav1.ListOptions{})
+				require.NoError(t, err)
+				for _, aw := range list.Items {
+					seen[aw.Name] = true
+				}
+				watcher, err = s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).Watch(t.Context(), metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+				require.NoError(t, err)
+				continue
+			}
 			if ev.Type == watch.Added {
 				if aw, ok := ev.Object.(*arcv1.ArtifactWorkflow); ok {
 					seen[aw.Name] = true

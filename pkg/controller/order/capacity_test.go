@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/record"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
@@ -81,32 +80,43 @@ func objectBytes(t *testing.T, obj any) int {
 
 // A large Order's ArtifactWorkflows are created in parallel batches, and a
 // refusal of the API server (a quota) stops them after the first: the
-// artifacts not tried say why too, and nothing is retried at once.
+// refused artifact says why, the others wait for the retry, which starts
+// small again.
 func TestSyncStopsCreatingAfterARefusal(t *testing.T) {
 	f := newFixture(t, largestOrder(t), dockerhub(), internal(), secret("dst-reg-secret"))
-	// One Warning per refused artifact: room for all of them.
-	f.recorder = record.NewFakeRecorder(2 * arcv1.MaxArtifactsPerOrder)
-	f.ctrl.recorder = f.recorder
 	quota := apierrors.NewForbidden(schema.GroupResource{Group: arcv1.GroupName, Resource: "artifactworkflows"}, "",
 		errors.New("exceeded quota: arc, requested: count/artifactworkflows.arc.opendefense.cloud=1"))
+	refuse := true
 	f.client.PrependReactor("create", "artifactworkflows", func(clienttesting.Action) (bool, runtime.Object, error) {
-		return true, nil, quota
+		if refuse {
+			return true, nil, quota
+		}
+		return false, nil, nil
 	})
 
 	writes, _, err := f.sync("release-2026-11")
-	require.NoError(t, err, "a refusal is reported in the status and looked at again later, not retried at once")
+	require.ErrorIs(t, err, errNotTried, "the creates left out are retried with backoff")
+	assert.Equal(t, controller.SlowStartInitialBatchSize, countCreates(writes), "the first refused create stops the others")
+	status := f.order("release-2026-11").Status
+	require.Len(t, status.UnresolvedArtifacts, 1)
+	assert.Equal(t, ReasonCreateRefused, status.UnresolvedArtifacts[0].Reason)
+	assert.Contains(t, status.UnresolvedArtifacts[0].Message, "exceeded quota")
+	assert.EqualValues(t, arcv1.MaxArtifactsPerOrder, status.Pending)
 
-	creates := 0
+	// The quota relents: the retry creates every one.
+	refuse = false
+	writes, _, err = f.sync("release-2026-11")
+	require.NoError(t, err)
+	assert.Equal(t, arcv1.MaxArtifactsPerOrder, countCreates(writes))
+	assert.Empty(t, f.order("release-2026-11").Status.UnresolvedArtifacts)
+}
+
+func countCreates(writes []string) int {
+	n := 0
 	for _, w := range writes {
 		if strings.HasPrefix(w, "create artifactworkflows ") {
-			creates++
+			n++
 		}
 	}
-	assert.Equal(t, controller.SlowStartInitialBatchSize, creates, "the first refused create stops the others")
-	status := f.order("release-2026-11").Status
-	require.Len(t, status.UnresolvedArtifacts, arcv1.MaxArtifactsPerOrder)
-	for _, u := range status.UnresolvedArtifacts {
-		assert.Equal(t, ReasonCreateRefused, u.Reason)
-		assert.Contains(t, u.Message, "exceeded quota")
-	}
+	return n
 }

@@ -284,9 +284,11 @@ func (c *Controller) desiredArtifactWorkflow(order *arcv1.Order, want *desiredAr
 
 // createMissing creates the ArtifactWorkflows results asks for at the
 // indexes missing, in slow-start batches: a large Order is not created one
-// by one, and a refusal (a quota) stops after the first few. Creates a
-// failure left out carry the error that stopped them, so refusals are
-// reported for every artifact concerned; errNotTried joins the others.
+// by one, and a refusal (a quota) stops after the first few. The creates a
+// failure left out get errNotTried, so the sync is retried with backoff and
+// starts small again: a refusal that passes (an admission policy being
+// reloaded) delays them by milliseconds, one that stays (a full quota)
+// costs one create per retry.
 func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, results []ensured, missing []int, done *changes) error {
 	_, err := controller.SlowStartBatch(len(missing), controller.SlowStartInitialBatchSize, func(j int) error {
 		res := &results[missing[j]]
@@ -305,8 +307,6 @@ func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, resu
 		switch {
 		case res.aw != nil:
 			done.created = append(done.created, fmt.Sprintf("%s (artifact %s)", res.aw.Name, indexOf(res.aw)))
-		case res.err == nil && controller.RefusedByAPIServer(err):
-			res.err = err
 		case res.err == nil:
 			res.err = fmt.Errorf("ArtifactWorkflow %s: %w", res.create.Name, errNotTried)
 		}
