@@ -729,6 +729,13 @@ func cleanup(cl *clients, c common) error {
 			return nil
 		}
 		if time.Since(lastPrint) >= 5*time.Second {
+			// A Workflow that got ARC's finalizer after the first pass (a
+			// controller still stopping) would hold its namespace forever.
+			for _, ns := range nss.Items {
+				if err := releaseWorkflows(ctx, cl.argo, ns.Name); err != nil {
+					return err
+				}
+			}
 			left := map[corev1.NamespacePhase]int{}
 			for _, ns := range nss.Items {
 				left[ns.Status.Phase]++
