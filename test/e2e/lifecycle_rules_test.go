@@ -233,17 +233,7 @@ func TestOrderDeletesItselfAfterTTL(t *testing.T) {
 	t.Logf("last seen: phase %q, completionTime %v", lastPhase, completion)
 	ev := f.waitEvent("Order", orderName, "Normal", "Expired")
 	assert.Contains(t, ev.Message, "ttlSecondsAfterFinished")
-	f.waitFor("its ArtifactWorkflows and Workflows to go", defaultTimeout, func(ctx context.Context) (bool, string, error) {
-		aws, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		wfs, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return len(aws.Items) == 0 && len(wfs.Items) == 0, fmt.Sprintf("%d ArtifactWorkflows, %d Workflows", len(aws.Items), len(wfs.Items)), nil
-	})
+	f.waitNothingLeft("its ArtifactWorkflows and Workflows to go")
 }
 
 // TestEndpointLimitAcrossOrders: two Orders push through one Endpoint that
@@ -281,53 +271,26 @@ func TestEndpointLimitAcrossOrders(t *testing.T) {
 		}
 	}
 
-	var mu sync.Mutex
-	var problems []string
-	maxSeen := 0
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			list, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).List(f.ctx(), metav1.ListOptions{})
-			if err != nil {
-				continue
-			}
-			running, created := 0, map[string]bool{}
-			for _, wf := range list.Items {
-				created[wf.Name] = true
-				if !wf.Status.Phase.Completed() {
-					running++
-				}
-			}
-			mu.Lock()
-			maxSeen = max(maxSeen, running)
-			if running > limit {
-				problems = append(problems, fmt.Sprintf("%d Workflows ran at once", running))
-			}
-			for name, queue := range queues {
-				if p := drainProblem(queue, created, limit); p != "" {
-					problems = append(problems, name+": "+p)
-				}
-			}
-			mu.Unlock()
+	sampler := f.sampleWorkflows(func(running int, created map[string]bool) []string {
+		var problems []string
+		if running > limit {
+			problems = append(problems, fmt.Sprintf("%d Workflows ran at once", running))
 		}
-	}()
+		for name, queue := range queues {
+			if p := drainProblem(queue, created, limit); p != "" {
+				problems = append(problems, name+": "+p)
+			}
+		}
+		return problems
+	})
 	for _, name := range []string{"first", "second"} {
 		_, err := s.arc.ArcV1alpha1().Orders(f.ns).Patch(f.ctx(), name, types.MergePatchType, []byte(`{"spec":{"suspend":false}}`), metav1.PatchOptions{})
 		require.NoError(t, err)
 	}
 	f.waitOrderPhase("first", arcv1.OrderPhaseSucceeded)
 	f.waitOrderPhase("second", arcv1.OrderPhaseSucceeded)
-	close(stop)
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	t.Logf("at most %d Workflows running at once", maxSeen)
+	maxSeen, samples, problems := sampler.finish()
+	t.Logf("%d samples, at most %d Workflows running at once", samples, maxSeen)
 	assert.Empty(t, problems)
 	assert.Positive(t, maxSeen, "the sampler saw Workflows run")
 }
@@ -351,4 +314,73 @@ func drainProblem(queue []string, created map[string]bool, limit int) string {
 		return fmt.Sprintf("artifact %d started while %d before it had not", last, missing)
 	}
 	return ""
+}
+
+// workflowSampler lists the namespace's Workflows every 50 ms until stopped
+// and keeps what check finds wrong in each sample.
+type workflowSampler struct {
+	mu         sync.Mutex
+	problems   []string
+	maxRunning int
+	samples    int
+	stop, done chan struct{}
+}
+
+// sampleWorkflows starts a sampler; check gets the number of running
+// Workflows and the names of those that exist.
+func (f *fixture) sampleWorkflows(check func(running int, created map[string]bool) []string) *workflowSampler {
+	w := &workflowSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			list, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).List(f.ctx(), metav1.ListOptions{})
+			if err != nil {
+				continue
+			}
+			running, created := 0, map[string]bool{}
+			for _, wf := range list.Items {
+				created[wf.Name] = true
+				if !wf.Status.Phase.Completed() {
+					running++
+				}
+			}
+			w.mu.Lock()
+			w.samples++
+			w.maxRunning = max(w.maxRunning, running)
+			w.problems = append(w.problems, check(running, created)...)
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// finish stops the sampler and returns what it saw.
+func (w *workflowSampler) finish() (maxRunning, samples int, problems []string) {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.maxRunning, w.samples, w.problems
+}
+
+// waitNothingLeft waits until the namespace holds no ArtifactWorkflow and no
+// Workflow.
+func (f *fixture) waitNothingLeft(desc string) {
+	f.t.Helper()
+	f.waitFor(desc, defaultTimeout, func(ctx context.Context) (bool, string, error) {
+		aws, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		wfs, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return len(aws.Items) == 0 && len(wfs.Items) == 0, fmt.Sprintf("%d ArtifactWorkflows, %d Workflows", len(aws.Items), len(wfs.Items)), nil
+	})
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -73,17 +72,7 @@ func TestEditOrder(t *testing.T) {
 
 	// Delete the Order: everything it made goes.
 	require.NoError(t, s.arc.ArcV1alpha1().Orders(f.ns).Delete(t.Context(), orderName, metav1.DeleteOptions{}))
-	f.waitFor("every ArtifactWorkflow and Workflow to be deleted", defaultTimeout, func(ctx context.Context) (bool, string, error) {
-		aws, err := s.arc.ArcV1alpha1().ArtifactWorkflows(f.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		wfs, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return len(aws.Items) == 0 && len(wfs.Items) == 0, fmt.Sprintf("%d ArtifactWorkflows, %d Workflows", len(aws.Items), len(wfs.Items)), nil
-	})
+	f.waitNothingLeft("every ArtifactWorkflow and Workflow to be deleted")
 }
 
 // updateOrder writes the Order's spec and returns it.

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,53 +118,23 @@ func TestParallelismAndSuspend(t *testing.T) {
 	}
 
 	// Sample the Workflows throughout the run.
-	var mu sync.Mutex
-	var problems []string
-	maxSeen, samples := 0, 0
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			list, err := s.argo.ArgoprojV1alpha1().Workflows(f.ns).List(f.ctx(), metav1.ListOptions{})
-			if err != nil {
-				continue
-			}
-			running, created := 0, map[string]bool{}
-			for _, wf := range list.Items {
-				created[wf.Name] = true
-				if !wf.Status.Phase.Completed() {
-					running++
-				}
-			}
-			mu.Lock()
-			samples++
-			maxSeen = max(maxSeen, running)
-			if running > 2 {
-				problems = append(problems, fmt.Sprintf("%d Workflows ran at once", running))
-			}
-			// Drained in order (see drainProblem).
-			if p := drainProblem(queue, created, 2); p != "" {
-				problems = append(problems, p)
-			}
-			mu.Unlock()
+	sampler := f.sampleWorkflows(func(running int, created map[string]bool) []string {
+		var problems []string
+		if running > 2 {
+			problems = append(problems, fmt.Sprintf("%d Workflows ran at once", running))
 		}
-	}()
+		if p := drainProblem(queue, created, 2); p != "" {
+			problems = append(problems, p)
+		}
+		return problems
+	})
 
 	order, err = s.arc.ArcV1alpha1().Orders(f.ns).Get(f.ctx(), orderName, metav1.GetOptions{})
 	require.NoError(t, err)
 	order.Spec.Suspend = false
 	f.updateOrder(order)
 	f.waitOrderPhase(orderName, arcv1.OrderPhaseSucceeded)
-	close(stop)
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
+	maxSeen, samples, problems := sampler.finish()
 	t.Logf("%d samples, at most %d Workflows running at once", samples, maxSeen)
 	assert.Empty(t, problems)
 	assert.Positive(t, maxSeen, "the sampler saw Workflows run at all")
