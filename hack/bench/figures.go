@@ -46,6 +46,9 @@ type Result struct {
 
 	// ProfilePath is the CPU profile fetched with --profile.
 	ProfilePath string `json:"profilePath,omitempty"`
+	// HeapProfilePath is the heap profile fetched with --profile once every
+	// Order succeeded.
+	HeapProfilePath string `json:"heapProfilePath,omitempty"`
 
 	// Requests are ARC's API requests from its start until it settled after
 	// every Order succeeded (the whole life of every artifact), by verb and

@@ -354,27 +354,34 @@ func every(d time.Duration, fn func()) (stop func()) {
 func fetchProfile(ctx context.Context, metricsPort int, d time.Duration, path string) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", metricsPort, int(d.Seconds()))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			done <- err
-			return
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- fmt.Errorf("CPU profile: %w", err)
-			return
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			done <- fmt.Errorf("CPU profile: %s from %s", resp.Status, url)
-			return
-		}
-		data, err := io.ReadAll(resp.Body)
-		if err == nil {
-			err = os.WriteFile(path, data, 0o644)
-		}
-		done <- err
+		done <- fetchPprof(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", metricsPort, int(d.Seconds())), path)
 	}()
 	return done
+}
+
+// fetchHeapProfile writes arc-controller's heap profile (--profiling) to
+// path: what its live objects hold at that moment, after a collection.
+func fetchHeapProfile(ctx context.Context, metricsPort int, path string) error {
+	return fetchPprof(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1", metricsPort), path)
+}
+
+// fetchPprof GETs one pprof endpoint and writes the answer to path.
+func fetchPprof(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s from %s", resp.Status, url)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }

@@ -88,7 +88,7 @@ func main() {
 	fs.Float64Var(&c.phaseRate, "phase-rate", 200, "simulated Argo: Workflow phase changes per second")
 	fs.IntVar(&c.fastInFlight, "unthrottled-in-flight", 8, "creates the unthrottled baseline keeps in flight")
 	fs.IntVar(&c.latencyOrders, "latency-orders", 100, "one-artifact Orders applied one at a time after the idle window to measure Order -> Workflow latency (0: skip)")
-	fs.DurationVar(&c.profile, "profile", 0, "fetch a CPU profile of ARC of this length once the Orders are applied, into .local/bench (0: none)")
+	fs.DurationVar(&c.profile, "profile", 0, "fetch a CPU profile of ARC of this length once the Orders are applied, and a heap profile once every Order succeeded, into .local/bench (0: none)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "arc-bench takes no arguments, got %q\n", fs.Args())
@@ -303,6 +303,14 @@ func run(ctx context.Context, c config) (err error) {
 		return fmt.Errorf("%d Orders Failed:\n  %s", pr.OrdersFailed, trk.orderSummary(exp, 5))
 	}
 	ordersDone := time.Now()
+	if c.profile > 0 {
+		// Every Order, ArtifactWorkflow and Workflow is live now: the most the caches hold.
+		heap := filepath.Join(p.outDir(), stem+"-heap.pprof")
+		if err := fetchHeapProfile(runCtx, ctrl.metricsPort, heap); err != nil {
+			return err
+		}
+		res.HeapProfilePath = rel(c.root, heap)
+	}
 	res.ARC.OrdersSucceededSeconds = seconds(lastFinished, ordersDone)
 	logf("every Order Succeeded %.2f s after the last Workflow finished", res.ARC.OrdersSucceededSeconds)
 

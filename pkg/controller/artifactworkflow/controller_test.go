@@ -39,11 +39,10 @@ func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
 
 	writes, events, err := f.sync()
 	require.NoError(t, err)
-	assert.Equal(t, []string{
-		"create workflows " + ns + "/" + awName,
-		"update artifactworkflows/status " + ns + "/" + awName,
-	}, writes, "the status names the Workflow at once: it tells the Order the work started")
+	assert.Equal(t, []string{"create workflows " + ns + "/" + awName}, writes,
+		"the status waits for Argo to start the Workflow")
 	assert.Empty(t, events, "no event per Workflow: the Order reports what it made")
+	assert.Empty(t, f.artifactWorkflow().Status.Phase)
 
 	wf := f.workflow()
 	assert.Equal(t, map[string]string{
@@ -66,6 +65,11 @@ func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
 	assert.Empty(t, wf.Spec.PodSpecPatch, "secretDelivery ByName leaves the volumes to the template")
 	assert.True(t, controller.IsControlledBy(wf, alpineArtifactWorkflow()))
 
+	// Argo has not started it within pendingStatusDelay: the status says so.
+	f.clock.SetTime(testNow.Add(pendingStatusDelay))
+	writes, _, err = f.sync()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes)
 	status := f.artifactWorkflow().Status
 	assert.Equal(t, arcv1.WorkflowPhasePending, status.Phase)
 	assert.Equal(t, awName, status.WorkflowName)
@@ -75,6 +79,30 @@ func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
 	assert.Equal(t, ReasonPending, ready.Reason)
 }
 
+// The Pending status of a new Workflow is not written when Argo starts it
+// soon: the first status write is Running. Until then the sync looks again
+// when the wait is over, and does not write.
+func TestSyncWritesNoPendingStatusThatArgoReplacesSoon(t *testing.T) {
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+	_, _, err := f.sync()
+	require.NoError(t, err)
+
+	f.clock.SetTime(testNow.Add(pendingStatusDelay / 2))
+	writes, _, err := f.sync() // the Workflow's add event
+	require.NoError(t, err)
+	assert.Empty(t, writes, "still within pendingStatusDelay")
+
+	f.setWorkflowStatus(wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(testNow)})
+	writes, _, err = f.sync()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes)
+	status := f.artifactWorkflow().Status
+	assert.Equal(t, arcv1.WorkflowPhaseRunning, status.Phase)
+	assert.Equal(t, awName, status.WorkflowName)
+}
+
+// TestSyncResolvesTheType covers what a cluster admin offers to a namespace:
+// which type an ArtifactWorkflow gets, or why it gets none.
 func TestSyncResolvesTheType(t *testing.T) {
 	labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"arc": "allowed"}}}
 	offeredTo := func(cat *arcv1.ClusterArtifactType, labels map[string]string) *arcv1.ClusterArtifactType {
@@ -421,8 +449,11 @@ func TestSyncTrustsTheAPIServerWhenTheCacheLags(t *testing.T) {
 
 func TestSyncWaitsForTheCacheToCatchUpWithItsOwnStatusWrite(t *testing.T) {
 	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+	_, _, err := f.sync() // creates the Workflow; its status waits for Argo
+	require.NoError(t, err)
+	f.clock.SetTime(testNow.Add(pendingStatusDelay)) // Argo is late
 	before := f.artifactWorkflow()
-	_, _, err := f.sync()
+	_, _, err = f.sync()
 	require.NoError(t, err)
 	written := f.artifactWorkflow()
 	require.Equal(t, arcv1.WorkflowPhasePending, written.Status.Phase)

@@ -112,11 +112,14 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	thisRun := aw.Status.Run == aw.Spec.Run && (prev == want || prev == "")
 	var outcome syncOutcome
+	// created is the Workflow of the current run the outcome mirrors.
+	var created *wfv1.Workflow
 	switch {
 	case wf != nil && !controller.IsControlledBy(wf, aw):
 		outcome = conflict(wf)
 	case wf != nil:
 		outcome = mirror(wf, aw.Spec.Run)
+		created = wf
 	case thisRun && aw.Status.Phase.Finished():
 		// The Workflow is gone (a TTL, or someone deleted it) but the
 		// result is known: keep it, and never run the work again.
@@ -124,9 +127,15 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	case thisRun && aw.Status.Phase != arcv1.WorkflowPhaseUnknown && (prev == want || aw.Status.Phase == arcv1.WorkflowPhaseRunning):
 		outcome = vanished(aw)
 	default:
-		if outcome, err = c.startRun(ctx, aw, order, want); err != nil {
+		if outcome, created, err = c.startRun(ctx, aw, order, want); err != nil {
 			return err
 		}
+	}
+	if wait := c.pendingStatusWait(aw, created, outcome); wait > 0 {
+		// Argo has not started the new Workflow yet; its start usually
+		// follows at once and writes the status then.
+		c.queue.AddAfter(key, wait)
+		return nil
 	}
 	if err := c.writeStatus(ctx, aw, outcome); err != nil {
 		return err
@@ -172,28 +181,51 @@ func (c *Controller) syncPreviousRun(ctx context.Context, aw *arcv1.ArtifactWork
 // startRun creates the Workflow of the current run, unless the Order is
 // suspended or a concurrency limit has no free slot: then the outcome says
 // what the run waits for.
-func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, error) {
+func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, *wfv1.Workflow, error) {
 	if order.Spec.Suspend {
-		return waiting(aw, ReasonSuspended, fmt.Sprintf("Order %q is suspended (spec.suspend); the Workflow is created once it is resumed", order.Name), 0), nil
+		return waiting(aw, ReasonSuspended, fmt.Sprintf("Order %q is suspended (spec.suspend); the Workflow is created once it is resumed", order.Name), 0), nil, nil
 	}
 	limits, err := c.limitsOf(aw, order)
 	if err != nil {
-		return syncOutcome{}, err
+		return syncOutcome{}, nil, err
 	}
 	wfKey := cache.ObjectName{Namespace: aw.Namespace, Name: name}
 	ok, why, err := c.admit(aw, limits, wfKey)
 	if err != nil {
-		return syncOutcome{}, err
+		return syncOutcome{}, nil, err
 	}
 	if !ok {
-		return waiting(aw, ReasonWaiting, why, waitingRecheck), nil
+		return waiting(aw, ReasonWaiting, why, waitingRecheck), nil, nil
 	}
-	outcome, err := c.createWorkflow(ctx, aw, name)
+	outcome, created, err := c.createWorkflow(ctx, aw, name)
 	if err != nil || outcome.workflowName == "" {
 		// No Workflow came of it: the slot is free again.
 		c.admission.release(wfKey)
 	}
-	return outcome, err
+	return outcome, created, err
+}
+
+// pendingStatusDelay is how long ARC leaves the status of an
+// ArtifactWorkflow unwritten after its first Workflow was created, while
+// Argo has not started it. Argo's controller usually starts a Workflow
+// within a second, and the Running phase is then the first status write:
+// the Pending status in between would cost a write per artifact that
+// nobody sees. A Workflow that Argo has not started by then (Argo is down,
+// or far behind) gets its Pending status, with a message that says so.
+const pendingStatusDelay = 30 * time.Second
+
+// pendingStatusWait is how long the status write of outcome may wait: only
+// an ArtifactWorkflow whose status is still empty waits, for its first
+// Workflow that Argo has not started, until pendingStatusDelay after the
+// Workflow's creation. Everything else is written at once.
+func (c *Controller) pendingStatusWait(aw *arcv1.ArtifactWorkflow, wf *wfv1.Workflow, o syncOutcome) time.Duration {
+	if wf == nil || wf.Status.Phase != "" || wf.DeletionTimestamp != nil || o.reason != ReasonPending ||
+		aw.Status.Phase != arcv1.WorkflowPhaseUnknown || aw.Status.WorkflowName != "" || len(aw.Status.Conditions) > 0 {
+		return 0
+	}
+	wait := wf.CreationTimestamp.Add(pendingStatusDelay).Sub(c.clock.Now())
+	// A clock ahead of the API server's must not make it wait longer.
+	return min(wait, pendingStatusDelay)
 }
 
 // ownedByLiveOrder returns the Order, when one that exists, is not being
@@ -293,47 +325,48 @@ type syncOutcome struct {
 // Workflow. Bad input gives an outcome to report; an error means an API
 // call failed and the sync is retried.
 //
+// The Workflow it returns is the one of this run it created or found.
 // No event is emitted for a new Workflow: the ArtifactWorkflow's status
-// names it, and an event per artifact would cost an API write per artifact
-// (the Order's event names the ArtifactWorkflows it made).
-func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (syncOutcome, error) {
+// names it once Argo starts it, and an event per artifact would cost an API
+// write per artifact (the Order's event names the ArtifactWorkflows it made).
+func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (syncOutcome, *wfv1.Workflow, error) {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	var typeErr *controller.TypeError
 	if errors.As(err, &typeErr) {
-		return invalid(typeErr.Reason, err), nil
+		return invalid(typeErr.Reason, err), nil, nil
 	}
 	if err != nil {
-		return syncOutcome{}, err
+		return syncOutcome{}, nil, err
 	}
 	if violation := checkRules(aw, t.TypeRef); violation != "" {
-		return invalid(ReasonRuleViolation, errors.New(violation)), nil
+		return invalid(ReasonRuleViolation, errors.New(violation)), nil, nil
 	}
 	desired, err := workflowbuilder.Build(aw, t.TypeRef)
 	if err != nil {
-		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err)), nil
+		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err)), nil, nil
 	}
 	if size := workflowParameterBytes(desired); size > c.maxParameterBytes {
-		return invalid(ReasonTooLarge, fmt.Errorf("the Workflow's parameters take %d bytes, more than the %d allowed", size, c.maxParameterBytes)), nil
+		return invalid(ReasonTooLarge, fmt.Errorf("the Workflow's parameters take %d bytes, more than the %d allowed", size, c.maxParameterBytes)), nil, nil
 	}
 	created, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		existing, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if getErr != nil {
-			return syncOutcome{}, fmt.Errorf("reading existing Workflow %s: %w", name, getErr)
+			return syncOutcome{}, nil, fmt.Errorf("reading existing Workflow %s: %w", name, getErr)
 		}
 		if !controller.IsControlledBy(existing, aw) {
-			return conflict(existing), nil
+			return conflict(existing), nil, nil
 		}
-		return mirror(existing, aw.Spec.Run), nil
+		return mirror(existing, aw.Spec.Run), existing, nil
 	}
 	if controller.RefusedByAPIServer(err) {
-		return refused("Workflow "+name, err), nil
+		return refused("Workflow "+name, err), nil, nil
 	}
 	if err != nil {
-		return syncOutcome{}, fmt.Errorf("creating Workflow %s: %w", name, err)
+		return syncOutcome{}, nil, fmt.Errorf("creating Workflow %s: %w", name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created Workflow", "workflow", klog.KObj(created), "template", desired.Spec.WorkflowTemplateRef.Name)
-	return mirror(created, aw.Spec.Run), nil
+	return mirror(created, aw.Spec.Run), created, nil
 }
 
 // checkRules returns why the ArtifactWorkflow's endpoint types break the
