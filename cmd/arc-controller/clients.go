@@ -35,10 +35,11 @@ type clients struct {
 	leaderElection kubernetes.Interface
 	// events writes the events.
 	events kubernetes.Interface
-	// order writes ArtifactWorkflows and Order status.
-	order arcclient.Interface
+	// order writes ArtifactWorkflows and Order status, and reads a Workflow
+	// before deleting an ArtifactWorkflow whose work may have just begun.
+	order controllerClients
 	// artifactWorkflow writes ArtifactWorkflow status and creates Workflows.
-	artifactWorkflow artifactWorkflowClients
+	artifactWorkflow controllerClients
 	// metricsAuth asks the API server who scrapes /metrics and whether they may.
 	metricsAuth kubernetes.Interface
 }
@@ -51,8 +52,8 @@ type informerClients struct {
 	metadata metadata.Interface
 }
 
-// artifactWorkflowClients are the ArtifactWorkflow controller's clientsets.
-type artifactWorkflowClients struct {
+// controllerClients are the clientsets of one controller.
+type controllerClients struct {
 	arc  arcclient.Interface
 	argo argoclient.Interface
 }
@@ -96,11 +97,9 @@ func newClients(o options) (*clients, error) {
 	collect(err)
 	c.events, err = kubernetes.NewForConfig(part(componentEvents))
 	collect(err)
-	c.order, err = arcclient.NewForConfig(part(componentOrder))
+	c.order, err = newControllerClients(part(componentOrder))
 	collect(err)
-	c.artifactWorkflow.arc, err = arcclient.NewForConfig(part(componentArtifactWorkflow))
-	collect(err)
-	c.artifactWorkflow.argo, err = argoclient.NewForConfig(part(componentArtifactWorkflow))
+	c.artifactWorkflow, err = newControllerClients(part(componentArtifactWorkflow))
 	collect(err)
 	c.metricsAuth, err = kubernetes.NewForConfig(part(componentMetricsAuth))
 	collect(err)
@@ -108,6 +107,16 @@ func newClients(o options) (*clients, error) {
 		return nil, fmt.Errorf("building API clients: %w", err)
 	}
 	return c, nil
+}
+
+// newControllerClients builds one controller's clientsets from its config.
+func newControllerClients(cfg *rest.Config) (controllerClients, error) {
+	arc, err := arcclient.NewForConfig(cfg)
+	if err != nil {
+		return controllerClients{}, err
+	}
+	argo, err := argoclient.NewForConfig(cfg)
+	return controllerClients{arc: arc, argo: argo}, err
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

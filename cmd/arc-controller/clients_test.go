@@ -80,7 +80,7 @@ func TestEveryPartTalksToTheAPIServerUnderItsOwnNameAndRateLimit(t *testing.T) {
 		{componentInformers, []rest.Interface{cl.informers.kube.CoreV1().RESTClient(), cl.informers.arc.ArcV1alpha1().RESTClient(), cl.informers.argo.ArgoprojV1alpha1().RESTClient()}},
 		{componentLeaderElection, []rest.Interface{cl.leaderElection.CoordinationV1().RESTClient()}},
 		{componentEvents, []rest.Interface{cl.events.CoreV1().RESTClient()}},
-		{componentOrder, []rest.Interface{cl.order.ArcV1alpha1().RESTClient()}},
+		{componentOrder, []rest.Interface{cl.order.arc.ArcV1alpha1().RESTClient(), cl.order.argo.ArgoprojV1alpha1().RESTClient()}},
 		{componentArtifactWorkflow, []rest.Interface{cl.artifactWorkflow.arc.ArcV1alpha1().RESTClient(), cl.artifactWorkflow.argo.ArgoprojV1alpha1().RESTClient()}},
 		{componentMetricsAuth, []rest.Interface{cl.metricsAuth.AuthenticationV1().RESTClient()}},
 	}

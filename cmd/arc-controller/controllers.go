@@ -109,7 +109,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		return nil, err
 	}
 
-	orders, err := order.New(cl.order, order.Informers{
+	orders, err := order.New(cl.order.arc, cl.order.argo, order.Informers{
 		Orders:               arc.Orders(),
 		ArtifactWorkflows:    arc.ArtifactWorkflows(),
 		Endpoints:            arc.Endpoints(),
@@ -117,6 +117,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		ArtifactTypes:        arc.ArtifactTypes(),
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
 		Namespaces:           namespaces,
+		Workflows:            workflows,
 	}, recorder, clock.RealClock{},
 		order.WithStatusBatchPeriod(o.orderStatusBatchPeriod),
 		order.WithMaxParameterBytes(o.maxParameterBytes),

@@ -80,9 +80,10 @@ func TestPipelineCarriesTheDesignExampleThroughBothControllers(t *testing.T) {
 	require.NoError(t, secrets.Informer().SetTransform(controller.SecretPresenceOnly))
 
 	recorder := record.NewFakeRecorder(100)
-	orders, err := order.New(arcClient, order.Informers{
+	orders, err := order.New(arcClient, argoClient, order.Informers{
 		Orders: inf.Orders(), ArtifactWorkflows: inf.ArtifactWorkflows(), Endpoints: inf.Endpoints(), Secrets: secrets,
 		ArtifactTypes: inf.ArtifactTypes(), ClusterArtifactTypes: inf.ClusterArtifactTypes(), Namespaces: namespaces,
+		Workflows: workflows,
 	}, recorder, clock.RealClock{})
 	require.NoError(t, err)
 	aws, err := artifactworkflow.New(arcClient, argoClient, artifactworkflow.Informers{

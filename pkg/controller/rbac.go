@@ -39,7 +39,9 @@ package controller
 //
 // Argo Workflows: the ArtifactWorkflow controller watches the Workflows it
 // made (label selector), creates them and reads one directly when its cache
-// lags. It patches a Workflow only to remove its own finalizer once it
+// lags. The Order controller reads one directly before it deletes an
+// ArtifactWorkflow whose artifact stopped resolving, when neither its status
+// nor the cache tells whether its Workflow was just created. It patches a Workflow only to remove its own finalizer once it
 // recorded the final phase, and deletes a finished Workflow after its
 // type's ttlAfterFinished or ttlAfterFailed; it never updates one (its cache
 // holds slim copies). The garbage collector removes a Workflow with its

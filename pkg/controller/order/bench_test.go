@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"testing"
 
+	argofake "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -117,7 +120,8 @@ func newBenchFixture(b *testing.B, artifacts int) *benchFixture {
 		order:     benchOrder(b, artifacts),
 	}
 	core := kubeinformers.NewSharedInformerFactory(kubefake.NewSimpleClientset(), 0)
-	ctrl, err := New(client, Informers{
+	argo := argofake.NewSimpleClientset()
+	ctrl, err := New(client, argo, Informers{
 		Orders:               arc.Orders(),
 		ArtifactWorkflows:    arc.ArtifactWorkflows(),
 		Endpoints:            arc.Endpoints(),
@@ -125,6 +129,7 @@ func newBenchFixture(b *testing.B, artifacts int) *benchFixture {
 		ArtifactTypes:        arc.ArtifactTypes(),
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
 		Namespaces:           core.Core().V1().Namespaces(),
+		Workflows:            argoinformers.NewSharedInformerFactory(argo, 0).Argoproj().V1alpha1().Workflows(),
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
 	require.NoError(b, err)
 	require.NoError(b, arc.ClusterArtifactTypes().Informer().GetIndexer().Add(ociClusterType()))

@@ -19,6 +19,9 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	wfinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
+	wflisters "github.com/argoproj/argo-workflows/v3/pkg/client/listers/workflow/v1alpha1"
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
@@ -45,7 +48,10 @@ var orderKind = arcv1.SchemeGroupVersion.WithKind("Order")
 
 // Controller keeps the ArtifactWorkflows of Orders in step with their artifacts.
 type Controller struct {
-	client   arcclient.Interface
+	client arcclient.Interface
+	// argo reads a Workflow the cache does not have yet, before deleting
+	// work that may have just started.
+	argo     argoclient.Interface
 	recorder record.EventRecorder
 	clock    clock.PassiveClock
 	queue    controller.Queue
@@ -57,6 +63,7 @@ type Controller struct {
 	endpoints             arclisters.EndpointLister
 	endpointIndex         cache.Indexer
 	secrets               cache.GenericLister
+	workflows             wflisters.WorkflowLister
 	types                 *controller.TypeResolver
 	// enqueueOrder queues an Order's name; the event handlers share it.
 	enqueueOrder func(obj interface{})
@@ -148,13 +155,17 @@ type Informers struct {
 	ArtifactTypes        arcinformers.ArtifactTypeInformer
 	ClusterArtifactTypes arcinformers.ClusterArtifactTypeInformer
 	Namespaces           coreinformers.NamespaceInformer
+	// Workflows tell whether the work of an ArtifactWorkflow whose status
+	// is still empty began (the ArtifactWorkflow controller's informer).
+	Workflows wfinformers.WorkflowInformer
 }
 
 // New builds the controller and registers its indexes and event handlers.
 // The informers are started by the caller, after every controller is built.
-func New(client arcclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock, opts ...Option) (*Controller, error) {
+func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, recorder record.EventRecorder, clk clock.PassiveClock, opts ...Option) (*Controller, error) {
 	c := &Controller{
 		client:                client,
+		argo:                  argo,
 		recorder:              recorder,
 		clock:                 clk,
 		queue:                 controller.NewQueue(Name),
@@ -165,6 +176,7 @@ func New(client arcclient.Interface, inf Informers, recorder record.EventRecorde
 		endpoints:             inf.Endpoints.Lister(),
 		endpointIndex:         inf.Endpoints.Informer().GetIndexer(),
 		secrets:               inf.Secrets.Lister(),
+		workflows:             inf.Workflows.Lister(),
 		types:                 controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
 		cacheSynced: []cache.InformerSynced{
 			inf.Orders.Informer().HasSynced,
@@ -174,6 +186,7 @@ func New(client arcclient.Interface, inf Informers, recorder record.EventRecorde
 			inf.ArtifactTypes.Informer().HasSynced,
 			inf.ClusterArtifactTypes.Informer().HasSynced,
 			inf.Namespaces.Informer().HasSynced,
+			inf.Workflows.Informer().HasSynced,
 		},
 		maxParameterBytes: controller.DefaultMaxParameterBytes,
 		maxMessageBytes:   controller.DefaultMaxMessageBytes,

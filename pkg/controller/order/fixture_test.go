@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	argofake "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
+	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+	wfinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
+
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +47,10 @@ type fixture struct {
 	secrets  informers.GenericInformer
 	kube     *kubefake.Clientset
 	core     informers.SharedInformerFactory
+	// argo holds the Workflows the API server has; workflows is the cache,
+	// filled by refreshCaches.
+	argo      *argofake.Clientset
+	workflows wfinformers.WorkflowInformer
 }
 
 func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
@@ -89,7 +97,9 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	f.secrets = metadatainformer.NewSharedInformerFactory(metaClient, 0).ForResource(secretsGVR)
 	f.core = informers.NewSharedInformerFactory(f.kube, 0)
 	arc := f.factory.Arc().V1alpha1()
-	ctrl, err := New(f.client, Informers{
+	f.argo = argofake.NewSimpleClientset()
+	f.workflows = argoinformers.NewSharedInformerFactory(f.argo, 0).Argoproj().V1alpha1().Workflows()
+	ctrl, err := New(f.client, f.argo, Informers{
 		Orders:               arc.Orders(),
 		ArtifactWorkflows:    arc.ArtifactWorkflows(),
 		Endpoints:            arc.Endpoints(),
@@ -97,6 +107,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		ArtifactTypes:        arc.ArtifactTypes(),
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
 		Namespaces:           f.core.Core().V1().Namespaces(),
+		Workflows:            f.workflows,
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
 	require.NoError(t, err)
 	f.ctrl = ctrl
@@ -138,6 +149,9 @@ func (f *fixture) refreshCaches() {
 	namespaces, err := f.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.t, f.core.Core().V1().Namespaces().Informer().GetIndexer(), namespaces.Items)
+	workflows, err := f.argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{})
+	require.NoError(f.t, err)
+	replace(f.t, f.workflows.Informer().GetIndexer(), workflows.Items)
 	f.client.ClearActions()
 }
 

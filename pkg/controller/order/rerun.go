@@ -136,11 +136,13 @@ func (c *Controller) handleRerunRequests(ctx context.Context, order *arcv1.Order
 	return &req, nil
 }
 
-// wantsRerun tells whether the request runs aw again: its current run must
-// have had a Workflow, and for a request of failed ones, have failed.
-// Scheduled work is never re-run by a request: its schedule runs it.
+// wantsRerun tells whether the request runs aw again: its status must name
+// the Workflow of its current run (the ArtifactWorkflow controller names it
+// once Argo started it; a Workflow Argo has not started yet runs after the
+// request anyway), and for a request of failed ones, that run must have
+// failed. Scheduled work is never re-run by a request: its schedule runs it.
 func wantsRerun(req rerunRequest, aw *arcv1.ArtifactWorkflow) bool {
-	if aw.Spec.Cron != nil || aw.Status.Run != aw.Spec.Run || !started(aw) {
+	if aw.Spec.Cron != nil || aw.Status.Run != aw.Spec.Run || !startedByStatus(aw) {
 		return false
 	}
 	if req.all {

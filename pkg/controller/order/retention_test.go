@@ -1,8 +1,13 @@
 package order
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/naming"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,4 +207,64 @@ func TestSyncWarnsOnceWhenItsStatusWriteIsLost(t *testing.T) {
 	_, events, err = f.sync("o")
 	require.NoError(t, err)
 	assert.NotContains(t, controllertest.EventReasons(events), "Warning "+ReasonEndpointNotFound, "and not again")
+}
+
+// TestUnresolvedArtifactKeepsWorkWhoseWorkflowExists: the ArtifactWorkflow
+// controller names a new Workflow in the status only once Argo starts it,
+// so an artifact that stops resolving right after its Workflow was created
+// has an ArtifactWorkflow with an empty status. Deleting it would kill the
+// work: the Order controller looks for the Workflow, in its cache and then
+// on the API server, and deletes only work that never began.
+func TestUnresolvedArtifactKeepsWorkWhoseWorkflowExists(t *testing.T) {
+	tests := []struct {
+		name string
+		// workflow is where the Workflow of the current run exists.
+		workflow    string // "cache", "server", "foreign" (not controlled by it), "" (nowhere)
+		readErr     error
+		wantDeleted bool
+		wantErr     bool
+	}{
+		{name: "a Workflow in the cache keeps it", workflow: "cache"},
+		{name: "a Workflow the cache has not seen yet keeps it", workflow: "server"},
+		{name: "no Workflow anywhere: it never began and goes", wantDeleted: true},
+		{name: "a Workflow of its name it does not control does not count", workflow: "foreign", wantDeleted: true},
+		{name: "an unanswered read deletes nothing and is retried", readErr: apierrors.NewServiceUnavailable("etcd is slow"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
+			_, _, err := f.sync("o")
+			require.NoError(t, err)
+			name, _ := expectedName("o", alpineArtifact(t))
+			aws := f.artifactWorkflows()
+			require.Len(t, aws, 1)
+			require.Empty(t, aws[0].Status.WorkflowName, "the status is still empty")
+			if tt.workflow != "" {
+				wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: naming.Workflow(name, 0), Namespace: ns}}
+				if tt.workflow != "foreign" {
+					wf.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(&aws[0], arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow"))}
+				}
+				_, err := f.argo.ArgoprojV1alpha1().Workflows(ns).Create(context.Background(), wf, metav1.CreateOptions{})
+				require.NoError(t, err)
+				if tt.workflow != "server" {
+					f.refreshCaches()
+				}
+			}
+			if tt.readErr != nil {
+				f.argo.PrependReactor("get", "workflows", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, tt.readErr
+				})
+			}
+			f.secrets.Informer().GetIndexer().Delete(secretMetadata(secret("dst-reg-secret")))
+
+			writes, _, err := f.sync("o")
+			if tt.wantErr {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.wantDeleted, slices.Contains(writes, "delete artifactworkflows "+ns+"/"+name), "writes: %v", writes)
+			assert.Len(t, f.artifactWorkflows(), map[bool]int{true: 0, false: 1}[tt.wantDeleted])
+		})
+	}
 }

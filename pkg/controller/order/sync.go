@@ -18,6 +18,7 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/naming"
 )
 
 var everything = labels.Everything()
@@ -194,7 +195,17 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 			continue
 		}
 		aw := owned[name]
-		if served := servedUnresolved(aw, r.unresolved); len(served) > 0 && started(aw) {
+		served := servedUnresolved(aw, r.unresolved)
+		isStarted := false
+		if len(served) > 0 {
+			var err error
+			if isStarted, err = c.workStarted(ctx, aw); err != nil {
+				// Unsure whether its work began: deleting it could kill it.
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if isStarted {
 			r.kept = append(r.kept, keptArtifactWorkflow{aw: aw, indices: served})
 			if aw.Status.Phase.Finished() {
 				// Its work is done: what it used may go away without
@@ -212,15 +223,48 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 	return r, errors.Join(errs...)
 }
 
-// started tells whether the ArtifactWorkflow's work began: a Workflow was
-// created for it. An ArtifactWorkflow whose artifact cannot be resolved any
-// more is kept only then; one that never started is deleted, so that it does
-// not start with Endpoints or Secrets that changed or went away since. It is
-// made again once its artifact resolves. (ArtifactWorkflows of earlier
-// releases record no Workflow name; a phase past Pending tells.)
-func started(aw *arcv1.ArtifactWorkflow) bool {
+// startedByStatus tells whether the ArtifactWorkflow's status says its
+// work began: it names a Workflow, or records a phase past Pending
+// (ArtifactWorkflows of earlier releases record no Workflow name).
+func startedByStatus(aw *arcv1.ArtifactWorkflow) bool {
 	return aw.Status.WorkflowName != "" ||
 		(aw.Status.Phase != arcv1.WorkflowPhaseUnknown && aw.Status.Phase != arcv1.WorkflowPhasePending)
+}
+
+// startedByCache tells whether the ArtifactWorkflow's work began, from its
+// status or, while that is still empty, from a Workflow of its current run
+// in the cache: the ArtifactWorkflow controller names the Workflow in the
+// status only once Argo started it, or after a while.
+func (c *Controller) startedByCache(aw *arcv1.ArtifactWorkflow) bool {
+	if startedByStatus(aw) {
+		return true
+	}
+	wf, err := c.workflows.Workflows(aw.Namespace).Get(naming.Workflow(aw.Name, aw.Spec.Run))
+	return err == nil && controller.IsControlledBy(wf, aw)
+}
+
+// workStarted tells whether a Workflow was created for the ArtifactWorkflow.
+// An ArtifactWorkflow whose artifact cannot be resolved any more is kept
+// only then; one that never started is deleted, so that it does not start
+// with Endpoints or Secrets that changed or went away since. It is made
+// again once its artifact resolves.
+//
+// Deleting started work would kill it, so when neither the status nor the
+// cache tells, the API server is asked: the Workflow may have been created a
+// moment ago. This read happens only for an artifact that stopped resolving.
+func (c *Controller) workStarted(ctx context.Context, aw *arcv1.ArtifactWorkflow) (bool, error) {
+	if c.startedByCache(aw) {
+		return true, nil
+	}
+	name := naming.Workflow(aw.Name, aw.Spec.Run)
+	wf, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading Workflow %s of ArtifactWorkflow %s: %w", name, aw.Name, err)
+	}
+	return controller.IsControlledBy(wf, aw), nil
 }
 
 // isGone tells whether a delete found the object gone or replaced.
