@@ -11,12 +11,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/naming"
 )
 
@@ -76,7 +76,7 @@ func (c *Controller) ttlFor(aw *arcv1.ArtifactWorkflow, phase arcv1.WorkflowPhas
 // going, else those of earlier runs. The Workflow the status describes
 // loses it in cleanUp, once its final state is recorded.
 func (c *Controller) releaseWorkflows(ctx context.Context, key cache.ObjectName, aw *arcv1.ArtifactWorkflow) error {
-	wfs, err := c.workflows.Workflows(key.Namespace).List(labels.SelectorFromSet(labels.Set{arcv1.LabelArtifactWorkflow: key.Name}))
+	wfs, err := c.workflowsOf(key)
 	if err != nil {
 		return err
 	}
@@ -95,6 +95,39 @@ func (c *Controller) releaseWorkflows(ctx context.Context, key cache.ObjectName,
 		errs = append(errs, c.removeFinalizer(ctx, wf))
 	}
 	return errors.Join(errs...)
+}
+
+// indexByArtifactWorkflow maps "namespace/name" of an ArtifactWorkflow to
+// the cached Workflows whose label names it: its one-off runs and the runs
+// of its CronWorkflow. A sync reads them without scanning every Workflow of
+// the namespace, which made each sync cost O(Workflows).
+const indexByArtifactWorkflow = "artifactWorkflow"
+
+func artifactWorkflowOfWorkflow(obj interface{}) ([]string, error) {
+	m := controller.ObjectMeta(obj)
+	if m == nil {
+		return nil, nil
+	}
+	name := m.GetLabels()[arcv1.LabelArtifactWorkflow]
+	if name == "" {
+		return nil, nil
+	}
+	return []string{m.GetNamespace() + "/" + name}, nil
+}
+
+// workflowsOf returns the cached Workflows labelled with the ArtifactWorkflow key.
+func (c *Controller) workflowsOf(key cache.ObjectName) ([]*wfv1.Workflow, error) {
+	objs, err := c.workflowIdx.ByIndex(indexByArtifactWorkflow, key.String())
+	if err != nil {
+		return nil, err
+	}
+	wfs := make([]*wfv1.Workflow, 0, len(objs))
+	for _, obj := range objs {
+		if wf, ok := obj.(*wfv1.Workflow); ok {
+			wfs = append(wfs, wf)
+		}
+	}
+	return wfs, nil
 }
 
 // removeFinalizer takes ARC's finalizer off a Workflow with a JSON patch that

@@ -55,6 +55,7 @@ type Controller struct {
 	endpoints           arclisters.EndpointLister
 	types               *controller.TypeResolver
 	workflows           argolisters.WorkflowLister
+	workflowIdx         cache.Indexer
 	cronWorkflows       argolisters.CronWorkflowLister
 	cacheSynced         []cache.InformerSynced
 
@@ -124,6 +125,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		orders:              inf.Orders.Lister(),
 		types:               controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
 		workflows:           inf.Workflows.Lister(),
+		workflowIdx:         inf.Workflows.Informer().GetIndexer(),
 		cronWorkflows:       inf.CronWorkflows.Lister(),
 		cacheSynced: []cache.InformerSynced{
 			inf.CronWorkflows.Informer().HasSynced,
@@ -149,6 +151,9 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 	}
 	if err := inf.ArtifactWorkflows.Informer().AddIndexers(indexers); err != nil {
 		return nil, fmt.Errorf("adding ArtifactWorkflow indexer: %w", err)
+	}
+	if err := inf.Workflows.Informer().AddIndexers(cache.Indexers{indexByArtifactWorkflow: artifactWorkflowOfWorkflow}); err != nil {
+		return nil, fmt.Errorf("adding Workflow indexer: %w", err)
 	}
 	if err := c.addEventHandlers(inf); err != nil {
 		return nil, err

@@ -505,9 +505,15 @@ func TestSlimWorkflowKeepsOnlyWhatARCReads(t *testing.T) {
 	wf.Spec.Entrypoint = "main"
 	wf.Status.Nodes = wfv1.Nodes{"n": {Name: "n"}}
 	wf.Status.Message = "m"
+	wf.Labels[arcv1.LabelArtifactWorkflow] = awName
+	wf.Labels[controller.LabelCronWorkflow] = "cron"
+	wf.Labels["workflows.argoproj.io/phase"] = "Running"
+	wf.Annotations = map[string]string{controller.AnnotationScheduledTime: "2026-11-30T10:00:00Z", arcv1.AnnotationOrderName: "o"}
 	obj, err := controller.SlimWorkflow(wf)
 	require.NoError(t, err)
 	slim := obj.(*wfv1.Workflow)
+	assert.Equal(t, map[string]string{arcv1.LabelArtifactWorkflow: awName, controller.LabelCronWorkflow: "cron"}, slim.Labels)
+	assert.Equal(t, map[string]string{controller.AnnotationScheduledTime: "2026-11-30T10:00:00Z"}, slim.Annotations)
 	assert.Empty(t, slim.ManagedFields)
 	assert.Empty(t, slim.Spec.Entrypoint)
 	assert.Empty(t, slim.Status.Nodes)

@@ -3,6 +3,7 @@ package artifactworkflow
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -239,6 +240,65 @@ func TestTypeTTLDeletesFinishedWorkflowsKeepingTheResult(t *testing.T) {
 				assert.NotContains(t, writes, "delete workflows "+ns+"/"+awName)
 			}
 			assert.Equal(t, mirroredPhase(tt.phase), f.artifactWorkflow().Status.Phase, "the result stays")
+		})
+	}
+}
+
+// TestDeletedWorkflowsNobodyNeedsLoseTheFinalizer: Workflows being deleted
+// whose result no status needs any more are released, found by the label
+// that names their ArtifactWorkflow; a Workflow of another ArtifactWorkflow
+// is left alone.
+func TestDeletedWorkflowsNobodyNeedsLoseTheFinalizer(t *testing.T) {
+	workflow := func(name, labelled string, deleting bool) *wfv1.Workflow {
+		wf := ownWorkflow(wfv1.WorkflowRunning)
+		wf.Name = name
+		wf.Labels[arcv1.LabelArtifactWorkflow] = labelled
+		wf.Finalizers = []string{arcv1.FinalizerWorkflowResult}
+		if deleting {
+			wf.DeletionTimestamp = &metav1.Time{Time: testNow}
+		}
+		return wf
+	}
+	rerun := alpineArtifactWorkflow()
+	rerun.Spec.Run = 1
+	rerun.Status = arcv1.ArtifactWorkflowStatus{Run: 1, Phase: arcv1.WorkflowPhaseRunning, WorkflowName: awName + "-1"}
+	tests := []struct {
+		name        string
+		aw          *arcv1.ArtifactWorkflow // nil: deleted
+		workflows   []*wfv1.Workflow
+		wantPatched []string
+	}{
+		{
+			name:        "every Workflow of a deleted ArtifactWorkflow, none of another",
+			workflows:   []*wfv1.Workflow{workflow(awName, awName, true), workflow(awName+"-1", awName, true), workflow("other", "other", true)},
+			wantPatched: []string{awName, awName + "-1"},
+		},
+		{
+			name:        "an earlier run's Workflow, not the running one",
+			aw:          rerun,
+			workflows:   []*wfv1.Workflow{workflow(awName, awName, true), workflow(awName+"-1", awName, false)},
+			wantPatched: []string{awName},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := []runtime.Object{ociArtifactType()}
+			for _, wf := range tt.workflows {
+				objs = append(objs, wf)
+			}
+			if tt.aw != nil {
+				objs = append(objs, tt.aw)
+			}
+			f := newFixture(t, objs...)
+			writes, _, err := f.sync()
+			require.NoError(t, err)
+			var patched []string
+			for _, w := range writes {
+				if name, ok := strings.CutPrefix(w, "patch workflows "+ns+"/"); ok {
+					patched = append(patched, name)
+				}
+			}
+			assert.ElementsMatch(t, tt.wantPatched, patched, "writes: %v", writes)
 		})
 	}
 }

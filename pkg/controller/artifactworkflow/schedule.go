@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -41,8 +40,8 @@ const (
 
 // Argo's label and annotation on the Workflows a CronWorkflow starts.
 const (
-	labelCronWorkflow       = "workflows.argoproj.io/cron-workflow"
-	annotationScheduledTime = "workflows.argoproj.io/scheduled-time"
+	labelCronWorkflow       = controller.LabelCronWorkflow
+	annotationScheduledTime = controller.AnnotationScheduledTime
 )
 
 // cronWorkflowKind is the kind of the controller of scheduled runs.
@@ -258,14 +257,13 @@ func cronProblem(cwf *wfv1.CronWorkflow) string {
 // the Workflows Argo started for it carry ARC's labels (from
 // spec.workflowMetadata) and are controlled by the CronWorkflow.
 func (c *Controller) lastRun(aw *arcv1.ArtifactWorkflow, cwf *wfv1.CronWorkflow) *wfv1.Workflow {
-	wfs, err := c.workflows.Workflows(aw.Namespace).List(labels.SelectorFromSet(labels.Set{
-		arcv1.LabelArtifactWorkflow: aw.Name,
-		labelCronWorkflow:           cwf.Name,
-	}))
+	wfs, err := c.workflowsOf(cache.MetaObjectToName(aw))
 	if err != nil {
 		return nil
 	}
-	wfs = slices.DeleteFunc(wfs, func(wf *wfv1.Workflow) bool { return !controller.IsControlledBy(wf, cwf) })
+	wfs = slices.DeleteFunc(wfs, func(wf *wfv1.Workflow) bool {
+		return wf.Labels[labelCronWorkflow] != cwf.Name || !controller.IsControlledBy(wf, cwf)
+	})
 	if len(wfs) == 0 {
 		return nil
 	}
