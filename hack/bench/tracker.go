@@ -305,7 +305,8 @@ func (t *tracker) objects(prefix string) ([]*arcv1.ArtifactWorkflow, map[string]
 	return aws, wfs
 }
 
-// workflowKeys returns ns/name of the Workflows of a side, sorted.
+// workflowKeys returns ns/name of the Workflows of a side, in the order the
+// harness saw them appear.
 func (t *tracker) workflowKeys(prefix string) []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -315,7 +316,17 @@ func (t *tracker) workflowKeys(prefix string) []string {
 			out = append(out, k)
 		}
 	}
-	sort.Strings(out)
+	// In the order they appeared, as Argo's controller takes them from its
+	// FIFO queue: an Order's Workflows, created together, start together.
+	// (Sorted by name, the hashes spread each Order's Workflows over the
+	// whole run, and each Order's status changed once per artifact.)
+	sort.Slice(out, func(i, j int) bool {
+		a, b := t.wfs[out[i]].first, t.wfs[out[j]].first
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return out[i] < out[j]
+	})
 	return out
 }
 
