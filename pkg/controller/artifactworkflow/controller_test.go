@@ -101,6 +101,53 @@ func TestSyncWritesNoPendingStatusThatArgoReplacesSoon(t *testing.T) {
 	assert.Equal(t, awName, status.WorkflowName)
 }
 
+// A Workflow Argo has not started within pendingStatusDelay gets its
+// Pending status, unless Argo started another of ARC's Workflows in the
+// namespace within that delay: a busy Argo reaches it in its turn, and a
+// status write per waiting artifact would only slow it down.
+func TestPendingStatusTellsADownArgoFromABusyOne(t *testing.T) {
+	tests := []struct {
+		name string
+		// startedOther is when Argo started another Workflow, and where.
+		startedOther   time.Duration
+		otherNamespace string
+		// wantWriteAt is the first check (after the Workflow's creation)
+		// at which the Pending status is written.
+		wantWriteAt time.Duration
+	}{
+		{name: "Argo starts nothing: said after the delay", wantWriteAt: pendingStatusDelay},
+		{name: "Argo busy here: said once it started nothing for the delay", startedOther: 20 * time.Second, otherNamespace: ns, wantWriteAt: 50 * time.Second},
+		{name: "Argo busy elsewhere does not count", startedOther: 20 * time.Second, otherNamespace: "team-b", wantWriteAt: pendingStatusDelay},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
+			_, _, err := f.sync() // creates the Workflow at testNow
+			require.NoError(t, err)
+			if tt.otherNamespace != "" {
+				f.clock.SetTime(testNow.Add(tt.startedOther))
+				other := ownWorkflow("")
+				other.Name, other.Namespace, other.ResourceVersion = "other", tt.otherNamespace, "1"
+				started := other.DeepCopy()
+				started.ResourceVersion, started.Status.Phase = "2", wfv1.WorkflowRunning
+				f.ctrl.updateWorkflow(other, started)
+			}
+			for _, at := range []time.Duration{pendingStatusDelay, 40 * time.Second, 50 * time.Second} {
+				f.clock.SetTime(testNow.Add(at))
+				writes, _, err := f.sync()
+				require.NoError(t, err)
+				if at < tt.wantWriteAt {
+					assert.Empty(t, writes, "at %s", at)
+					continue
+				}
+				assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "at %s", at)
+				assert.Equal(t, arcv1.WorkflowPhasePending, f.artifactWorkflow().Status.Phase)
+				break
+			}
+		})
+	}
+}
+
 // TestSyncResolvesTheType covers what a cluster admin offers to a namespace:
 // which type an ArtifactWorkflow gets, or why it gets none.
 func TestSyncResolvesTheType(t *testing.T) {
