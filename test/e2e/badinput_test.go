@@ -666,6 +666,9 @@ func badInputs() []badInput {
 				params := r.workflowParameters(wf)
 				assert.Equal(r.t, "dst-creds", params[workflowbuilder.DstSecretNameParameter])
 				assert.NotContains(r.t, params, "zInjected")
+				// The quiet minute that follows must not see the Workflow
+				// finish: its result is written once, as for any artifact.
+				r.waitOrderPhase(orderName, arcv1.OrderPhaseSucceeded)
 			},
 		},
 		{
