@@ -231,32 +231,26 @@ func startedByStatus(aw *arcv1.ArtifactWorkflow) bool {
 		(aw.Status.Phase != arcv1.WorkflowPhaseUnknown && aw.Status.Phase != arcv1.WorkflowPhasePending)
 }
 
-// startedByCache tells whether the ArtifactWorkflow's work began, from its
-// status or, while that is still empty, from a Workflow of its current run
-// in the cache: the ArtifactWorkflow controller names the Workflow in the
-// status only once Argo started it, or after a while.
-func (c *Controller) startedByCache(aw *arcv1.ArtifactWorkflow) bool {
-	if startedByStatus(aw) {
-		return true
-	}
-	wf, err := c.workflows.Workflows(aw.Namespace).Get(naming.Workflow(aw.Name, aw.Spec.Run))
-	return err == nil && controller.IsControlledBy(wf, aw)
-}
-
 // workStarted tells whether a Workflow was created for the ArtifactWorkflow.
 // An ArtifactWorkflow whose artifact cannot be resolved any more is kept
 // only then; one that never started is deleted, so that it does not start
 // with Endpoints or Secrets that changed or went away since. It is made
 // again once its artifact resolves.
 //
-// Deleting started work would kill it, so when neither the status nor the
-// cache tells, the API server is asked: the Workflow may have been created a
-// moment ago. This read happens only for an artifact that stopped resolving.
+// The ArtifactWorkflow controller names a new Workflow in the status only
+// once Argo started it, so while the status is empty the Workflow of the
+// current run is looked for: in the cache, and, since deleting started work
+// would kill it, then on the API server (the Workflow may have been created
+// a moment ago). That read happens only for an artifact that stopped
+// resolving.
 func (c *Controller) workStarted(ctx context.Context, aw *arcv1.ArtifactWorkflow) (bool, error) {
-	if c.startedByCache(aw) {
+	if startedByStatus(aw) {
 		return true, nil
 	}
 	name := naming.Workflow(aw.Name, aw.Spec.Run)
+	if wf, err := c.workflows.Workflows(aw.Namespace).Get(name); err == nil && controller.IsControlledBy(wf, aw) {
+		return true, nil
+	}
 	wf, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return false, nil
