@@ -122,7 +122,8 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		order.WithStatusBatchPeriod(o.orderStatusBatchPeriod),
 		order.WithMaxParameterBytes(o.maxParameterBytes),
 		order.WithMaxMessageBytes(o.maxMessageBytes),
-		order.WithMinScheduleInterval(o.minScheduleInterval))
+		order.WithMinScheduleInterval(o.minScheduleInterval),
+		order.WithResyncSpread(o.resyncPeriod/2))
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +138,8 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		CronWorkflows:        cronWorkflows,
 	}, recorder, clock.RealClock{},
 		artifactworkflow.WithMaxParameterBytes(o.maxParameterBytes),
-		artifactworkflow.WithMaxMessageBytes(o.maxMessageBytes))
+		artifactworkflow.WithMaxMessageBytes(o.maxMessageBytes),
+		artifactworkflow.WithResyncSpread(o.resyncPeriod/2))
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxParameterBytes, "max-parameter-bytes", controller.DefaultMaxParameterBytes, fmt.Sprintf("Most bytes the workflow parameters of one artifact may take, names and values, its type's parameters included (at most %d). An artifact over it does not start, and its Order says why.", parameters.MaxTotalBytes))
 	fs.IntVar(&o.maxMessageBytes, "max-message-bytes", controller.DefaultMaxMessageBytes, fmt.Sprintf("Most bytes of each message ARC copies into a status (from Argo, a step or a validation); longer ones are cut and marked (at least %d).", controller.MinMaxMessageBytes))
 	fs.DurationVar(&o.minScheduleInterval, "min-schedule-interval", schedule.DefaultMinInterval, "Least time between two runs of an artifact's schedule (spec.cron); an artifact whose schedules run more often does not start, and its Order says why. Argo starts runs at most once a minute.")
-	fs.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute, "How often every cached object is synced again, to repair anything an event missed. 0 disables resyncs.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", 10*time.Minute, "How often every cached object is synced again, to repair anything an event missed; the resyncs are spread over half the period. 0 disables resyncs.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Hold a Lease so only one replica works at a time. Default: on in a cluster, off with --kubeconfig.")
 	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "arc-controller", "Name of the leader election Lease.")
 	fs.StringVar(&o.leaseNamespace, "leader-elect-namespace", "", "Namespace of the leader election Lease. Default: the pod's namespace in a cluster, else \"default\".")

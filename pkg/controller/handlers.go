@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"hash/fnv"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -125,4 +127,38 @@ func DependentsOfType(indexer cache.Indexer, index string, obj interface{}) []me
 		}
 	}
 	return out
+}
+
+// ResyncSpreader queues the periodic resync of an object after a delay
+// taken from a hash of its name, so that the resyncs of a cache spread
+// evenly over Window instead of arriving at once. A resync finds nothing to
+// do almost always; queued all at once, the resyncs of 10,000 objects stand
+// in front of a new Order's work for as long as the workers take to get
+// through them (p99 Order -> Workflow 337 ms at 10,000 artifacts with a
+// 20 s resync, 34 ms at 1,000). A real event for an object whose resync is
+// waiting queues it at once, as always.
+type ResyncSpreader struct {
+	Queue Queue
+	// Window is the longest a resync waits; 0 queues resyncs at once.
+	// It should be shorter than the resync period.
+	Window time.Duration
+}
+
+// Enqueue queues the resync of key.
+func (s ResyncSpreader) Enqueue(key cache.ObjectName) {
+	if s.Window <= 0 {
+		s.Queue.Add(key)
+		return
+	}
+	s.Queue.AddAfter(key, resyncDelay(key, s.Window))
+}
+
+// resyncDelay is key's place in the window: the same for the same key, so
+// each object is resynced once per period, at the same offset.
+func resyncDelay(key cache.ObjectName, window time.Duration) time.Duration {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key.Namespace))
+	_, _ = h.Write([]byte{'/'})
+	_, _ = h.Write([]byte(key.Name))
+	return time.Duration(h.Sum64() % uint64(window))
 }

@@ -5,6 +5,8 @@
 package artifactworkflow
 
 import (
+	"time"
+
 	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -75,10 +77,19 @@ type Controller struct {
 	// maxParameterBytes and maxMessageBytes: see WithMaxParameterBytes and WithMaxMessageBytes.
 	maxParameterBytes int
 	maxMessageBytes   int
+	// resyncs queues the periodic resyncs of ArtifactWorkflows.
+	resyncs controller.ResyncSpreader
 }
 
 // Option changes how New builds the controller.
 type Option func(*Controller)
+
+// WithResyncSpread spreads the periodic resyncs of the cached objects over
+// window (see controller.ResyncSpreader); zero, the default, queues them at
+// once. arc-controller sets half the resync period.
+func WithResyncSpread(window time.Duration) Option {
+	return func(c *Controller) { c.resyncs.Window = window }
+}
 
 // WithMaxParameterBytes bounds the parameters of one Workflow, names and
 // values together. The Order controller applies the same bound before an
@@ -145,6 +156,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		maxMessageBytes:   controller.DefaultMaxMessageBytes,
 	}
 	c.enqueue = controller.Enqueuer(c.queue)
+	c.resyncs.Queue = c.queue
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -230,10 +242,12 @@ func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 		c.enqueue(newObj)
 		return
 	}
-	if oldAW.ResourceVersion != newAW.ResourceVersion && oldAW.Generation == newAW.Generation {
-		return
+	switch {
+	case oldAW.ResourceVersion == newAW.ResourceVersion:
+		c.resyncs.Enqueue(cache.MetaObjectToName(newAW))
+	case oldAW.Generation != newAW.Generation:
+		c.enqueue(newObj)
 	}
-	c.enqueue(newObj)
 }
 
 // deleteArtifactWorkflow drops what ownWrites knows of a deleted

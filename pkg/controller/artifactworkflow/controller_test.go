@@ -808,3 +808,26 @@ func TestOrderStatusListingQueuesTheArtifactWorkflow(t *testing.T) {
 	f.ctrl.enqueueListedBy(listing, phaseChanged)
 	assert.Zero(t, f.ctrl.queue.Len(), "a phase change of a listed ArtifactWorkflow queues nothing")
 }
+
+func TestArtifactWorkflowEventsQueueWhatNeedsASync(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		spread     time.Duration
+		change     func(*arcv1.ArtifactWorkflow)
+		wantQueued bool
+	}{
+		{"a spec change is synced at once", time.Minute, func(aw *arcv1.ArtifactWorkflow) { aw.Generation++; aw.ResourceVersion += "1" }, true},
+		{"a status write is not synced", time.Minute, func(aw *arcv1.ArtifactWorkflow) { aw.ResourceVersion += "1" }, false},
+		{"a resync waits for its place in the spread window", time.Minute, func(*arcv1.ArtifactWorkflow) {}, false},
+		{"a resync without a spread window is synced at once", 0, func(*arcv1.ArtifactWorkflow) {}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureWithOptions(t, []Option{WithResyncSpread(tc.spread)}, alpineArtifactWorkflow())
+			before := f.artifactWorkflow()
+			after := before.DeepCopy()
+			tc.change(after)
+			f.ctrl.updateArtifactWorkflow(before, after)
+			assert.Equal(t, tc.wantQueued, f.ctrl.queue.Len() == 1)
+		})
+	}
+}

@@ -77,6 +77,8 @@ type Controller struct {
 	// statusBatchPeriod delays the sync an ArtifactWorkflow event asks of
 	// its Order; see WithStatusBatchPeriod.
 	statusBatchPeriod time.Duration
+	// resyncs queues the periodic resyncs of Orders.
+	resyncs controller.ResyncSpreader
 
 	// minScheduleInterval is the least time between two runs of a
 	// schedule; see WithMinScheduleInterval.
@@ -107,6 +109,13 @@ func (c *Controller) queuedAt() *metav1.MicroTime {
 
 // Option changes how New builds the controller.
 type Option func(*Controller)
+
+// WithResyncSpread spreads the periodic resyncs of the cached objects over
+// window (see controller.ResyncSpreader); zero, the default, queues them at
+// once. arc-controller sets half the resync period.
+func WithResyncSpread(window time.Duration) Option {
+	return func(c *Controller) { c.resyncs.Window = window }
+}
 
 // WithStatusBatchPeriod makes an event of an ArtifactWorkflow sync its Order
 // only after period, so that the phase changes of many ArtifactWorkflows of
@@ -194,6 +203,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		minScheduleInterval: schedule.DefaultMinInterval,
 	}
 	c.enqueueOrder = controller.Enqueuer(c.queue)
+	c.resyncs.Queue = c.queue
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -333,10 +343,12 @@ func (c *Controller) updateOrder(oldObj, newObj interface{}) {
 		equality.Semantic.DeepEqual(oldOrder.DeletionTimestamp, newOrder.DeletionTimestamp) &&
 		oldOrder.Annotations[arcv1.AnnotationForceAt] == newOrder.Annotations[arcv1.AnnotationForceAt] &&
 		oldOrder.Annotations[arcv1.AnnotationRerunFailedAt] == newOrder.Annotations[arcv1.AnnotationRerunFailedAt]
-	if statusOnly {
-		return
+	switch {
+	case oldOrder.ResourceVersion == newOrder.ResourceVersion:
+		c.resyncs.Enqueue(cache.MetaObjectToName(newOrder))
+	case !statusOnly:
+		c.enqueueOrder(newObj)
 	}
-	c.enqueueOrder(newObj)
 }
 
 // enqueueOwnerOrder enqueues the Order that controls an ArtifactWorkflow,

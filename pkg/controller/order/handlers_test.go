@@ -2,6 +2,7 @@ package order
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,4 +88,31 @@ func TestTypeAndNamespaceEventsReachTheOrdersThatNeedThem(t *testing.T) {
 	assert.ElementsMatch(t, []string{ns + "/o", ns + "/other"}, queued(), "new labels may offer or withdraw types")
 	f.ctrl.updateNamespace(after, after.DeepCopy())
 	assert.Empty(t, queued(), "a namespace update without label change changes nothing")
+}
+
+func TestOrderEventsQueueWhatNeedsASync(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		spread     time.Duration
+		change     func(*arcv1.Order)
+		wantQueued bool
+	}{
+		{"a spec change is synced at once", time.Minute, func(o *arcv1.Order) { o.Generation++; o.ResourceVersion += "1" }, true},
+		{"a re-run request is synced at once", time.Minute, func(o *arcv1.Order) {
+			o.Annotations = map[string]string{arcv1.AnnotationForceAt: "2026-01-01T00:00:00Z"}
+			o.ResourceVersion += "1"
+		}, true},
+		{"a status write is not synced", time.Minute, func(o *arcv1.Order) { o.ResourceVersion += "1" }, false},
+		{"a resync waits for its place in the spread window", time.Minute, func(*arcv1.Order) {}, false},
+		{"a resync without a spread window is synced at once", 0, func(*arcv1.Order) {}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := &arcv1.Order{ObjectMeta: metav1.ObjectMeta{Name: "o", Namespace: "team-a", Generation: 1, ResourceVersion: "5"}}
+			after := before.DeepCopy()
+			tc.change(after)
+			f := newFixtureWithOptions(t, []Option{WithResyncSpread(tc.spread)}, before)
+			f.ctrl.updateOrder(before, after)
+			assert.Equal(t, tc.wantQueued, f.ctrl.queue.Len() == 1)
+		})
+	}
 }
