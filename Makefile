@@ -130,8 +130,8 @@ imagetool-test: ## Unit tests of hack/imagetool (its own module; an in-memory re
 	cd hack/imagetool && $(GO) test -count=1 ./...
 
 .PHONY: bench-micro
-bench-micro: ## Go benchmarks of the pure packages and the controllers' sync functions.
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./pkg/...
+bench-micro: ## Go benchmarks of the pure packages and the controllers' sync functions, and the heap ARC's caches hold per artifact.
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./pkg/... ./cmd/arc-controller/
 
 ##@ Scale benchmark
 

@@ -43,7 +43,7 @@ func (r *userAgentRecorder) last() string {
 	return r.agents[len(r.agents)-1]
 }
 
-func kubeconfigFor(t *testing.T, server string) string {
+func kubeconfigFor(t testing.TB, server string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	content := fmt.Sprintf(`apiVersion: v1
