@@ -5,8 +5,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
 
 // The informer transforms: what ARC keeps of each object it caches. ARC
@@ -44,33 +42,16 @@ func SecretPresenceOnly(obj interface{}) (interface{}, error) {
 	return obj, nil
 }
 
-// SlimWorkflow is the transform for the Workflow informer. It keeps only
-// what ARC reads (metadata without managedFields, and of the labels and
-// annotations only those that lead a scheduled run to its ArtifactWorkflow
-// and give its scheduled time; the status phase, message and times, and the global
-// output parameters), because a Workflow's spec and
-// node tree can be large and ARC caches every Workflow it made. The node tree
-// goes, but not before the message of a failed step is taken from it.
+// SlimWorkflow is the transform for the Workflow informer: it keeps a
+// CachedWorkflow of each Workflow (see there), because a Workflow's spec
+// and node tree can be large and ARC caches every Workflow it made. The
+// node tree goes, but not before the message of a failed step is taken
+// from it.
 func SlimWorkflow(obj interface{}) (interface{}, error) {
-	wf, ok := obj.(*wfv1.Workflow)
-	if !ok {
-		return obj, nil
+	if wf, ok := obj.(*wfv1.Workflow); ok {
+		return CacheWorkflow(wf), nil
 	}
-	slim := &wfv1.Workflow{
-		TypeMeta:   wf.TypeMeta,
-		ObjectMeta: wf.ObjectMeta,
-		Status: wfv1.WorkflowStatus{
-			Phase:      wf.Status.Phase,
-			Message:    WorkflowMessage(wf),
-			StartedAt:  wf.Status.StartedAt,
-			FinishedAt: wf.Status.FinishedAt,
-			Outputs:    outputParametersOnly(wf.Status.Outputs),
-		},
-	}
-	slim.ManagedFields = nil
-	slim.Labels = onlyKeys(wf.Labels, LabelCronWorkflow, arcv1.LabelArtifactWorkflow)
-	slim.Annotations = onlyKeys(wf.Annotations, AnnotationScheduledTime)
-	return slim, nil
+	return obj, nil
 }
 
 // Argo's label and annotation on the Workflows a CronWorkflow starts: which
@@ -79,22 +60,6 @@ const (
 	LabelCronWorkflow       = "workflows.argoproj.io/cron-workflow"
 	AnnotationScheduledTime = "workflows.argoproj.io/scheduled-time"
 )
-
-// onlyKeys returns the entries of m under keys, nil if there are none. A
-// Workflow carries a handful of labels (Argo adds its own as it runs) and a
-// map costs a few hundred bytes per cached Workflow; ARC reads two.
-func onlyKeys(m map[string]string, keys ...string) map[string]string {
-	var kept map[string]string
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			if kept == nil {
-				kept = make(map[string]string, len(keys))
-			}
-			kept[k] = v
-		}
-	}
-	return kept
-}
 
 // WorkflowMessage is what a Workflow says about its state, for users: Argo's
 // message, and for a failed Workflow the step that failed first with what it

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,7 +26,7 @@ const ReasonWorkflowCleanedUp = "WorkflowCleanedUp"
 // cleanUp acts on a Workflow whose state the status now records: a Workflow
 // being deleted loses ARC's finalizer (its result is safe), and a finished
 // one is deleted once its type's TTL passed.
-func (c *Controller) cleanUp(ctx context.Context, aw *arcv1.ArtifactWorkflow, wf *wfv1.Workflow) error {
+func (c *Controller) cleanUp(ctx context.Context, aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow) error {
 	if wf.DeletionTimestamp != nil {
 		return c.removeFinalizer(ctx, wf)
 	}
@@ -104,37 +103,35 @@ func (c *Controller) releaseWorkflows(ctx context.Context, key cache.ObjectName,
 const indexByArtifactWorkflow = "artifactWorkflow"
 
 func artifactWorkflowOfWorkflow(obj interface{}) ([]string, error) {
-	m := controller.ObjectMeta(obj)
-	if m == nil {
+	wf, ok := obj.(*controller.CachedWorkflow)
+	if !ok || wf.ArtifactWorkflow == "" {
 		return nil, nil
 	}
-	name := m.GetLabels()[arcv1.LabelArtifactWorkflow]
-	if name == "" {
-		return nil, nil
+	return []string{wf.Namespace + "/" + wf.ArtifactWorkflow}, nil
+}
+
+// artifactWorkflowLabel is the ArtifactWorkflow a cached Workflow or a
+// CronWorkflow names in its label.
+func artifactWorkflowLabel(obj interface{}) string {
+	if wf, ok := obj.(*controller.CachedWorkflow); ok {
+		return wf.ArtifactWorkflow
 	}
-	return []string{m.GetNamespace() + "/" + name}, nil
+	if m := controller.ObjectMeta(obj); m != nil {
+		return m.GetLabels()[arcv1.LabelArtifactWorkflow]
+	}
+	return ""
 }
 
 // workflowsOf returns the cached Workflows labelled with the ArtifactWorkflow key.
-func (c *Controller) workflowsOf(key cache.ObjectName) ([]*wfv1.Workflow, error) {
-	objs, err := c.workflowIdx.ByIndex(indexByArtifactWorkflow, key.String())
-	if err != nil {
-		return nil, err
-	}
-	wfs := make([]*wfv1.Workflow, 0, len(objs))
-	for _, obj := range objs {
-		if wf, ok := obj.(*wfv1.Workflow); ok {
-			wfs = append(wfs, wf)
-		}
-	}
-	return wfs, nil
+func (c *Controller) workflowsOf(key cache.ObjectName) ([]*controller.CachedWorkflow, error) {
+	return c.workflows.ByIndex(indexByArtifactWorkflow, key.String())
 }
 
 // removeFinalizer takes ARC's finalizer off a Workflow with a JSON patch that
 // first tests the list it replaces, so a finalizer someone else adds at the
 // same moment is not lost (the patch then fails and is retried). The cached
 // Workflow is slim, so it must never be written back whole.
-func (c *Controller) removeFinalizer(ctx context.Context, wf *wfv1.Workflow) error {
+func (c *Controller) removeFinalizer(ctx context.Context, wf *controller.CachedWorkflow) error {
 	if !slices.Contains(wf.Finalizers, arcv1.FinalizerWorkflowResult) {
 		return nil
 	}

@@ -9,7 +9,6 @@ import (
 
 	"fmt"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
 	argolisters "github.com/argoproj/argo-workflows/v3/pkg/client/listers/workflow/v1alpha1"
@@ -56,8 +55,7 @@ type Controller struct {
 	orders              arclisters.OrderLister
 	endpoints           arclisters.EndpointLister
 	types               *controller.TypeResolver
-	workflows           argolisters.WorkflowLister
-	workflowIdx         cache.Indexer
+	workflows           controller.WorkflowCache
 	cronWorkflows       argolisters.CronWorkflowLister
 	cacheSynced         []cache.InformerSynced
 
@@ -139,8 +137,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		artifactWorkflowIdx: inf.ArtifactWorkflows.Informer().GetIndexer(),
 		orders:              inf.Orders.Lister(),
 		types:               controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
-		workflows:           inf.Workflows.Lister(),
-		workflowIdx:         inf.Workflows.Informer().GetIndexer(),
+		workflows:           controller.WorkflowCache{Indexer: inf.Workflows.Informer().GetIndexer()},
 		cronWorkflows:       inf.CronWorkflows.Lister(),
 		cacheSynced: []cache.InformerSynced{
 			inf.CronWorkflows.Informer().HasSynced,
@@ -368,7 +365,7 @@ func (c *Controller) enqueueOwner(obj interface{}) {
 		return
 	}
 	if _, _, ok := controller.ControllerOf(m, cronWorkflowKind); ok {
-		if name := m.GetLabels()[arcv1.LabelArtifactWorkflow]; name != "" {
+		if name := artifactWorkflowLabel(obj); name != "" {
 			c.queue.Add(cache.ObjectName{Namespace: m.GetNamespace(), Name: name})
 		}
 	}
@@ -387,8 +384,8 @@ func (c *Controller) updateCronWorkflow(oldObj, newObj interface{}) {
 // updateWorkflow enqueues the owner only when something ARC mirrors changed.
 // Argo updates a running Workflow often (node status); those are skipped.
 func (c *Controller) updateWorkflow(oldObj, newObj interface{}) {
-	oldWF, okOld := oldObj.(*wfv1.Workflow)
-	newWF, okNew := newObj.(*wfv1.Workflow)
+	oldWF, okOld := oldObj.(*controller.CachedWorkflow)
+	newWF, okNew := newObj.(*controller.CachedWorkflow)
 	if !okOld || !okNew || oldWF.ResourceVersion == newWF.ResourceVersion {
 		return
 	}

@@ -130,7 +130,7 @@ func TestPendingStatusTellsADownArgoFromABusyOne(t *testing.T) {
 				other.Name, other.Namespace, other.ResourceVersion = "other", tt.otherNamespace, "1"
 				started := other.DeepCopy()
 				started.ResourceVersion, started.Status.Phase = "2", wfv1.WorkflowRunning
-				f.ctrl.updateWorkflow(other, started)
+				f.ctrl.updateWorkflow(controller.CacheWorkflow(other), controller.CacheWorkflow(started))
 			}
 			for _, at := range []time.Duration{pendingStatusDelay, 40 * time.Second, 50 * time.Second} {
 				f.clock.SetTime(testNow.Add(at))
@@ -558,15 +558,19 @@ func TestSlimWorkflowKeepsOnlyWhatARCReads(t *testing.T) {
 	wf.Annotations = map[string]string{controller.AnnotationScheduledTime: "2026-11-30T10:00:00Z", arcv1.AnnotationOrderName: "o"}
 	obj, err := controller.SlimWorkflow(wf)
 	require.NoError(t, err)
-	slim := obj.(*wfv1.Workflow)
-	assert.Equal(t, map[string]string{arcv1.LabelArtifactWorkflow: awName, controller.LabelCronWorkflow: "cron"}, slim.Labels)
-	assert.Equal(t, map[string]string{controller.AnnotationScheduledTime: "2026-11-30T10:00:00Z"}, slim.Annotations)
+	slim := obj.(*controller.CachedWorkflow)
+	assert.Equal(t, awName, slim.ArtifactWorkflow)
+	assert.Equal(t, "cron", slim.CronWorkflow)
+	assert.Equal(t, "2026-11-30T10:00:00Z", slim.ScheduledTime)
+	assert.Nil(t, slim.Labels, "the labels ARC reads are fields")
+	assert.Nil(t, slim.Annotations, "the annotation ARC reads is a field")
 	assert.Empty(t, slim.ManagedFields)
-	assert.Empty(t, slim.Spec.Entrypoint)
-	assert.Empty(t, slim.Status.Nodes)
 	assert.Equal(t, wfv1.WorkflowRunning, slim.Status.Phase)
 	assert.Equal(t, "m", slim.Status.Message)
 	assert.Equal(t, wf.OwnerReferences, slim.OwnerReferences)
+	assert.Equal(t, wf.Name, slim.Name)
+	assert.Equal(t, wf.UID, slim.UID)
+	assert.Equal(t, wf.Finalizers, slim.Finalizers)
 }
 
 func TestSlimWorkflowKeepsTheFailedStepsMessageAndTheOutputs(t *testing.T) {
@@ -630,9 +634,7 @@ func TestSlimWorkflowKeepsTheFailedStepsMessageAndTheOutputs(t *testing.T) {
 			wf.Status.Nodes = tt.nodes
 			obj, err := controller.SlimWorkflow(wf)
 			require.NoError(t, err)
-			slim := obj.(*wfv1.Workflow)
-			assert.Equal(t, tt.want, slim.Status.Message)
-			assert.Empty(t, slim.Status.Nodes)
+			assert.Equal(t, tt.want, obj.(*controller.CachedWorkflow).Status.Message)
 		})
 	}
 
@@ -644,7 +646,7 @@ func TestSlimWorkflowKeepsTheFailedStepsMessageAndTheOutputs(t *testing.T) {
 		}
 		obj, err := controller.SlimWorkflow(wf)
 		require.NoError(t, err)
-		out := obj.(*wfv1.Workflow).Status.Outputs
+		out := obj.(*controller.CachedWorkflow).Status.Outputs
 		require.NotNil(t, out)
 		assert.Equal(t, []wfv1.Parameter{{Name: "digest", Value: wfv1.AnyStringPtr("sha256:abc")}}, out.Parameters)
 		assert.Empty(t, out.Artifacts)
@@ -664,11 +666,9 @@ func TestSyncReportsTheWorkflowsResults(t *testing.T) {
 		params = append(params, wfv1.Parameter{Name: fmt.Sprintf("z%02d", i), Value: wfv1.AnyStringPtr("v")})
 	}
 	wf.Status.Outputs = &wfv1.Outputs{Parameters: params}
-	slim, err := controller.SlimWorkflow(wf)
-	require.NoError(t, err)
-	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType(), slim.(*wfv1.Workflow))
+	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType(), wf)
 
-	_, _, err = f.sync()
+	_, _, err := f.sync()
 	require.NoError(t, err)
 	results := f.artifactWorkflow().Status.Results
 	require.Len(t, results, maxResults, "at most 16 results")
@@ -747,7 +747,9 @@ func TestDeleteHandlersUnwrapTombstones(t *testing.T) {
 		name   string
 		handle func(c *Controller)
 	}{
-		{"a Workflow gone unseen queues its ArtifactWorkflow", func(c *Controller) { c.enqueueOwner(tombstone(ownWorkflow(wfv1.WorkflowRunning))) }},
+		{"a Workflow gone unseen queues its ArtifactWorkflow", func(c *Controller) {
+			c.enqueueOwner(tombstone(controller.CacheWorkflow(ownWorkflow(wfv1.WorkflowRunning))))
+		}},
 		{"a type gone unseen queues the ArtifactWorkflows waiting for it", func(c *Controller) { c.enqueueWaitingOfType(tombstone(ociArtifactType())) }},
 	}
 	for _, tc := range cases {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/cache"
@@ -166,7 +165,7 @@ func (c *Controller) activeWorkflows(m *arcv1.ArtifactWorkflow) int {
 	n := 0
 	for _, name := range workflowNamesOf(m) {
 		key := cache.ObjectName{Namespace: m.Namespace, Name: name}
-		if wf, err := c.workflows.Workflows(m.Namespace).Get(name); err == nil {
+		if wf, err := c.workflows.Get(m.Namespace, name); err == nil {
 			// The cache knows it now; the reservation has done its job.
 			delete(c.admission.reserved, key)
 			if !workflowFinished(wf) {
@@ -195,7 +194,7 @@ func workflowNamesOf(m *arcv1.ArtifactWorkflow) []string {
 	return names
 }
 
-func workflowFinished(wf *wfv1.Workflow) bool {
+func workflowFinished(wf *controller.CachedWorkflow) bool {
 	return mirroredPhase(wf.Status.Phase).Finished()
 }
 
@@ -208,7 +207,7 @@ func (c *Controller) waitingToStart(m *arcv1.ArtifactWorkflow) bool {
 	if m.DeletionTimestamp != nil || m.Spec.Cron != nil || c.activeWorkflows(m) > 0 {
 		return false
 	}
-	if _, err := c.workflows.Workflows(m.Namespace).Get(naming.Workflow(m.Name, m.Spec.Run)); err == nil {
+	if _, err := c.workflows.Get(m.Namespace, naming.Workflow(m.Name, m.Spec.Run)); err == nil {
 		return false
 	}
 	cond := meta.FindStatusCondition(m.Status.Conditions, arcv1.ConditionReady)

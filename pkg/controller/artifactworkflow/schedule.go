@@ -256,18 +256,18 @@ func cronProblem(cwf *wfv1.CronWorkflow) string {
 // lastRun is the run of the CronWorkflow scheduled last, from the cache:
 // the Workflows Argo started for it carry ARC's labels (from
 // spec.workflowMetadata) and are controlled by the CronWorkflow.
-func (c *Controller) lastRun(aw *arcv1.ArtifactWorkflow, cwf *wfv1.CronWorkflow) *wfv1.Workflow {
+func (c *Controller) lastRun(aw *arcv1.ArtifactWorkflow, cwf *wfv1.CronWorkflow) *controller.CachedWorkflow {
 	wfs, err := c.workflowsOf(cache.MetaObjectToName(aw))
 	if err != nil {
 		return nil
 	}
-	wfs = slices.DeleteFunc(wfs, func(wf *wfv1.Workflow) bool {
-		return wf.Labels[labelCronWorkflow] != cwf.Name || !controller.IsControlledBy(wf, cwf)
+	wfs = slices.DeleteFunc(wfs, func(wf *controller.CachedWorkflow) bool {
+		return wf.CronWorkflow != cwf.Name || !controller.IsControlledBy(wf, cwf)
 	})
 	if len(wfs) == 0 {
 		return nil
 	}
-	return slices.MaxFunc(wfs, func(a, b *wfv1.Workflow) int {
+	return slices.MaxFunc(wfs, func(a, b *controller.CachedWorkflow) int {
 		if c := scheduledTime(a).Compare(scheduledTime(b)); c != 0 {
 			return c
 		}
@@ -283,8 +283,8 @@ func (c *Controller) lastRun(aw *arcv1.ArtifactWorkflow, cwf *wfv1.CronWorkflow)
 
 // scheduledTime is the time Argo started a run for, from its annotation,
 // else its creation time.
-func scheduledTime(wf *wfv1.Workflow) time.Time {
-	if t, err := time.Parse(time.RFC3339, wf.Annotations[annotationScheduledTime]); err == nil {
+func scheduledTime(wf *controller.CachedWorkflow) time.Time {
+	if t, err := time.Parse(time.RFC3339, wf.ScheduledTime); err == nil {
 		return t
 	}
 	return wf.CreationTimestamp.Time

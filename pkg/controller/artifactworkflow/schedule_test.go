@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	"github.com/artifact-conduit/arc/pkg/naming"
 )
@@ -392,7 +393,7 @@ func TestRunsOfCronWorkflowsQueueTheirArtifactWorkflow(t *testing.T) {
 		f.ctrl.queue.Done(k)
 		f.ctrl.queue.Forget(k)
 	}
-	f.ctrl.enqueueOwner(run)
+	f.ctrl.enqueueOwner(controller.CacheWorkflow(run))
 	f.ctrl.enqueueOwner(f.cronWorkflow())
 	require.Equal(t, 1, f.ctrl.queue.Len(), "both lead to the one ArtifactWorkflow")
 	key, _ := f.ctrl.queue.Get()

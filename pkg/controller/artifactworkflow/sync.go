@@ -114,7 +114,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	thisRun := aw.Status.Run == aw.Spec.Run && (prev == want || prev == "")
 	var outcome syncOutcome
 	// created is the Workflow of the current run the outcome mirrors.
-	var created *wfv1.Workflow
+	var created *controller.CachedWorkflow
 	switch {
 	case wf != nil && !controller.IsControlledBy(wf, aw):
 		outcome = conflict(wf)
@@ -182,7 +182,7 @@ func (c *Controller) syncPreviousRun(ctx context.Context, aw *arcv1.ArtifactWork
 // startRun creates the Workflow of the current run, unless the Order is
 // suspended or a concurrency limit has no free slot: then the outcome says
 // what the run waits for.
-func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, *wfv1.Workflow, error) {
+func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, *controller.CachedWorkflow, error) {
 	if order.Spec.Suspend {
 		return waiting(aw, ReasonSuspended, fmt.Sprintf("Order %q is suspended (spec.suspend); the Workflow is created once it is resumed", order.Name), 0), nil, nil
 	}
@@ -224,7 +224,7 @@ const pendingStatusDelay = 30 * time.Second
 // then busy, not down, and reaches this one in its turn. A 10,000-artifact
 // Order would otherwise cost a status write per artifact while Argo works
 // through it. Everything else is written at once.
-func (c *Controller) pendingStatusWait(aw *arcv1.ArtifactWorkflow, wf *wfv1.Workflow, o syncOutcome) time.Duration {
+func (c *Controller) pendingStatusWait(aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow, o syncOutcome) time.Duration {
 	if wf == nil || wf.Status.Phase != "" || wf.DeletionTimestamp != nil || o.reason != ReasonPending ||
 		aw.Status.Phase != arcv1.WorkflowPhaseUnknown || aw.Status.WorkflowName != "" || len(aw.Status.Conditions) > 0 {
 		return 0
@@ -310,8 +310,8 @@ func listedBy(order *arcv1.Order, name string) bool {
 // cache has none although the ArtifactWorkflow reported one before, it asks
 // the API server: a cache that lags must not turn a running Workflow into a
 // lost one.
-func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (*wfv1.Workflow, error) {
-	wf, err := c.workflows.Workflows(aw.Namespace).Get(name)
+func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (*controller.CachedWorkflow, error) {
+	wf, err := c.workflows.Get(aw.Namespace, name)
 	if err == nil {
 		return wf, nil
 	}
@@ -322,14 +322,14 @@ func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflo
 		(aw.Status.WorkflowName != name && !(aw.Status.WorkflowName == "" && name == aw.Name)) {
 		return nil, nil
 	}
-	wf, err = c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
+	live, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading Workflow %s: %w", name, err)
 	}
-	return wf, nil
+	return controller.CacheWorkflow(live), nil
 }
 
 // syncOutcome is what one sync found: the status to write, a Warning to
@@ -368,7 +368,7 @@ type syncOutcome struct {
 // No event is emitted for a new Workflow: the ArtifactWorkflow's status
 // names it once Argo starts it, and an event per artifact would cost an API
 // write per artifact (the Order's event names the ArtifactWorkflows it made).
-func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (syncOutcome, *wfv1.Workflow, error) {
+func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (syncOutcome, *controller.CachedWorkflow, error) {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	var typeErr *controller.TypeError
 	if errors.As(err, &typeErr) {
@@ -389,10 +389,11 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 	}
 	created, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		existing, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
+		live, getErr := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if getErr != nil {
 			return syncOutcome{}, nil, fmt.Errorf("reading existing Workflow %s: %w", name, getErr)
 		}
+		existing := controller.CacheWorkflow(live)
 		if !controller.IsControlledBy(existing, aw) {
 			return conflict(existing), nil, nil
 		}
@@ -405,7 +406,8 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 		return syncOutcome{}, nil, fmt.Errorf("creating Workflow %s: %w", name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created Workflow", "workflow", klog.KObj(created), "template", desired.Spec.WorkflowTemplateRef.Name)
-	return mirror(created, aw.Spec.Run), created, nil
+	kept := controller.CacheWorkflow(created)
+	return mirror(kept, aw.Spec.Run), kept, nil
 }
 
 // checkRules returns why the ArtifactWorkflow's endpoint types break the
@@ -448,7 +450,7 @@ func invalid(reason string, err error) syncOutcome {
 }
 
 // conflict is the outcome when a Workflow of the wanted name is not ARC's to touch.
-func conflict(wf *wfv1.Workflow) syncOutcome {
+func conflict(wf *controller.CachedWorkflow) syncOutcome {
 	return conflictNamed("Workflow", wf.Name)
 }
 
@@ -522,7 +524,7 @@ func waiting(aw *arcv1.ArtifactWorkflow, reason, message string, recheck time.Du
 }
 
 // mirror is the outcome that copies the progress of the Workflow of run.
-func mirror(wf *wfv1.Workflow, run int64) syncOutcome {
+func mirror(wf *controller.CachedWorkflow, run int64) syncOutcome {
 	o := syncOutcome{
 		run:          run,
 		workflowName: wf.Name,
@@ -578,7 +580,7 @@ const (
 
 // workflowResults are the Workflow's global output parameters, bounded in
 // number and size, sorted by name.
-func workflowResults(wf *wfv1.Workflow) []arcv1.WorkflowResult {
+func workflowResults(wf *controller.CachedWorkflow) []arcv1.WorkflowResult {
 	if wf.Status.Outputs == nil {
 		return nil
 	}

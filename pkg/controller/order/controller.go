@@ -21,7 +21,6 @@ import (
 
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	wfinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
-	wflisters "github.com/argoproj/argo-workflows/v3/pkg/client/listers/workflow/v1alpha1"
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
@@ -63,7 +62,7 @@ type Controller struct {
 	endpoints             arclisters.EndpointLister
 	endpointIndex         cache.Indexer
 	secrets               cache.GenericLister
-	workflows             wflisters.WorkflowLister
+	workflows             controller.WorkflowCache
 	types                 *controller.TypeResolver
 	// enqueueOrder queues an Order's name; the event handlers share it.
 	enqueueOrder func(obj interface{})
@@ -185,7 +184,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		endpoints:             inf.Endpoints.Lister(),
 		endpointIndex:         inf.Endpoints.Informer().GetIndexer(),
 		secrets:               inf.Secrets.Lister(),
-		workflows:             inf.Workflows.Lister(),
+		workflows:             controller.WorkflowCache{Indexer: inf.Workflows.Informer().GetIndexer()},
 		types:                 controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
 		cacheSynced: []cache.InformerSynced{
 			inf.Orders.Informer().HasSynced,

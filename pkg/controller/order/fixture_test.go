@@ -24,6 +24,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
@@ -151,7 +152,12 @@ func (f *fixture) refreshCaches() {
 	replace(f.t, f.core.Core().V1().Namespaces().Informer().GetIndexer(), namespaces.Items)
 	workflows, err := f.argo.ArgoprojV1alpha1().Workflows("").List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
-	replace(f.t, f.workflows.Informer().GetIndexer(), workflows.Items)
+	// The Workflow informer's cache holds what its transform keeps.
+	objs := make([]interface{}, len(workflows.Items))
+	for i := range workflows.Items {
+		objs[i] = controller.CacheWorkflow(&workflows.Items[i])
+	}
+	require.NoError(f.t, f.workflows.Informer().GetIndexer().Replace(objs, ""))
 	f.client.ClearActions()
 }
 

@@ -248,7 +248,7 @@ func (c *Controller) workStarted(ctx context.Context, aw *arcv1.ArtifactWorkflow
 		return true, nil
 	}
 	name := naming.Workflow(aw.Name, aw.Spec.Run)
-	if wf, err := c.workflows.Workflows(aw.Namespace).Get(name); err == nil && controller.IsControlledBy(wf, aw) {
+	if wf, err := c.workflows.Get(aw.Namespace, name); err == nil && controller.IsControlledBy(wf, aw) {
 		return true, nil
 	}
 	wf, err := c.argo.ArgoprojV1alpha1().Workflows(aw.Namespace).Get(ctx, name, metav1.GetOptions{})
