@@ -68,10 +68,6 @@ type Controller struct {
 
 	// admission keeps concurrency limits; see admit.
 	admission *admission
-	// argoProgress tells a busy Argo from one that is down; see
-	// pendingStatusWait.
-	argoProgress *argoProgress
-
 	// maxParameterBytes and maxMessageBytes: see WithMaxParameterBytes and WithMaxMessageBytes.
 	maxParameterBytes int
 	maxMessageBytes   int
@@ -131,7 +127,6 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		queue:               controller.NewQueue(Name),
 		ownWrites:           controller.NewOwnWrites(),
 		admission:           newAdmission(),
-		argoProgress:        newArgoProgress(),
 		endpoints:           inf.Endpoints.Lister(),
 		artifactWorkflows:   inf.ArtifactWorkflows.Lister(),
 		artifactWorkflowIdx: inf.ArtifactWorkflows.Informer().GetIndexer(),
@@ -393,9 +388,6 @@ func (c *Controller) updateWorkflow(oldObj, newObj interface{}) {
 		equality.Semantic.DeepEqual(oldWF.OwnerReferences, newWF.OwnerReferences) &&
 		equality.Semantic.DeepEqual(oldWF.DeletionTimestamp, newWF.DeletionTimestamp) {
 		return
-	}
-	if oldWF.Status.Phase == "" && newWF.Status.Phase != "" {
-		c.argoProgress.record(newWF.Namespace, c.clock.Now())
 	}
 	c.enqueueOwner(newObj)
 	if workflowFinished(newWF) && !workflowFinished(oldWF) {

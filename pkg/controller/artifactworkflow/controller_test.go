@@ -11,7 +11,6 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,32 +64,27 @@ func TestSyncCreatesTheWorkflowOfTheDesignExample(t *testing.T) {
 	assert.Empty(t, wf.Spec.PodSpecPatch, "secretDelivery ByName leaves the volumes to the template")
 	assert.True(t, controller.IsControlledBy(wf, alpineArtifactWorkflow()))
 
-	// Argo has not started it within pendingStatusDelay: the status says so.
-	f.clock.SetTime(testNow.Add(pendingStatusDelay))
+	// Argo has not started it, however long it takes: the ArtifactWorkflow
+	// writes nothing (the Order says that Argo has not started it).
+	f.clock.SetTime(testNow.Add(time.Hour))
 	writes, _, err = f.sync()
 	require.NoError(t, err)
-	assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes)
-	status := f.artifactWorkflow().Status
-	assert.Equal(t, arcv1.WorkflowPhasePending, status.Phase)
-	assert.Equal(t, awName, status.WorkflowName)
-	assert.Contains(t, status.Message, "waiting for Argo Workflows to start it")
-	ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
-	require.NotNil(t, ready)
-	assert.Equal(t, ReasonPending, ready.Reason)
+	assert.Empty(t, writes, "no Pending status per artifact while Argo has not started the Workflow")
+	assert.Empty(t, f.artifactWorkflow().Status.Phase)
+	assert.Zero(t, f.ctrl.queue.Len(), "the Workflow's start event syncs it again, no timer")
 }
 
 // The Pending status of a new Workflow is not written when Argo starts it
-// soon: the first status write is Running. Until then the sync looks again
-// when the wait is over, and does not write.
+// soon: the first status write is Running.
 func TestSyncWritesNoPendingStatusThatArgoReplacesSoon(t *testing.T) {
 	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
 	_, _, err := f.sync()
 	require.NoError(t, err)
 
-	f.clock.SetTime(testNow.Add(pendingStatusDelay / 2))
+	f.clock.SetTime(testNow.Add(time.Second))
 	writes, _, err := f.sync() // the Workflow's add event
 	require.NoError(t, err)
-	assert.Empty(t, writes, "still within pendingStatusDelay")
+	assert.Empty(t, writes, "Argo has not started it yet")
 
 	f.setWorkflowStatus(wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(testNow)})
 	writes, _, err = f.sync()
@@ -101,409 +95,16 @@ func TestSyncWritesNoPendingStatusThatArgoReplacesSoon(t *testing.T) {
 	assert.Equal(t, awName, status.WorkflowName)
 }
 
-// A Workflow Argo has not started within pendingStatusDelay gets its
-// Pending status, unless Argo started another of ARC's Workflows in the
-// namespace within that delay: a busy Argo reaches it in its turn, and a
-// status write per waiting artifact would only slow it down.
-func TestPendingStatusTellsADownArgoFromABusyOne(t *testing.T) {
-	tests := []struct {
-		name string
-		// startedOther is when Argo started another Workflow, and where.
-		startedOther   time.Duration
-		otherNamespace string
-		// wantWriteAt is the first check (after the Workflow's creation)
-		// at which the Pending status is written.
-		wantWriteAt time.Duration
-	}{
-		{name: "Argo starts nothing: said after the delay", wantWriteAt: pendingStatusDelay},
-		{name: "Argo busy here: said once it started nothing for the delay", startedOther: 20 * time.Second, otherNamespace: ns, wantWriteAt: 50 * time.Second},
-		{name: "Argo busy elsewhere does not count", startedOther: 20 * time.Second, otherNamespace: "team-b", wantWriteAt: pendingStatusDelay},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
-			_, _, err := f.sync() // creates the Workflow at testNow
-			require.NoError(t, err)
-			if tt.otherNamespace != "" {
-				f.clock.SetTime(testNow.Add(tt.startedOther))
-				other := ownWorkflow("")
-				other.Name, other.Namespace, other.ResourceVersion = "other", tt.otherNamespace, "1"
-				started := other.DeepCopy()
-				started.ResourceVersion, started.Status.Phase = "2", wfv1.WorkflowRunning
-				f.ctrl.updateWorkflow(controller.CacheWorkflow(other), controller.CacheWorkflow(started))
-			}
-			for _, at := range []time.Duration{pendingStatusDelay, 40 * time.Second, 50 * time.Second} {
-				f.clock.SetTime(testNow.Add(at))
-				writes, _, err := f.sync()
-				require.NoError(t, err)
-				if at < tt.wantWriteAt {
-					assert.Empty(t, writes, "at %s", at)
-					continue
-				}
-				assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "at %s", at)
-				assert.Equal(t, arcv1.WorkflowPhasePending, f.artifactWorkflow().Status.Phase)
-				break
-			}
-		})
-	}
-}
-
-// TestSyncResolvesTheType covers what a cluster admin offers to a namespace:
-// which type an ArtifactWorkflow gets, or why it gets none.
-func TestSyncResolvesTheType(t *testing.T) {
-	labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"arc": "allowed"}}}
-	offeredTo := func(cat *arcv1.ClusterArtifactType, labels map[string]string) *arcv1.ClusterArtifactType {
-		cat.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: labels}
-		return cat
-	}
-	clusterTemplateType := ociArtifactType()
-	clusterTemplateType.Spec.WorkflowTemplateRef.ClusterScope = true
-	cases := []struct {
-		name         string
-		objects      []runtime.Object
-		wantTemplate *wfv1.WorkflowTemplateRef
-		wantReason   string
-	}{
-		{
-			name:         "a ClusterArtifactType without selector serves every namespace and always uses a ClusterWorkflowTemplate",
-			objects:      []runtime.Object{ociClusterArtifactType("cluster-pipeline")},
-			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "cluster-pipeline", ClusterScope: true},
-		},
-		{
-			name:         "a ClusterArtifactType serves a namespace its selector matches",
-			objects:      []runtime.Object{labelled, offeredTo(ociClusterArtifactType("cluster-pipeline"), map[string]string{"arc": "allowed"})},
-			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "cluster-pipeline", ClusterScope: true},
-		},
-		{
-			name:       "a ClusterArtifactType does not serve a namespace its selector does not match",
-			objects:    []runtime.Object{labelled, offeredTo(ociClusterArtifactType("cluster-pipeline"), map[string]string{"arc": "other"})},
-			wantReason: controller.ReasonTypeNotOffered,
-		},
-		{
-			name:         "an ArtifactType uses a WorkflowTemplate of its namespace",
-			objects:      []runtime.Object{ociArtifactType()},
-			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline"},
-		},
-		{
-			name:       "an ArtifactType may not shadow a ClusterArtifactType offered to its namespace",
-			objects:    []runtime.Object{ociClusterArtifactType("cluster-pipeline"), ociArtifactType()},
-			wantReason: controller.ReasonTypeAmbiguous,
-		},
-		{
-			name:         "an ArtifactType may use a name whose ClusterArtifactType is not offered to its namespace",
-			objects:      []runtime.Object{labelled, offeredTo(ociClusterArtifactType("cluster-pipeline"), map[string]string{"arc": "other"}), ociArtifactType()},
-			wantTemplate: &wfv1.WorkflowTemplateRef{Name: "oci-image-pipeline"},
-		},
-		{
-			name:       "an ArtifactType stored before the CRD rule cannot reach a ClusterWorkflowTemplate",
-			objects:    []runtime.Object{clusterTemplateType},
-			wantReason: controller.ReasonInvalidType,
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, append([]runtime.Object{alpineArtifactWorkflow()}, tc.objects...)...)
-			_, events, err := f.sync()
-			if tc.wantTemplate != nil {
-				require.NoError(t, err)
-				assert.Equal(t, *tc.wantTemplate, *f.workflow().Spec.WorkflowTemplateRef)
-				return
-			}
-			require.NoError(t, err, "a type that cannot be used is reported, not retried")
-			_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Get(t.Context(), awName, metav1.GetOptions{})
-			assert.True(t, apierrors.IsNotFound(err), "no Workflow may be created, got %v", err)
-			ready := meta.FindStatusCondition(f.artifactWorkflow().Status.Conditions, arcv1.ConditionReady)
-			require.NotNil(t, ready)
-			assert.Equal(t, tc.wantReason, ready.Reason)
-			assert.Equal(t, []string{"Warning " + tc.wantReason}, controllertest.EventReasons(events))
-		})
-	}
-}
-
-// TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders: an ArtifactWorkflow
-// written by hand could name any Secret of its namespace and skip every
-// check the Order controller makes, so ARC creates Workflows only for those
-// a live Order controls.
-func TestSyncActsOnlyOnArtifactWorkflowsOfLiveOrders(t *testing.T) {
-	withoutOwner := alpineArtifactWorkflow()
-	withoutOwner.OwnerReferences = nil
-	otherOrder := alpineOrder()
-	otherOrder.UID = "uid-of-a-new-order-of-the-same-name"
-	notListing := alpineOrder()
-	notListing.Status = arcv1.OrderStatus{}
-	deleting := alpineOrder()
-	deleting.DeletionTimestamp = &metav1.Time{Time: testNow}
-	deleting.Finalizers = []string{"foregroundDeletion"}
-	cases := []struct {
-		name       string
-		objects    []runtime.Object
-		wantWrites []string
-		wantEvents []string
-	}{
-		{
-			name:       "no Order controls it: reported once, no Workflow",
-			objects:    []runtime.Object{withoutOwner},
-			wantWrites: []string{"update artifactworkflows/status " + ns + "/" + awName},
-			wantEvents: []string{"Warning " + ReasonUntrusted},
-		},
-		{
-			name:    "its Order is gone (another Order has the name now): skipped quietly",
-			objects: []runtime.Object{alpineArtifactWorkflow(), otherOrder},
-		},
-		{
-			name:    "its Order is being deleted: skipped quietly",
-			objects: []runtime.Object{alpineArtifactWorkflow(), deleting},
-		},
-		{
-			// An owner reference can be forged by anyone who may create
-			// ArtifactWorkflows; the Order's status only ARC writes.
-			name:    "a live Order controls it but its status does not list it: waits quietly",
-			objects: []runtime.Object{alpineArtifactWorkflow(), notListing},
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, append(tc.objects, ociArtifactType())...)
-			writes, events, err := f.sync()
-			require.NoError(t, err, "an ArtifactWorkflow ARC does not act on is never retried")
-			assert.ElementsMatch(t, tc.wantWrites, writes)
-			assert.ElementsMatch(t, tc.wantEvents, controllertest.EventReasons(events))
-			_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Get(t.Context(), awName, metav1.GetOptions{})
-			assert.True(t, apierrors.IsNotFound(err), "no Workflow may be created, got %v", err)
-
-			writes, events, _ = f.sync()
-			assert.Empty(t, writes, "a second sync writes nothing")
-			assert.Empty(t, events, "a second sync reports nothing")
-		})
-	}
-}
-
-// TestSyncReportsInvalidInputAndRecovers covers the reasons no Workflow can
-// be made: each is reported once (status and Warning event), not retried in
-// a loop, and heals when the type appears or changes.
-func TestSyncReportsInvalidInputAndRecovers(t *testing.T) {
-	cases := []struct {
-		name       string
-		objects    []runtime.Object
-		wantReason string
-		wantMsg    string
-		fix        func(f *fixture)
-	}{
-		{
-			name:       "type missing",
-			wantReason: ReasonTypeNotFound,
-			wantMsg:    `no ArtifactType "oci" in namespace "team-a" and no ClusterArtifactType "oci"`,
-			fix: func(f *fixture) {
-				_, err := f.client.ArcV1alpha1().ClusterArtifactTypes().Create(t.Context(), ociClusterArtifactType("p"), metav1.CreateOptions{})
-				require.NoError(t, err)
-			},
-		},
-		{
-			name: "source endpoint type not accepted",
-			objects: []runtime.Object{&arcv1.ArtifactType{
-				ObjectMeta: metav1.ObjectMeta{Name: "oci", Namespace: ns, Generation: 1},
-				Spec:       ociTypeSpec("helm"),
-			}},
-			wantReason: ReasonRuleViolation,
-			wantMsg:    `source Endpoint type "oci" is not accepted by type "oci" (accepts: helm)`,
-			fix: func(f *fixture) {
-				at, err := f.client.ArcV1alpha1().ArtifactTypes(ns).Get(t.Context(), "oci", metav1.GetOptions{})
-				require.NoError(t, err)
-				at.Spec.Rules.SrcTypes = append(at.Spec.Rules.SrcTypes, "oci")
-				at.Generation++
-				_, err = f.client.ArcV1alpha1().ArtifactTypes(ns).Update(t.Context(), at, metav1.UpdateOptions{})
-				require.NoError(t, err)
-			},
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, append([]runtime.Object{alpineArtifactWorkflow()}, tc.objects...)...)
-
-			writes, events, err := f.sync()
-			require.NoError(t, err, "invalid input is reported, not retried")
-			assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "no Workflow")
-			assert.Equal(t, []string{"Warning " + tc.wantReason}, controllertest.EventReasons(events))
-			status := f.artifactWorkflow().Status
-			assert.Equal(t, tc.wantMsg, status.Message)
-			ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
-			require.NotNil(t, ready)
-			assert.Equal(t, tc.wantReason, ready.Reason)
-
-			writes, events, _ = f.sync()
-			assert.Empty(t, writes, "reported once")
-			assert.Empty(t, events, "reported once")
-
-			tc.fix(f)
-			f.refreshCaches()
-			writes, _, err = f.sync()
-			require.NoError(t, err)
-			assert.Equal(t, []string{
-				"create workflows " + ns + "/" + awName,
-				"update artifactworkflows/status " + ns + "/" + awName,
-			}, writes)
-		})
-	}
-}
-
-func TestTypeChangesEnqueueOnlyWaitingArtifactWorkflowsOfThatType(t *testing.T) {
-	waiting := alpineArtifactWorkflow()
-	started := alpineArtifactWorkflow()
-	started.Name, started.UID = "started", "uid-started"
-	started.Status.Phase = arcv1.WorkflowPhaseRunning
-	otherType := alpineArtifactWorkflow()
-	otherType.Name, otherType.UID, otherType.Spec.Type = "helm-one", "uid-helm", "helm"
-	otherNamespace := alpineArtifactWorkflow()
-	otherNamespace.Namespace = "team-b"
-	f := newFixture(t, waiting, started, otherType, otherNamespace)
-
-	f.ctrl.enqueueWaitingOfType(ociArtifactType())
-	require.Equal(t, 1, f.ctrl.queue.Len(), "a namespaced type reaches only its namespace")
-	key, _ := f.ctrl.queue.Get()
-	assert.Equal(t, ns+"/"+awName, key.String())
-	f.ctrl.queue.Done(key)
-
-	f.ctrl.enqueueWaitingOfType(ociClusterArtifactType("p"))
-	assert.Equal(t, 2, f.ctrl.queue.Len(), "a cluster type reaches every namespace")
-}
-
-func TestSyncMirrorsTheWorkflow(t *testing.T) {
-	started := metav1.NewTime(testNow.Add(-2 * 60e9))
-	finished := metav1.NewTime(testNow.Add(-60e9))
-	cases := []struct {
-		name       string
-		status     wfv1.WorkflowStatus
-		wantPhase  arcv1.WorkflowPhase
-		wantReady  metav1.ConditionStatus
-		wantReason string
-		wantEvents []string
-		wantTimes  [2]*metav1.Time
-	}{
-		{"running", wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: started},
-			arcv1.WorkflowPhaseRunning, metav1.ConditionFalse, ReasonRunning, nil, [2]*metav1.Time{&started, nil}},
-		{"succeeded", wfv1.WorkflowStatus{Phase: wfv1.WorkflowSucceeded, StartedAt: started, FinishedAt: finished},
-			arcv1.WorkflowPhaseSucceeded, metav1.ConditionTrue, ReasonSucceeded, nil, [2]*metav1.Time{&started, &finished}},
-		{"failed", wfv1.WorkflowStatus{Phase: wfv1.WorkflowFailed, Message: "child 'push' failed", StartedAt: started, FinishedAt: finished},
-			arcv1.WorkflowPhaseFailed, metav1.ConditionFalse, ReasonFailed, []string{"Warning " + ReasonFailed}, [2]*metav1.Time{&started, &finished}},
-		{"error", wfv1.WorkflowStatus{Phase: wfv1.WorkflowError, Message: "invalid spec", StartedAt: started, FinishedAt: finished},
-			arcv1.WorkflowPhaseError, metav1.ConditionFalse, ReasonError, []string{"Warning " + ReasonError}, [2]*metav1.Time{&started, &finished}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
-			_, _, err := f.sync()
-			require.NoError(t, err)
-			f.setWorkflowStatus(tc.status)
-
-			writes, events, err := f.sync()
-			require.NoError(t, err)
-			assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes)
-			assert.Equal(t, tc.wantEvents, nilIfEmpty(controllertest.EventReasons(events)))
-			status := f.artifactWorkflow().Status
-			assert.Equal(t, tc.wantPhase, status.Phase)
-			assert.Equal(t, tc.status.Message, status.Message)
-			assert.Equal(t, tc.wantTimes[0], status.StartedAt)
-			assert.Equal(t, tc.wantTimes[1], status.FinishedAt)
-			ready := meta.FindStatusCondition(status.Conditions, arcv1.ConditionReady)
-			require.NotNil(t, ready)
-			assert.Equal(t, tc.wantReady, ready.Status)
-			assert.Equal(t, tc.wantReason, ready.Reason)
-
-			writes, events, err = f.sync()
-			require.NoError(t, err)
-			assert.Empty(t, writes, "a resync writes nothing")
-			assert.Empty(t, events)
-		})
-	}
-}
-
-func nilIfEmpty(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	return s
-}
-
-func TestSyncNeverTouchesAWorkflowItDoesNotControl(t *testing.T) {
-	cases := []struct {
-		name    string
-		foreign *wfv1.Workflow
-	}{
-		{
-			name: "a Workflow with ARC's labels owned by someone else (in the cache)",
-			foreign: func() *wfv1.Workflow {
-				wf := ownWorkflow(wfv1.WorkflowRunning)
-				wf.OwnerReferences[0].UID = "uid-of-an-earlier-artifactworkflow"
-				return wf
-			}(),
-		},
-		{
-			name: "a Workflow without ARC's labels (not in the cache)",
-			foreign: &wfv1.Workflow{
-				ObjectMeta: metav1.ObjectMeta{Name: awName, Namespace: ns},
-			},
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType(), tc.foreign)
-			queue := &recordingQueue{Queue: f.ctrl.queue}
-			f.ctrl.queue = queue
-			writes, events, err := f.sync()
-			require.NoError(t, err, "a conflict is reported, not an error to retry with backoff")
-			assert.Equal(t, []time.Duration{conflictRecheck}, queue.addedAfter, "checked again later: the foreign Workflow is not watched")
-			for _, w := range writes {
-				for _, verb := range []string{"update", "patch", "delete"} {
-					assert.NotContains(t, w, verb+" workflows", "the foreign Workflow must not be written")
-				}
-			}
-			assert.Equal(t, tc.foreign.OwnerReferences, f.workflow().OwnerReferences, "an attempted create that failed changed nothing")
-			assert.Contains(t, writes, "update artifactworkflows/status "+ns+"/"+awName)
-			assert.Equal(t, []string{"Warning " + ReasonWorkflowConflict}, controllertest.EventReasons(events))
-			assert.Contains(t, f.artifactWorkflow().Status.Message, "not controlled by this ArtifactWorkflow")
-		})
-	}
-}
-
-func TestSyncReportsAWorkflowThatVanishedBeforeItFinished(t *testing.T) {
-	aw := alpineArtifactWorkflow()
-	aw.Status.Phase = arcv1.WorkflowPhaseRunning
-	f := newFixture(t, aw, ociArtifactType())
-
-	writes, events, err := f.sync()
-	require.NoError(t, err)
-	assert.Equal(t, []string{"update artifactworkflows/status " + ns + "/" + awName}, writes, "no new Workflow")
-	assert.Equal(t, []string{"Warning " + ReasonWorkflowDeleted}, controllertest.EventReasons(events))
-	status := f.artifactWorkflow().Status
-	assert.Equal(t, arcv1.WorkflowPhaseError, status.Phase)
-	assert.Contains(t, status.Message, "was deleted before it finished")
-}
-
-func TestSyncTrustsTheAPIServerWhenTheCacheLags(t *testing.T) {
-	aw := alpineArtifactWorkflow()
-	aw.Status.Phase = arcv1.WorkflowPhaseRunning
-	f := newFixture(t, aw, ociArtifactType(), ownWorkflow(wfv1.WorkflowRunning))
-	_, _, err := f.sync() // mirrors the running Workflow
-	require.NoError(t, err)
-	require.NoError(t, f.wf.Argoproj().V1alpha1().Workflows().Informer().GetIndexer().Replace(nil, ""))
-
-	writes, events, err := f.sync()
-	require.NoError(t, err)
-	assert.Equal(t, arcv1.WorkflowPhaseRunning, f.artifactWorkflow().Status.Phase, "a lagging cache must not lose a running Workflow")
-	assert.Empty(t, writes, "the Workflow read from the API server is the one mirrored already: nothing to write or create")
-	assert.Empty(t, events)
-}
-
 func TestSyncWaitsForTheCacheToCatchUpWithItsOwnStatusWrite(t *testing.T) {
 	f := newFixture(t, alpineArtifactWorkflow(), ociArtifactType())
 	_, _, err := f.sync() // creates the Workflow; its status waits for Argo
 	require.NoError(t, err)
-	f.clock.SetTime(testNow.Add(pendingStatusDelay)) // Argo is late
+	f.setWorkflowStatus(wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.NewTime(testNow)})
 	before := f.artifactWorkflow()
 	_, _, err = f.sync()
 	require.NoError(t, err)
 	written := f.artifactWorkflow()
-	require.Equal(t, arcv1.WorkflowPhasePending, written.Status.Phase)
+	require.Equal(t, arcv1.WorkflowPhaseRunning, written.Status.Phase)
 	require.NotEqual(t, before.ResourceVersion, written.ResourceVersion)
 
 	// The Workflow's event arrives before the ArtifactWorkflow's: the cache

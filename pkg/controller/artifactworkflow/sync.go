@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -132,10 +131,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 			return err
 		}
 	}
-	if wait := c.pendingStatusWait(aw, created, outcome); wait > 0 {
-		// Argo has not started the new Workflow yet; its start usually
-		// follows at once and writes the status then.
-		c.queue.AddAfter(key, wait)
+	if awaitsArgo(aw, created, outcome) {
 		return nil
 	}
 	if err := c.writeStatus(ctx, aw, outcome); err != nil {
@@ -206,65 +202,19 @@ func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, o
 	return outcome, created, err
 }
 
-// pendingStatusDelay is how long ARC leaves the status of an
-// ArtifactWorkflow unwritten after its first Workflow was created, while
-// Argo has not started it. Argo's controller usually starts a Workflow
-// within a second, and the Running phase is then the first status write:
-// the Pending status in between would cost a write per artifact that
-// nobody sees. A Workflow that Argo has not started by then gets its
-// Pending status, with a message that says so, unless Argo is visibly
-// working through a backlog (see argoProgress).
-const pendingStatusDelay = 30 * time.Second
-
-// pendingStatusWait is how long the status write of outcome may wait: only
-// an ArtifactWorkflow whose status is still empty waits, for its first
-// Workflow that Argo has not started, until pendingStatusDelay after the
-// Workflow's creation, and after that while Argo started another of ARC's
-// Workflows in the namespace within the last pendingStatusDelay: Argo is
-// then busy, not down, and reaches this one in its turn. A 10,000-artifact
-// Order would otherwise cost a status write per artifact while Argo works
-// through it. Everything else is written at once.
-func (c *Controller) pendingStatusWait(aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow, o syncOutcome) time.Duration {
-	if wf == nil || wf.Status.Phase != "" || wf.DeletionTimestamp != nil || o.reason != ReasonPending ||
-		aw.Status.Phase != arcv1.WorkflowPhaseUnknown || aw.Status.WorkflowName != "" || len(aw.Status.Conditions) > 0 {
-		return 0
-	}
-	now := c.clock.Now()
-	wait := wf.CreationTimestamp.Add(pendingStatusDelay).Sub(now)
-	if last, ok := c.argoProgress.last(aw.Namespace); ok {
-		wait = max(wait, last.Add(pendingStatusDelay).Sub(now))
-	}
-	// A clock ahead of the API server's must not make it wait longer.
-	return min(wait, pendingStatusDelay)
-}
-
-// argoProgress remembers, per namespace, when Argo last started one of
-// ARC's Workflows (gave it its first phase): the sign that Argo is working
-// through the Workflows ARC created, not down.
-type argoProgress struct {
-	mu      sync.Mutex
-	started map[string]time.Time
-}
-
-func newArgoProgress() *argoProgress {
-	return &argoProgress{started: map[string]time.Time{}}
-}
-
-// record notes that Argo started a Workflow in namespace at t.
-func (p *argoProgress) record(namespace string, t time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t.After(p.started[namespace]) {
-		p.started[namespace] = t
-	}
-}
-
-// last returns when Argo last started a Workflow in namespace.
-func (p *argoProgress) last(namespace string) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	t, ok := p.started[namespace]
-	return t, ok
+// awaitsArgo tells whether the status write of outcome waits for Argo: the
+// first Workflow of an ArtifactWorkflow whose status is still empty, which
+// Argo has not started. Argo's controller usually starts a Workflow within
+// a second, and the Running phase is then the first status write: a
+// Pending status in between would cost a write per artifact that nobody
+// sees, and while Argo is down or far behind, a write per artifact when
+// the cluster can least afford it. The Workflow's start event syncs the
+// ArtifactWorkflow again. Should Argo not start it, the Order says so, in
+// one status write for all its artifacts (see the Order controller's
+// notStartedByArgo).
+func awaitsArgo(aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow, o syncOutcome) bool {
+	return wf != nil && wf.Status.Phase == "" && wf.DeletionTimestamp == nil && o.reason == ReasonPending &&
+		aw.Status.Phase == arcv1.WorkflowPhaseUnknown && aw.Status.WorkflowName == "" && len(aw.Status.Conditions) == 0
 }
 
 // ownedByLiveOrder returns the Order, when one that exists, is not being

@@ -78,6 +78,8 @@ type Controller struct {
 	statusBatchPeriod time.Duration
 	// resyncs queues the periodic resyncs of Orders.
 	resyncs controller.ResyncSpreader
+	// argoProgress tells a busy Argo from one that is down; see notStartedByArgo.
+	argoProgress *controller.ArgoProgress
 
 	// minScheduleInterval is the least time between two runs of a
 	// schedule; see WithMinScheduleInterval.
@@ -200,6 +202,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		maxMessageBytes:   controller.DefaultMaxMessageBytes,
 
 		minScheduleInterval: schedule.DefaultMinInterval,
+		argoProgress:        controller.NewArgoProgress(),
 	}
 	c.enqueueOrder = controller.Enqueuer(c.queue)
 	c.resyncs.Queue = c.queue
@@ -324,6 +327,11 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 		// Labels decide which ClusterArtifactTypes a namespace is offered.
 		controller.InformerHandler{Informer: inf.Namespaces.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			UpdateFunc: c.updateNamespace,
+			DeleteFunc: c.forgetNamespace,
+		}},
+		// A Workflow's start tells that Argo is working in its namespace.
+		controller.InformerHandler{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+			UpdateFunc: c.recordArgoStart,
 		}},
 	)
 }

@@ -48,7 +48,7 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 		status.ArtifactWorkflows = make(map[string]arcv1.OrderArtifactWorkflowStatus, len(r.active)+len(r.kept))
 	}
 	for _, a := range r.active {
-		entry := newEntry(a.want.name, a.want.indices, a.aw, maxMessageBytes)
+		entry := newEntry(a.want.name, a.want.indices, a.aw, r.notStarted, maxMessageBytes)
 		status.ArtifactWorkflows[a.want.hash] = entry
 		count(&status, entry.Phase, int32(len(a.want.indices)))
 		if a.want.spec.Cron != nil {
@@ -57,7 +57,7 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 	}
 	covered := map[int32]bool{}
 	for _, k := range r.kept {
-		entry := newEntry(k.aw.Name, k.indices, k.aw, maxMessageBytes)
+		entry := newEntry(k.aw.Name, k.indices, k.aw, r.notStarted, maxMessageBytes)
 		status.ArtifactWorkflows[hashOf(k.aw)] = entry
 		count(&status, entry.Phase, int32(len(k.indices)))
 		if k.aw.Spec.Cron != nil {
@@ -108,14 +108,18 @@ func statusMessageBytes(n, maxMessageBytes int) int {
 }
 
 // newEntry is the status entry of an ArtifactWorkflow serving the artifacts
-// at indices; aw may be nil while it could not be created.
-func newEntry(name string, indices []int32, aw *arcv1.ArtifactWorkflow, maxMessageBytes int) arcv1.OrderArtifactWorkflowStatus {
+// at indices; aw may be nil while it could not be created. notStarted names
+// the Workflows Argo should have started and has not, by ArtifactWorkflow.
+func newEntry(name string, indices []int32, aw *arcv1.ArtifactWorkflow, notStarted map[string]string, maxMessageBytes int) arcv1.OrderArtifactWorkflowStatus {
 	entry := arcv1.OrderArtifactWorkflowStatus{Name: name, ArtifactIndex: indices[0]}
 	if len(indices) > 1 {
 		entry.DuplicateIndices = append([]int32(nil), indices[1:]...)
 	}
 	if aw != nil {
 		entry.Phase, entry.Message = aw.Status.Phase, controller.TruncateMessage(aw.Status.Message, maxMessageBytes)
+		if wf, late := notStarted[aw.Name]; late && entry.Phase == arcv1.WorkflowPhaseUnknown {
+			entry.Phase, entry.Message = arcv1.WorkflowPhasePending, notStartedMessage(wf)
+		}
 		if aw.Spec.Run != aw.Status.Run && (entry.Phase.Finished() || entry.Phase == arcv1.WorkflowPhaseUnknown) {
 			// A re-run is asked for and has not started: the artifact is
 			// not finished any more.

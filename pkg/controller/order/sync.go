@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -59,7 +60,13 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	// it concerns took it over; until then the status keeps the previous one.
 	handled, rerunErr := c.handleRerunRequests(ctx, order, &r, actErr == nil)
 
-	status := computeStatus(order, r, c.clock.Now(), c.maxMessageBytes)
+	now := c.clock.Now()
+	var argoDue time.Duration
+	r.notStarted, argoDue = c.notStartedByArgo(order, r, now)
+	if argoDue > 0 {
+		c.queue.AddAfter(key, argoDue)
+	}
+	status := computeStatus(order, r, now, c.maxMessageBytes)
 	applyRerunStatus(order, &status, handled)
 	rerunWarning := c.setRerunProblem(order, &status)
 	statusErr := c.writeStatus(ctx, order, status)
@@ -103,6 +110,24 @@ type reconciled struct {
 	unresolved []unresolvedArtifact
 	// refused is set when the API server refused to create an ArtifactWorkflow.
 	refused bool
+	// notStarted names, by ArtifactWorkflow, the Workflows Argo should have
+	// started and has not (see notStartedByArgo).
+	notStarted map[string]string
+}
+
+// artifactWorkflows returns the ArtifactWorkflows the Order keeps: the
+// wanted ones that exist and the kept ones.
+func (r reconciled) artifactWorkflows() []*arcv1.ArtifactWorkflow {
+	aws := make([]*arcv1.ArtifactWorkflow, 0, len(r.active)+len(r.kept))
+	for _, a := range r.active {
+		if a.aw != nil {
+			aws = append(aws, a.aw)
+		}
+	}
+	for _, k := range r.kept {
+		aws = append(aws, k.aw)
+	}
+	return aws
 }
 
 type activeArtifactWorkflow struct {
