@@ -82,6 +82,30 @@ func reportedNotStarted(order *arcv1.Order, aw *arcv1.ArtifactWorkflow, workflow
 	return ok && entry.Name == aw.Name && entry.Message == notStartedMessage(workflow)
 }
 
+// enqueueOrderOfNewWorkflow looks at the Order of a Workflow Argo has not
+// started when argoStartDelay has passed: nothing else would, since the
+// ArtifactWorkflow's status stays empty until Argo starts it. The queue
+// keeps one wait per Order, however many of its Workflows arrive.
+func (c *Controller) enqueueOrderOfNewWorkflow(obj interface{}) {
+	wf, ok := obj.(*controller.CachedWorkflow)
+	if !ok || wf.Status.Phase != "" {
+		return
+	}
+	awKey, _, ok := controller.ControllerOf(wf, artifactWorkflowKind)
+	if !ok {
+		return
+	}
+	aw, err := c.artifactWorkflows.ArtifactWorkflows(awKey.Namespace).Get(awKey.Name)
+	if err != nil {
+		return
+	}
+	if order, _, ok := controller.ControllerOf(aw, orderKind.GroupKind()); ok {
+		c.queue.AddAfter(order, argoStartDelay)
+	}
+}
+
+var artifactWorkflowKind = arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow").GroupKind()
+
 // recordArgoStart notes, for a Workflow that just got its first phase,
 // that Argo is working in its namespace.
 func (c *Controller) recordArgoStart(oldObj, newObj interface{}) {

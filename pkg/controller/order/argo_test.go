@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
@@ -116,4 +118,39 @@ func TestOrderKeepsSayingArgoHasNotStartedAWorkflowUntilItDoes(t *testing.T) {
 	assert.Empty(t, writes, "still said")
 	late, _ := f.ctrl.notStartedByArgo(f.order("o"), reconciled{kept: []keptArtifactWorkflow{{aw: aw}}}, testNow)
 	assert.NotEmpty(t, late[aw.Name])
+}
+
+// Nothing else syncs an Order whose Workflows Argo does not start (their
+// ArtifactWorkflows write no status): a new Workflow queues its Order for
+// when it is due; one Argo already started does not.
+func TestNewWorkflowQueuesItsOrderForWhenArgoIsDue(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		phase      wfv1.WorkflowPhase
+		wantQueued bool
+	}{
+		{"a Workflow Argo has not started queues its Order after the delay", "", true},
+		{"a Workflow Argo started does not", wfv1.WorkflowRunning, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, aw := orderWithWorkflow(t, 0, tc.phase)
+			clock := clocktesting.NewFakeClock(testNow)
+			f.ctrl.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+				workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Clock: clock})
+			defer f.ctrl.queue.ShutDown()
+			wf, err := f.ctrl.workflows.Get(ns, naming.Workflow(aw.Name, 0))
+			require.NoError(t, err)
+
+			f.ctrl.enqueueOrderOfNewWorkflow(wf)
+			assert.Zero(t, f.ctrl.queue.Len(), "not before the delay")
+			clock.Step(argoStartDelay)
+			if !tc.wantQueued {
+				assert.Never(t, func() bool { return f.ctrl.queue.Len() > 0 }, 200*time.Millisecond, 10*time.Millisecond)
+				return
+			}
+			require.Eventually(t, func() bool { return f.ctrl.queue.Len() == 1 }, 5*time.Second, time.Millisecond)
+			key, _ := f.ctrl.queue.Get()
+			assert.Equal(t, cache.ObjectName{Namespace: ns, Name: "o"}, key)
+		})
+	}
 }

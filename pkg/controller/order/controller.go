@@ -329,8 +329,10 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 			UpdateFunc: c.updateNamespace,
 			DeleteFunc: c.forgetNamespace,
 		}},
-		// A Workflow's start tells that Argo is working in its namespace.
+		// A Workflow's start tells that Argo is working in its namespace;
+		// a new one Argo may not start in time.
 		controller.InformerHandler{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueOrderOfNewWorkflow,
 			UpdateFunc: c.recordArgoStart,
 		}},
 	)
