@@ -77,7 +77,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 
 	arcFactory := arcinformers.NewSharedInformerFactoryWithOptions(cl.informers.arc, o.resyncPeriod,
 		arcinformers.WithNamespace(o.namespace),
-		arcinformers.WithTransform(controller.StripManagedFields))
+		arcinformers.WithTransform(controller.SlimARCObject))
 	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.informers.argo, o.resyncPeriod,
 		argoinformers.WithNamespace(o.namespace),
 		argoinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {

@@ -5,6 +5,8 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 )
 
 // The informer transforms: what ARC keeps of each object it caches. ARC
@@ -24,6 +26,21 @@ func StripManagedFields(obj interface{}) (interface{}, error) {
 		delete(m.GetAnnotations(), lastAppliedAnnotation)
 	}
 	return obj, nil
+}
+
+// SlimARCObject is the transform of ARC's own informers: StripManagedFields,
+// and for the kinds ARC caches one of per artifact (ArtifactWorkflows, and
+// Orders with a status entry per artifact) their recurring strings shared
+// (see intern).
+func SlimARCObject(obj interface{}) (interface{}, error) {
+	obj, err := StripManagedFields(obj)
+	switch o := obj.(type) {
+	case *arcv1.ArtifactWorkflow:
+		internArtifactWorkflow(o)
+	case *arcv1.Order:
+		internOrder(o)
+	}
+	return obj, err
 }
 
 // lastAppliedAnnotation is where kubectl apply keeps the object it applied.

@@ -56,13 +56,14 @@ type CachedWorkflowStatus struct {
 func CacheWorkflow(wf *wfv1.Workflow) *CachedWorkflow {
 	meta := wf.ObjectMeta
 	meta.Labels, meta.Annotations, meta.ManagedFields = nil, nil, nil
+	internMeta(&meta)
 	return &CachedWorkflow{
 		ObjectMeta:       meta,
-		ArtifactWorkflow: wf.Labels[arcv1.LabelArtifactWorkflow],
-		CronWorkflow:     wf.Labels[LabelCronWorkflow],
+		ArtifactWorkflow: intern(wf.Labels[arcv1.LabelArtifactWorkflow]),
+		CronWorkflow:     intern(wf.Labels[LabelCronWorkflow]),
 		ScheduledTime:    wf.Annotations[AnnotationScheduledTime],
 		Status: CachedWorkflowStatus{
-			Phase:      wf.Status.Phase,
+			Phase:      wfv1.WorkflowPhase(intern(string(wf.Status.Phase))),
 			Message:    WorkflowMessage(wf),
 			StartedAt:  wf.Status.StartedAt,
 			FinishedAt: wf.Status.FinishedAt,
