@@ -63,8 +63,11 @@ cluster-down: ## Stop the controller run-local started and every process of the 
 install: ## Apply ARC's CRDs to the cluster KUBECONFIG names and wait until they are served.
 	@hack/build-tool.sh kubectl >/dev/null
 	$(KUBECTL) --kubeconfig $(KUBECONFIG) apply --server-side -k manifests/crd
-	$(KUBECTL) --kubeconfig $(KUBECONFIG) wait --for condition=Established --timeout 60s \
-	  $(foreach r,$(ARC_CRDS),crd/$(r).arc.opendefense.cloud)
+	@# kubectl wait fails at once while a new CRD has no conditions yet: retry for a minute.
+	@for i in $$(seq 60); do \
+	  $(KUBECTL) --kubeconfig $(KUBECONFIG) wait --for condition=Established --timeout 10s \
+	    $(foreach r,$(ARC_CRDS),crd/$(r).arc.opendefense.cloud) && exit 0; sleep 1; \
+	done; echo "ARC's CRDs are not Established" >&2; exit 1
 
 .PHONY: uninstall
 uninstall: ## Delete ARC's CRDs (and with them every ARC object) from the cluster KUBECONFIG names.

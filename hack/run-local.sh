@@ -141,8 +141,13 @@ install_crds() {
   local crds
   kc apply --server-side --force-conflicts --field-manager=arc-run-local -k manifests/crd >/dev/null
   crds="$(kc get -k manifests/crd -o name)"
+  # kubectl wait fails at once while a new CRD has no conditions yet: retry.
+  local deadline=$((SECONDS + 60))
   # shellcheck disable=SC2086 # one name per word
-  kc wait --for=condition=Established --timeout=60s ${crds} >/dev/null
+  until kc wait --for=condition=Established --timeout=10s ${crds} >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "ARC's CRDs are not Established after 60 s"
+    sleep 1
+  done
   info "$(wc -w <<<"${crds}") CRDs established"
 }
 

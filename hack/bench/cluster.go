@@ -197,8 +197,7 @@ func (p paths) installARC(ctx context.Context) error {
 	if err := p.kubectl(ctx, "apply", "--server-side", "--force-conflicts", "--field-manager=arc-bench", "-k", "manifests/crd"); err != nil {
 		return err
 	}
-	if err := p.kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/orders.arc.opendefense.cloud", "crd/artifactworkflows.arc.opendefense.cloud",
+	if err := p.waitEstablished(ctx, "crd/orders.arc.opendefense.cloud", "crd/artifactworkflows.arc.opendefense.cloud",
 		"crd/endpoints.arc.opendefense.cloud", "crd/artifacttypes.arc.opendefense.cloud",
 		"crd/clusterartifacttypes.arc.opendefense.cloud"); err != nil {
 		return err
@@ -207,6 +206,24 @@ func (p paths) installARC(ctx context.Context) error {
 		return err
 	}
 	return p.kubectl(ctx, "apply", "--server-side", "--force-conflicts", "--field-manager=arc-bench", "-k", "manifests/rbac")
+}
+
+// waitEstablished waits up to a minute until the CRDs are Established.
+// kubectl wait fails at once, instead of waiting, while a CRD just created
+// has no conditions yet ("accessor error: <nil>"), so it is retried.
+func (p paths) waitEstablished(ctx context.Context, crds ...string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := p.kubectl(ctx, append([]string{"wait", "--for=condition=Established", "--timeout=10s"}, crds...)...)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // writeControllerKubeconfig gets a token of ARC's ServiceAccount through the
