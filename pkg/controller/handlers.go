@@ -153,12 +153,26 @@ func (s ResyncSpreader) Enqueue(key cache.ObjectName) {
 	s.Queue.AddAfter(key, resyncDelay(key, s.Window))
 }
 
-// resyncDelay is key's place in the window: the same for the same key, so
-// each object is resynced once per period, at the same offset.
+// resyncBatch is the granularity of the spread: the resyncs of a window
+// come in batches a second apart, so that workers sync them in bursts, as
+// they would without a spread, rather than waking for each one, and a new
+// Order waits behind at most one second's share of the resyncs. Spreading
+// costs CPU all the same (make bench, 1,000 artifacts, resync every 20 s:
+// 2.4 CPU-s per idle minute one by one, 2.0 in batches, 0.7 without a
+// spread); at the default resync of 10 minutes that is 30 times less.
+const resyncBatch = time.Second
+
+// resyncDelay is key's place in the window, in whole batches: the same for
+// the same key, so each object is resynced once per period, at the same
+// offset.
 func resyncDelay(key cache.ObjectName, window time.Duration) time.Duration {
+	batches := uint64(window / resyncBatch)
+	if batches < 2 {
+		return 0
+	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key.Namespace))
 	_, _ = h.Write([]byte{'/'})
 	_, _ = h.Write([]byte(key.Name))
-	return time.Duration(h.Sum64() % uint64(window))
+	return time.Duration(h.Sum64()%batches) * resyncBatch
 }
