@@ -385,17 +385,17 @@ func (p paths) launchController(kubeconfig string, spec controllerSpec) (*contro
 
 // startController starts bin/arc-controller with ARC's identity, without
 // leader election, and waits until /readyz says its caches synced.
-func (p paths) startController(ctx context.Context, kubeconfig string, args []string) (*controllerProc, error) {
+func (p paths) startController(ctx context.Context, kubeconfig string, args []string, logName string) (*controllerProc, error) {
 	c, err := p.launchController(kubeconfig, controllerSpec{
 		name:    "arc-controller",
-		logPath: p.local("logs", "bench-arc-controller.log"),
+		logPath: p.local("logs", logName),
 		pidFile: filepath.Join(p.outDir(), "arc-controller.pid"),
 		args:    append([]string{"--leader-elect=false"}, args...),
 	})
 	if err != nil {
 		return nil, err
 	}
-	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/bench-arc-controller.log)", arcUser, c.pid(), strings.Join(args, " "))
+	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/%s)", arcUser, c.pid(), strings.Join(args, " "), logName)
 	if err := c.waitReady(ctx, 90*time.Second); err != nil {
 		c.stop()
 		return nil, err

@@ -140,3 +140,48 @@ func TestLatencyFiguresAreNearestRankPercentiles(t *testing.T) {
 		t.Errorf("no samples: %+v", none)
 	}
 }
+
+func TestMedianRatio(t *testing.T) {
+	rounds := func(ratios ...float64) []RoundFigures {
+		out := make([]RoundFigures, len(ratios))
+		for i, r := range ratios {
+			out[i] = RoundFigures{Round: i + 1, Ratio: r}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		rounds []RoundFigures
+		want   float64
+	}{
+		{"no round gives 0", nil, 0},
+		{"one round is its own median", rounds(1.44), 1.44},
+		{"an odd count takes the middle of the sorted ratios", rounds(1.91, 1.15, 1.43, 1.66, 1.44), 1.44},
+		{"an even count takes the mean of the middle two", rounds(1.3, 0.9, 1.1, 2.0), 1.2},
+		{"one slow outlier moves it by at most one rank", rounds(1.0, 1.1, 9.9), 1.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := medianRatio(tc.rounds); got != tc.want {
+				t.Errorf("medianRatio = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRoundPrefixesKeepRoundsApart(t *testing.T) {
+	arc2, fast2 := roundPrefixes(2)
+	arc3, _ := roundPrefixes(3)
+	for _, p := range []string{arc2, fast2, arc3} {
+		if !inBench(p + "0") {
+			t.Errorf("%s0 is not tracked", p)
+		}
+		for _, other := range []string{nsPrefixARC, nsPrefixBase, nsPrefixFast} {
+			if strings.HasPrefix(p, other) {
+				t.Errorf("%s would be counted with round 1's %s", p, other)
+			}
+		}
+	}
+	if arc2 == arc3 {
+		t.Errorf("rounds 2 and 3 share the prefix %s", arc2)
+	}
+}

@@ -17,6 +17,7 @@ import (
 // run cleans up what an interrupted earlier run left.
 const (
 	labelBench     = "arc.opendefense.cloud/bench"
+	nsPrefixBench  = "bench-" // of every namespace below and of rounds.go's
 	nsPrefixARC    = "bench-arc-"
 	nsPrefixBase   = "bench-base-"
 	nsPrefixFast   = "bench-fast-"

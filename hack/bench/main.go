@@ -47,6 +47,9 @@ type config struct {
 	fastInFlight int
 	// latencyOrders is how many one-artifact Orders the latency probe applies.
 	latencyOrders int
+	// rounds is how many times the headline comparison is made (see
+	// rounds.go); 0 takes the preset's.
+	rounds int
 	// profile, when set, fetches a CPU profile of ARC of that length from
 	// the moment the Orders are applied (arc-controller --profiling).
 	profile time.Duration
@@ -56,12 +59,16 @@ type config struct {
 var presets = map[string]struct {
 	orders, artifacts int
 	timeout           time.Duration
+	// rounds of the headline comparison: five where one takes seconds and
+	// drifts with the API server, one where it takes minutes (and every
+	// round would first wait minutes for the last one's namespaces to go).
+	rounds int
 }{
-	"default": {100, 10, 20 * time.Minute},
-	"large":   {1000, 10, 90 * time.Minute},
+	"default": {100, 10, 30 * time.Minute, 5},
+	"large":   {1000, 10, 90 * time.Minute, 1},
 	// With the real Argo controller every Workflow runs a pod: smaller.
-	"default-argo": {20, 5, 20 * time.Minute},
-	"large-argo":   {100, 10, 60 * time.Minute},
+	"default-argo": {20, 5, 20 * time.Minute, 1},
+	"large-argo":   {100, 10, 60 * time.Minute, 1},
 }
 
 var started = time.Now()
@@ -87,6 +94,7 @@ func main() {
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "ARC has settled once it made no write for this long after every Order succeeded")
 	fs.Float64Var(&c.phaseRate, "phase-rate", 200, "simulated Argo: Workflow phase changes per second")
 	fs.IntVar(&c.fastInFlight, "unthrottled-in-flight", 8, "creates the unthrottled baseline keeps in flight")
+	fs.IntVar(&c.rounds, "rounds", 0, "how many times ARC and the unthrottled baseline are compared, on a cluster cleaned in between; the headline is the median (0: the preset's, 5 at default scale, 1 at large or with --argo)")
 	fs.IntVar(&c.latencyOrders, "latency-orders", 100, "one-artifact Orders applied one at a time after the idle window to measure Order -> Workflow latency (0: skip)")
 	fs.DurationVar(&c.profile, "profile", 0, "fetch a CPU profile of ARC of this length once the Orders are applied, and a heap profile once every Order succeeded, into .local/bench (0: none)")
 	_ = fs.Parse(os.Args[1:])
@@ -123,6 +131,15 @@ func (c *config) complete() error {
 	}
 	if c.timeout == 0 {
 		c.timeout = p.timeout
+	}
+	if c.rounds == 0 {
+		c.rounds = p.rounds
+	}
+	if c.rounds < 0 {
+		return fmt.Errorf("--rounds must not be negative")
+	}
+	if c.rounds > 1 && c.keep {
+		return fmt.Errorf("--keep leaves the objects in place, and rounds after the first need a clean cluster: add --rounds=1")
 	}
 	if c.phaseRate <= 0 {
 		return fmt.Errorf("--phase-rate must be positive")
@@ -202,7 +219,7 @@ func run(ctx context.Context, c config) (err error) {
 		ctrlFlags = append(ctrlFlags, "--profiling")
 	}
 	res.Controller.Flags = ctrlFlags
-	ctrl, err = p.startController(runCtx, sess.kubeconfig, ctrlFlags)
+	ctrl, err = p.startController(runCtx, sess.kubeconfig, ctrlFlags, "bench-arc-controller.log")
 	if err != nil {
 		return err
 	}
@@ -216,12 +233,7 @@ func run(ctx context.Context, c config) (err error) {
 	rss := sampleRSS(ctrl.pid())
 	defer rss.stop()
 
-	orders := make([]*arcv1.Order, c.orders)
-	exp := expected{prefix: nsPrefixARC, total: artifacts}
-	for i := range orders {
-		orders[i] = newOrder(orderNamespace(nsPrefixARC, i, c.namespaces), i, c.artifacts)
-		exp.orders = append(exp.orders, key(orders[i].Namespace, orders[i].Name))
-	}
+	orders, exp := newLoad(c, nsPrefixARC)
 	apiCPU0 := procCPU(p.apiserverPid())
 	logf("applying %d Orders", len(orders))
 	firstApply, lastApplied, err := applyOrders(runCtx, admin.arc, orders, 16)
@@ -236,16 +248,7 @@ func run(ctx context.Context, c config) (err error) {
 	}
 	logf("applied %d Orders in %.2f s; waiting for ARC to create %d ArtifactWorkflows and Workflows", len(orders), res.ARC.ApplySeconds, artifacts)
 
-	var pr progress
-	err = waitFor(runCtx, c.progress, "every ArtifactWorkflow and Workflow of ARC", func() (bool, string) {
-		pr = trk.progress(exp)
-		return pr.AWs >= artifacts && pr.WFs >= artifacts,
-			fmt.Sprintf("ARC: %d of %d ArtifactWorkflows, %d of %d Workflows exist", pr.AWs, artifacts, pr.WFs, artifacts)
-	}, func() string {
-		pr := trk.progress(exp)
-		return fmt.Sprintf("Orders whose status lacks ArtifactWorkflows: %s; ArtifactWorkflows without a Workflow: %s",
-			listOrNone(pr.OrdersWithoutAllAWs), listOrNone(pr.AWsWithoutWF))
-	})
+	pr, err := waitARCCreated(runCtx, c, trk, exp)
 	if err != nil {
 		return err
 	}
@@ -424,35 +427,28 @@ func run(ctx context.Context, c config) (err error) {
 	logf("baseline: every ArtifactWorkflow exists after %.2f s, every Workflow after %.2f s",
 		res.Baseline.AWsExistSeconds, res.Baseline.WorkflowsExistSeconds)
 
-	logf("unthrottled baseline: the same %d ArtifactWorkflows and Workflows, no client-side rate limit, %d creates in flight", len(aws), c.fastInFlight)
-	fastClients, _, err := newClients(p.kubeconfig(), -1, 1)
+	var fastStart time.Time
+	res.Unthrottled, fastStart, err = measureUnthrottled(runCtx, sess, c, aws, wfs, nsPrefixFast)
 	if err != nil {
 		return err
 	}
-	fastNS := func(arcNS string) string { return nsPrefixFast + strings.TrimPrefix(arcNS, nsPrefixARC) }
-	apiCPU0 = procCPU(p.apiserverPid())
-	fs, err := runUnthrottledBaseline(runCtx, fastClients.arc, fastClients.argo, aws, wfs, fastNS, c.fastInFlight, c.argo)
-	res.Unthrottled.Errors = fs.errors
-	if err != nil {
-		return fmt.Errorf("unthrottled baseline: %w", err)
-	}
-	fastExp := expected{prefix: nsPrefixFast, total: len(aws)}
-	err = waitFor(runCtx, c.progress, "the unthrottled baseline's objects", func() (bool, string) {
-		pr = trk.progress(fastExp)
-		return pr.AWs >= len(aws) && pr.WFs >= len(aws),
-			fmt.Sprintf("unthrottled baseline: %d of %d ArtifactWorkflows, %d of %d Workflows seen", pr.AWs, len(aws), pr.WFs, len(aws))
-	}, func() string {
-		return "the unthrottled baseline's creates returned but the watch did not deliver every object"
-	})
-	if err != nil {
-		return err
-	}
-	res.Unthrottled.InFlight = c.fastInFlight
-	res.Unthrottled.APIServerCPUSeconds = round2(procCPU(p.apiserverPid()) - apiCPU0)
-	res.Unthrottled.AWsExistSeconds = seconds(fs.start, pr.LastAWSeen)
-	res.Unthrottled.WorkflowsExistSeconds = seconds(fs.start, pr.LastWFSeen)
 	res.UnthrottledRatio = ratio(res.ARC.WorkflowsExistSeconds, res.Unthrottled.WorkflowsExistSeconds)
-	logf("unthrottled baseline: every Workflow after %.2f s; ARC / unthrottled baseline = %.2f", res.Unthrottled.WorkflowsExistSeconds, res.UnthrottledRatio)
+	logf("ARC / unthrottled baseline = %.2f", res.UnthrottledRatio)
+
+	// ---- more rounds of the headline comparison
+	res.Rounds = []RoundFigures{{Round: 1, First: "arc", ARCSeconds: res.ARC.WorkflowsExistSeconds,
+		UnthrottledSeconds: res.Unthrottled.WorkflowsExistSeconds, Ratio: res.UnthrottledRatio}}
+	for r := 2; r <= c.rounds; r++ {
+		rf, err := runRound(runCtx, sess, c, ctrlFlags, aws, wfs, r)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", r, err)
+		}
+		res.Rounds = append(res.Rounds, rf)
+	}
+	res.UnthrottledRatioMedian = medianRatio(res.Rounds)
+	if len(res.Rounds) > 1 {
+		logf("ARC / unthrottled baseline over %d rounds: %s; median %.2f", len(res.Rounds), roundRatios(res.Rounds), res.UnthrottledRatioMedian)
+	}
 
 	// ---- report
 	arcAWs, arcWFs := trk.firstSeen(nsPrefixARC)
@@ -461,7 +457,7 @@ func run(ctx context.Context, c config) (err error) {
 	series := plotSeries{
 		arcAWs: cumulative(arcAWs, lastApplied), arcWFs: cumulative(arcWFs, lastApplied),
 		baseAWs: cumulative(baseAWs, bs.start), baseWFs: cumulative(baseWFs, bs.start),
-		fastAWs: cumulative(fastAWs, fs.start), fastWFs: cumulative(fastWFs, fs.start),
+		fastAWs: cumulative(fastAWs, fastStart), fastWFs: cumulative(fastWFs, fastStart),
 	}
 	jsonPath := filepath.Join(p.outDir(), stem+".json")
 	pngPath := filepath.Join(p.outDir(), stem+"-objects.png")
@@ -473,7 +469,7 @@ func run(ctx context.Context, c config) (err error) {
 	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	title := fmt.Sprintf("%d Orders x %d artifacts, %s (ARC/unthrottled %.2f)", c.orders, c.artifacts, mode, res.UnthrottledRatio)
+	title := fmt.Sprintf("%d Orders x %d artifacts, %s (ARC/unthrottled %.2f in round 1)", c.orders, c.artifacts, mode, res.UnthrottledRatio)
 	if err := plotObjects(pngPath, title, series); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
@@ -637,24 +633,40 @@ func (s *rssSampler) samples(ref time.Time) []Sample {
 func createFixtures(ctx context.Context, cl *clients, c common, baseline bool) error {
 	logf("creating %d namespaces with Endpoints, a Secret, an ArtifactType and a WorkflowTemplate each (and %d for the baseline: %v), 2 ClusterArtifactTypes and ClusterWorkflowTemplate %s",
 		c.namespaces, c.namespaces, baseline, templateName)
+	var copies []string
+	if baseline {
+		copies = []string{nsPrefixBase, nsPrefixFast}
+	}
+	return createNamespaces(ctx, cl, c.namespaces, nsPrefixARC, copies...)
+}
+
+// createNamespaces creates n namespaces named arcPrefix<i> with the
+// fixtures ARC resolves Orders against (none for an empty arcPrefix), n
+// plain namespaces for each prefix of copies (a baseline's copies of ARC's
+// objects need nothing else), and the cluster-scoped types and template.
+// What exists already is kept.
+func createNamespaces(ctx context.Context, cl *clients, n int, arcPrefix string, copies ...string) error {
 	create := func(err error) error {
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
 		return err
 	}
-	prefixes := []string{nsPrefixARC}
-	if baseline {
-		prefixes = append(prefixes, nsPrefixBase, nsPrefixFast)
+	prefixes := copies
+	if arcPrefix != "" {
+		prefixes = append([]string{arcPrefix}, copies...)
 	}
-	for i := 0; i < c.namespaces; i++ {
+	for i := 0; i < n; i++ {
 		for _, prefix := range prefixes {
 			ns := namespaceName(prefix, i)
 			if _, err := cl.kube.CoreV1().Namespaces().Create(ctx, newNamespace(ns), metav1.CreateOptions{}); create(err) != nil {
 				return err
 			}
 		}
-		ns := namespaceName(nsPrefixARC, i)
+		if arcPrefix == "" {
+			continue
+		}
+		ns := namespaceName(arcPrefix, i)
 		secret, eps, at, wt := namespaceFixtures(ns)
 		if _, err := cl.kube.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); create(err) != nil {
 			return err

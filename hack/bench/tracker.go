@@ -46,9 +46,9 @@ type wfSeen struct {
 	obj      *wfv1.Workflow
 }
 
-func inBench(ns string) bool {
-	return strings.HasPrefix(ns, nsPrefixARC) || strings.HasPrefix(ns, nsPrefixBase) || strings.HasPrefix(ns, nsPrefixFast)
-}
+// inBench tells whether ns is one of the benchmark's namespaces (of any
+// round).
+func inBench(ns string) bool { return strings.HasPrefix(ns, nsPrefixBench) }
 
 func key(ns, name string) string { return ns + "/" + name }
 
