@@ -234,7 +234,7 @@ func run(ctx context.Context, c config) (err error) {
 	defer rss.stop()
 
 	orders, exp := newLoad(c, nsPrefixARC)
-	apiCPU0 := procCPU(p.apiserverPid())
+	apiCPU0, arcCPU0 := procCPU(p.apiserverPid()), procCPU(ctrl.pid())
 	logf("applying %d Orders", len(orders))
 	firstApply, lastApplied, err := applyOrders(runCtx, admin.arc, orders, 16)
 	if err != nil {
@@ -256,6 +256,7 @@ func run(ctx context.Context, c config) (err error) {
 	res.ARC.AWsExistSeconds = seconds(lastApplied, pr.LastAWSeen)
 	res.ARC.WorkflowsExistSeconds = seconds(lastApplied, wfsExist)
 	res.ARC.APIServerCPUSeconds = round2(procCPU(p.apiserverPid()) - apiCPU0)
+	res.ARC.CreateCPUSeconds = round2(procCPU(ctrl.pid()) - arcCPU0)
 	logf("every ArtifactWorkflow exists %.2f s and every Workflow %.2f s after the last Order was applied",
 		res.ARC.AWsExistSeconds, res.ARC.WorkflowsExistSeconds)
 
@@ -437,7 +438,8 @@ func run(ctx context.Context, c config) (err error) {
 
 	// ---- more rounds of the headline comparison
 	res.Rounds = []RoundFigures{{Round: 1, First: "arc", ARCSeconds: res.ARC.WorkflowsExistSeconds,
-		UnthrottledSeconds: res.Unthrottled.WorkflowsExistSeconds, Ratio: res.UnthrottledRatio}}
+		UnthrottledSeconds: res.Unthrottled.WorkflowsExistSeconds, Ratio: res.UnthrottledRatio,
+		ARCAPIServerCPUSeconds: res.ARC.APIServerCPUSeconds, UnthrottledAPIServerCPUSeconds: res.Unthrottled.APIServerCPUSeconds}}
 	for r := 2; r <= c.rounds; r++ {
 		rf, err := runRound(runCtx, sess, c, ctrlFlags, aws, wfs, r)
 		if err != nil {

@@ -39,6 +39,11 @@ type RoundFigures struct {
 	ARCSeconds         float64 `json:"arcWorkflowsExistSeconds"`
 	UnthrottledSeconds float64 `json:"unthrottledWorkflowsExistSeconds"`
 	Ratio              float64 `json:"ratio"`
+	// The kube-apiserver's CPU over each of the two spans (ARC's from
+	// its first Order): on a machine the API server saturates, the ratio
+	// follows theirs.
+	ARCAPIServerCPUSeconds         float64 `json:"arcAPIServerCPUSeconds"`
+	UnthrottledAPIServerCPUSeconds float64 `json:"unthrottledAPIServerCPUSeconds"`
 }
 
 // roundPrefixes are the namespace prefixes of round r > 1: apart from round
@@ -61,7 +66,7 @@ func runRound(ctx context.Context, s *session, c config, flags []string, aws []*
 		if err := createNamespaces(ctx, s.admin, c.namespaces, arcPrefix); err != nil {
 			return err
 		}
-		rf.ARCSeconds, err = measureARCCreates(ctx, s, c, flags, arcPrefix, fmt.Sprintf("bench-arc-controller-round%d.log", r))
+		rf.ARCSeconds, rf.ARCAPIServerCPUSeconds, err = measureARCCreates(ctx, s, c, flags, arcPrefix, fmt.Sprintf("bench-arc-controller-round%d.log", r))
 		return err
 	}
 	fast := func() error {
@@ -73,7 +78,7 @@ func runRound(ctx context.Context, s *session, c config, flags []string, aws []*
 			return err
 		}
 		f, _, err := measureUnthrottled(ctx, s, c, aws, wfs, fastPrefix)
-		rf.UnthrottledSeconds = f.WorkflowsExistSeconds
+		rf.UnthrottledSeconds, rf.UnthrottledAPIServerCPUSeconds = f.WorkflowsExistSeconds, f.APIServerCPUSeconds
 		return err
 	}
 	steps := []func() error{arc, fast}
@@ -93,24 +98,26 @@ func runRound(ctx context.Context, s *session, c config, flags []string, aws []*
 
 // measureARCCreates starts arc-controller with flags, applies the load's
 // Orders in namespaces of prefix and returns the seconds from the last
-// Order applied until every Workflow exists; the controller is stopped
-// before it returns, so that what follows runs without it.
-func measureARCCreates(ctx context.Context, s *session, c config, flags []string, prefix, logName string) (float64, error) {
+// Order applied until every Workflow exists, and the kube-apiserver's CPU
+// from the first Order until then; the controller is stopped before it
+// returns, so that what follows runs without it.
+func measureARCCreates(ctx context.Context, s *session, c config, flags []string, prefix, logName string) (secs, apiCPU float64, err error) {
 	ctrl, err := s.paths.startController(ctx, s.kubeconfig, flags, logName)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer ctrl.stop()
 	orders, exp := newLoad(c, prefix)
+	apiCPU0 := procCPU(s.paths.apiserverPid())
 	_, lastApplied, err := applyOrders(ctx, s.admin.arc, orders, 16)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	pr, err := waitARCCreated(ctx, c, s.trk, exp)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return seconds(lastApplied, pr.LastWFSeen), nil
+	return seconds(lastApplied, pr.LastWFSeen), round2(procCPU(s.paths.apiserverPid()) - apiCPU0), nil
 }
 
 // newLoad returns the benchmark's Orders in namespaces of prefix, and what
