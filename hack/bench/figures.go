@@ -54,6 +54,10 @@ type Result struct {
 	// HeapProfilePath is the heap profile fetched with --profile once every
 	// Order succeeded.
 	HeapProfilePath string `json:"heapProfilePath,omitempty"`
+	// APIServerProfilePaths are the kube-apiserver's CPU profiles fetched
+	// with --apiserver-profile: over ARC's span, then the unthrottled
+	// baseline's.
+	APIServerProfilePaths []string `json:"apiServerProfilePaths,omitempty"`
 
 	// Requests are ARC's API requests from its start until it settled after
 	// every Order succeeded (the whole life of every artifact), by verb and

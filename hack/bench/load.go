@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,4 +385,49 @@ func fetchPprof(ctx context.Context, url, path string) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// apiserverProfile is a kube-apiserver CPU profile being fetched; the zero
+// value is none.
+type apiserverProfile struct {
+	path string
+	done <-chan error
+}
+
+// fetchAPIServerProfile starts fetching a CPU profile of kube-apiserver of
+// length d into path, through its /debug/pprof (as the admin user, so that
+// the request is not ARC's); d == 0 fetches nothing.
+func (s *session) fetchAPIServerProfile(ctx context.Context, d time.Duration, path string) apiserverProfile {
+	if d <= 0 {
+		return apiserverProfile{}
+	}
+	done := make(chan error, 1)
+	go func() {
+		data, err := s.admin.kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(ctx)
+		if err != nil {
+			done <- fmt.Errorf("kube-apiserver profile: %w", err)
+			return
+		}
+		done <- os.WriteFile(path, data, 0o644)
+	}()
+	return apiserverProfile{path: path, done: done}
+}
+
+// wait waits until the profile is written.
+func (p apiserverProfile) wait() error {
+	if p.done == nil {
+		return nil
+	}
+	return <-p.done
+}
+
+// paths is where the profile was written, relative to root; none for the
+// zero value.
+func (p apiserverProfile) paths(root string) []string {
+	if p.done == nil {
+		return nil
+	}
+	logf("kube-apiserver CPU profile: %s", rel(root, p.path))
+	return []string{rel(root, p.path)}
 }

@@ -50,6 +50,10 @@ type config struct {
 	// rounds is how many times the headline comparison is made (see
 	// rounds.go); 0 takes the preset's.
 	rounds int
+	// apiserverProfile, when set, runs kube-apiserver with --profiling and
+	// fetches a CPU profile of it of that length twice: from ARC's first
+	// Order, and from the unthrottled baseline's first create (round 1).
+	apiserverProfile time.Duration
 	// profile, when set, fetches a CPU profile of ARC of that length from
 	// the moment the Orders are applied (arc-controller --profiling).
 	profile time.Duration
@@ -96,6 +100,7 @@ func main() {
 	fs.IntVar(&c.fastInFlight, "unthrottled-in-flight", 8, "creates the unthrottled baseline keeps in flight")
 	fs.IntVar(&c.rounds, "rounds", 0, "how many times ARC and the unthrottled baseline are compared, on a cluster cleaned in between; the headline is the median (0: the preset's, 5 at default scale, 1 at large or with --argo)")
 	fs.IntVar(&c.latencyOrders, "latency-orders", 100, "one-artifact Orders applied one at a time after the idle window to measure Order -> Workflow latency (0: skip)")
+	fs.DurationVar(&c.apiserverProfile, "apiserver-profile", 0, "run kube-apiserver with --profiling (a restart if it runs without) and fetch CPU profiles of it of this length, from ARC's first Order and from the unthrottled baseline's first create, into .local/bench; shorter than both spans (0: none)")
 	fs.DurationVar(&c.profile, "profile", 0, "fetch a CPU profile of ARC of this length once the Orders are applied, and a heap profile once every Order succeeded, into .local/bench (0: none)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
@@ -144,8 +149,8 @@ func (c *config) complete() error {
 	if c.phaseRate <= 0 {
 		return fmt.Errorf("--phase-rate must be positive")
 	}
-	if c.fastInFlight < 1 || c.latencyOrders < 0 || c.profile < 0 {
-		return fmt.Errorf("--unthrottled-in-flight must be positive, --latency-orders and --profile not negative")
+	if c.fastInFlight < 1 || c.latencyOrders < 0 || c.profile < 0 || c.apiserverProfile < 0 {
+		return fmt.Errorf("--unthrottled-in-flight must be positive, --latency-orders, --profile and --apiserver-profile not negative")
 	}
 	return c.common.complete()
 }
@@ -189,7 +194,13 @@ func run(ctx context.Context, c config) (err error) {
 
 	runCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	sess, err := openSession(runCtx, c.common, clusterProfile{argo: c.argo}, true)
+	cluster := clusterProfile{argo: c.argo}
+	if c.apiserverProfile > 0 {
+		// The local cluster runs kube-apiserver with --profiling=false; a
+		// later flag wins.
+		cluster.apiserverArgs = "--profiling=true"
+	}
+	sess, err := openSession(runCtx, c.common, cluster, true)
 	// Everything after this point is cleaned up, whatever happens.
 	var ctrl *controllerProc
 	defer func() {
@@ -234,6 +245,8 @@ func run(ctx context.Context, c config) (err error) {
 	defer rss.stop()
 
 	orders, exp := newLoad(c, nsPrefixARC)
+	stem := fmt.Sprintf("bench-%s-%s-%s", c.scale, mode, time.Now().Format("20060102-150405"))
+	apiProfileARC := sess.fetchAPIServerProfile(runCtx, c.apiserverProfile, filepath.Join(p.outDir(), stem+"-apiserver-arc.pprof"))
 	apiCPU0, arcCPU0 := procCPU(p.apiserverPid()), procCPU(ctrl.pid())
 	logf("applying %d Orders", len(orders))
 	firstApply, lastApplied, err := applyOrders(runCtx, admin.arc, orders, 16)
@@ -242,7 +255,6 @@ func run(ctx context.Context, c config) (err error) {
 	}
 	res.ARC.ApplySeconds = seconds(firstApply, lastApplied)
 	var profileDone <-chan error
-	stem := fmt.Sprintf("bench-%s-%s-%s", c.scale, mode, time.Now().Format("20060102-150405"))
 	if c.profile > 0 {
 		profileDone = fetchProfile(runCtx, ctrl.metricsPort, c.profile, filepath.Join(p.outDir(), stem+"-cpu.pprof"))
 	}
@@ -428,11 +440,19 @@ func run(ctx context.Context, c config) (err error) {
 	logf("baseline: every ArtifactWorkflow exists after %.2f s, every Workflow after %.2f s",
 		res.Baseline.AWsExistSeconds, res.Baseline.WorkflowsExistSeconds)
 
+	if err := apiProfileARC.wait(); err != nil {
+		return err
+	}
+	apiProfileFast := sess.fetchAPIServerProfile(runCtx, c.apiserverProfile, filepath.Join(p.outDir(), stem+"-apiserver-unthrottled.pprof"))
 	var fastStart time.Time
 	res.Unthrottled, fastStart, err = measureUnthrottled(runCtx, sess, c, aws, wfs, nsPrefixFast)
 	if err != nil {
 		return err
 	}
+	if err := apiProfileFast.wait(); err != nil {
+		return err
+	}
+	res.APIServerProfilePaths = append(apiProfileARC.paths(c.root), apiProfileFast.paths(c.root)...)
 	res.UnthrottledRatio = ratio(res.ARC.WorkflowsExistSeconds, res.Unthrottled.WorkflowsExistSeconds)
 	logf("ARC / unthrottled baseline = %.2f", res.UnthrottledRatio)
 
