@@ -115,6 +115,7 @@ unit: ## Unit tests (fake clientsets, golden files, short fuzzing).
 	@# (writes and events per sync), and would otherwise break unnoticed.
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./pkg/...
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
+	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzMatchesTheAPIServer$$' -fuzztime $(FUZZTIME) ./pkg/specschema
 	$(MAKE) bench-test
 	$(MAKE) imagetool-test
 
@@ -125,8 +126,9 @@ e2e: build cluster-up ## End-to-end suite against the local cluster (built and s
 	KUBECONFIG=$(LOCAL_KUBECONFIG) hack/e2e.sh
 
 .PHONY: fuzz
-fuzz: ## Fuzz the parameter flattening for FUZZTIME.
+fuzz: ## Fuzz the parameter flattening, and spec schemas against the API server's own checks, for FUZZTIME each.
 	$(GO) test -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime $(FUZZTIME) ./pkg/parameters
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchesTheAPIServer$$' -fuzztime $(FUZZTIME) ./pkg/specschema
 
 .PHONY: imagetool-test
 imagetool-test: ## Unit tests of hack/imagetool (its own module; an in-memory registry).

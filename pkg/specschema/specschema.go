@@ -1,19 +1,23 @@
 // Package specschema validates an artifact's free-form JSON spec against the
 // OpenAPI v3 schema its ArtifactType declares in spec.specSchema.
 //
-// The schema dialect is exactly the one CustomResourceDefinitions use, and
-// both halves of the job are delegated to the code the kube-apiserver itself
-// runs for custom resources (k8s.io/apiextensions-apiserver), so an
+// The schema dialect is exactly the one CustomResourceDefinitions use, so an
 // ArtifactType author gets the behaviour they know from writing a CRD:
 //
 //   - Compile refuses every schema the API server would refuse as the schema
-//     of a CRD's spec field (it wraps the schema in a synthetic CRD and runs
-//     the CRD validation on it), plus a few things this package deliberately
+//     of a CRD's spec field, plus a few things this package deliberately
 //     does not support (see Compile).
 //   - Validate runs the same pipeline the API server runs when a custom
 //     resource is created with strict field validation: strict JSON decoding,
 //     unknown-field detection (pruning), embedded ObjectMeta checks, the
 //     OpenAPI schema validator and the list-type invariants.
+//
+// The structural-schema checks, pruning, ObjectMeta and list-type code is
+// the API server's own (k8s.io/apiextensions-apiserver). The rest of the
+// CRD dialect's rules and the validator's setup are this package's, because
+// the API server's packages for them link CEL into the controller (see
+// dialect.go); differential tests and a fuzz target hold them to the API
+// server's results, message for message.
 //
 // The package is pure: no API calls, no package-level mutable state. A
 // compiled *Schema is immutable and safe for concurrent use, so callers can
@@ -22,23 +26,18 @@ package specschema
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"fmt"
-	"strings"
 	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	crdvalidation "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -72,9 +71,9 @@ type Schema struct {
 	// structural drives pruning (unknown-field detection), embedded
 	// ObjectMeta checks and list-type checks, exactly as in the API server.
 	structural *structuralschema.Structural
-	// validator is the kube-openapi validator the API server builds for a
-	// CRD version (same format stripping, same error conversion).
-	validator apiservervalidation.SchemaValidator
+	// openapi is the schema kube-openapi's validator checks, converted as
+	// the API server converts the schema of a CRD version (see openapi.go).
+	openapi *spec.Schema
 }
 
 // Compile parses raw, the JSON of an OpenAPI v3 schema as stored in an
@@ -97,6 +96,27 @@ type Schema struct {
 //     default would silently never be applied; it is refused for the same
 //     reason.
 func Compile(raw []byte) (*Schema, error) {
+	wrapper, verr := wrapSchema(raw)
+	if verr != nil {
+		return nil, verr
+	}
+	if errs := dialectErrors(wrapper); len(errs) > 0 {
+		return nil, newError(errs)
+	}
+	structural, err := structuralschema.NewStructural(wrapper)
+	if err != nil {
+		// Unreachable after dialectErrors (it requires a structural
+		// schema); kept so that a library change fails loudly.
+		return nil, newError(field.ErrorList{field.Invalid(field.NewPath(SchemaFieldRoot), omitValue, err.Error())})
+	}
+	return &Schema{structural: structural, openapi: openAPISchema(structural)}, nil
+}
+
+// wrapSchema decodes raw strictly, checks its keys and its top level, and
+// returns it as the spec property of an object schema: the position an
+// artifact's spec has in a custom resource, so that the dialect's rules and
+// the validator's messages are exactly those of a CRD's spec.
+func wrapSchema(raw []byte) (*apiextensions.JSONSchemaProps, *Error) {
 	root := field.NewPath(SchemaFieldRoot)
 	if len(raw) > MaxSchemaBytes {
 		return nil, newError(field.ErrorList{field.TooLong(root, omitValue, MaxSchemaBytes).WithOrigin("maxSchemaBytes")})
@@ -152,25 +172,10 @@ func Compile(raw []byte) (*Schema, error) {
 	// The spec is validated as the "spec" property of an object, the very
 	// position it has in a custom resource, so that messages read exactly
 	// like the API server's ("spec.image in body should match ...").
-	wrapper := &apiextensions.JSONSchemaProps{
+	return &apiextensions.JSONSchemaProps{
 		Type:       "object",
 		Properties: map[string]apiextensions.JSONSchemaProps{SpecFieldRoot: *props},
-	}
-	if errs := validateAsCRDSpecSchema(wrapper); len(errs) > 0 {
-		return nil, newError(errs)
-	}
-
-	structural, err := structuralschema.NewStructural(wrapper)
-	if err != nil {
-		// Unreachable after validateAsCRDSpecSchema (it requires a
-		// structural schema); kept so that a library change fails loudly.
-		return nil, newError(field.ErrorList{field.Invalid(root, omitValue, err.Error())})
-	}
-	validator, _, err := apiservervalidation.NewSchemaValidator(wrapper)
-	if err != nil {
-		return nil, newError(field.ErrorList{field.Invalid(root, omitValue, "building validator: "+err.Error())})
-	}
-	return &Schema{structural: structural, validator: validator}, nil
+	}, nil
 }
 
 // Validate checks spec, the JSON of an artifact's spec, against the schema.
@@ -264,7 +269,7 @@ func (s *Schema) validate(spec []byte) error {
 	for _, p := range unknownMeta {
 		errs = append(errs, unknownField(p))
 	}
-	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, s.validator)...)
+	errs = append(errs, resultErrors(newValidator(s.openapi).Validate(obj))...)
 	errs = append(errs, objectmeta.Validate(nil, obj, s.structural, false)...)
 	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, s.structural, obj)...)
 	if len(errs) == 0 {
@@ -306,70 +311,4 @@ func unknownField(path string) *field.Error {
 		Detail: "field not declared in schema",
 		Origin: "unknownField",
 	}
-}
-
-// Names of the synthetic CRD that validateAsCRDSpecSchema wraps a schema
-// in. The .invalid TLD (RFC 2606) guarantees it never names a real group,
-// and avoids the *.k8s.io API-approval rule.
-const (
-	syntheticGroup   = "specschema.arc.invalid"
-	syntheticPlural  = "specs"
-	syntheticVersion = "v1"
-)
-
-// validateAsCRDSpecSchema runs the API server's CRD validation
-// (ValidateCustomResourceDefinition, which includes the structural-schema
-// checks NewStructural/ValidateStructural, the dialect restrictions and the
-// check that a validator can be built) on a CRD whose openAPIV3Schema is
-// wrapper, i.e. {type: object, properties: {spec: <specSchema>}}. Putting
-// the author's schema at the position of a CRD's spec, rather than at the
-// resource root, gives exactly the rules that apply to a CRD's spec schema
-// (the root has extra metadata/kind rules that do not apply to an artifact
-// spec). Field paths are rewritten from the synthetic CRD's to specSchema.
-func validateAsCRDSpecSchema(wrapper *apiextensions.JSONSchemaProps) field.ErrorList {
-	preserveUnknownFields := false
-	crd := &apiextensions.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: syntheticPlural + "." + syntheticGroup},
-		Spec: apiextensions.CustomResourceDefinitionSpec{
-			Group: syntheticGroup,
-			Names: apiextensions.CustomResourceDefinitionNames{
-				Plural:   syntheticPlural,
-				Singular: "spec",
-				Kind:     "Spec",
-				ListKind: "SpecList",
-			},
-			Scope: apiextensions.NamespaceScoped,
-			// With a single version the internal API wants the schema at
-			// the top level (spec.validation), not per version.
-			Versions:              []apiextensions.CustomResourceDefinitionVersion{{Name: syntheticVersion, Served: true, Storage: true}},
-			Validation:            &apiextensions.CustomResourceValidation{OpenAPIV3Schema: wrapper},
-			Conversion:            &apiextensions.CustomResourceConversion{Strategy: apiextensions.NoneConverter},
-			PreserveUnknownFields: &preserveUnknownFields,
-		},
-		Status: apiextensions.CustomResourceDefinitionStatus{StoredVersions: []string{syntheticVersion}},
-	}
-	// The context only serves cancellation of CEL default checks, and
-	// neither CEL rules nor defaults reach this point.
-	errs := crdvalidation.ValidateCustomResourceDefinition(context.Background(), crd)
-
-	wrapperRoot := field.NewPath("spec", "validation", "openAPIV3Schema").String()
-	specRoot := field.NewPath("spec", "validation", "openAPIV3Schema", "properties").Key(SpecFieldRoot).String()
-	rewrite := func(s string) string {
-		s = strings.ReplaceAll(s, specRoot, SchemaFieldRoot)
-		return strings.ReplaceAll(s, wrapperRoot, SchemaFieldRoot)
-	}
-	out := make(field.ErrorList, 0, len(errs))
-	for _, e := range errs {
-		c := *e
-		c.Field = rewrite(c.Field)
-		c.Detail = rewrite(c.Detail)
-		if !strings.HasPrefix(c.Field, SchemaFieldRoot) {
-			// An error about the synthetic CRD itself would be a bug in
-			// this package, not in the author's schema: say so.
-			c.Detail = fmt.Sprintf("internal error validating the synthetic CRD (field %s): %s", c.Field, c.Detail)
-			c.Field = SchemaFieldRoot
-		}
-		out = append(out, &c)
-	}
-	return out
 }
