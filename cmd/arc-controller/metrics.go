@@ -17,7 +17,6 @@ import (
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	genericapifilters "k8s.io/apiserver/pkg/endpoints/filters"
 	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -94,7 +93,8 @@ func serveMetrics(ctx context.Context, o options, kube kubernetes.Interface) err
 }
 
 // delegatedAuth builds k8s.io/apiserver's delegating authenticator and
-// authorizer, which ask the API server through kube and cache its answers.
+// ARC's reviewAuthorizer, which ask the API server through kube and cache
+// its answers.
 // Only bearer tokens are accepted: no anonymous access, no client
 // certificates (there is no client CA to trust), no front proxy.
 func delegatedAuth(kube kubernetes.Interface) (authenticator.Request, authorizer.Authorizer, error) {
@@ -108,16 +108,7 @@ func delegatedAuth(kube kubernetes.Interface) (authenticator.Request, authorizer
 	if err != nil {
 		return nil, nil, fmt.Errorf("metrics authentication: %w", err)
 	}
-	authz, err := authorizerfactory.DelegatingAuthorizerConfig{
-		SubjectAccessReviewClient: kube.AuthorizationV1(),
-		AllowCacheTTL:             metricsAuthCacheTTL,
-		DenyCacheTTL:              metricsAuthCacheTTL,
-		WebhookRetryBackoff:       metricsAuthRetryBackoff(),
-	}.New()
-	if err != nil {
-		return nil, nil, fmt.Errorf("metrics authorization: %w", err)
-	}
-	return authn, authz, nil
+	return authn, newReviewAuthorizer(kube, metricsAuthCacheTTL, metricsAuthCacheTTL, metricsAuthTimeout), nil
 }
 
 // protect puts authentication and authorization in front of handler, with

@@ -98,8 +98,9 @@ package controller
 // The metrics endpoint authenticates its clients with a TokenReview and
 // authorizes them with a SubjectAccessReview (get on the non-resource URL
 // /metrics), like kube-controller-manager's secure port; k8s.io/apiserver's
-// delegating authenticator and authorizer make these calls. A review only
-// asks the API server a question: it reads nothing and changes nothing.
+// delegating authenticator and ARC's own authorizer make these calls. A
+// review only asks the API server a question: it reads nothing and changes
+// nothing.
 //
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create

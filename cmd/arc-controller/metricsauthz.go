@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilcache "k8s.io/apimachinery/pkg/util/cache"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// reviewAuthorizer decides whether a client of /metrics may do what its
+// request does by asking the API server (a SubjectAccessReview), and caches
+// the answer: what kube-controller-manager's delegating authorizer does.
+//
+// It is ours rather than k8s.io/apiserver's authorizerfactory because that
+// builds on the webhook authorizer, whose CEL match conditions link CEL
+// and much of the API server's configuration into the controller (about
+// 15 MiB of resident memory for the one check /metrics needs).
+type reviewAuthorizer struct {
+	kube kubernetes.Interface
+	// answers caches decisions by the review's spec: allowed ones for
+	// allowTTL, the others for denyTTL.
+	answers  *utilcache.LRUExpireCache
+	allowTTL time.Duration
+	denyTTL  time.Duration
+	// timeout bounds each try, backoff says how often and when to try.
+	timeout time.Duration
+	backoff wait.Backoff
+}
+
+// reviewCacheSize bounds the cached answers: one per client and request
+// path, and /metrics has a handful of each.
+const reviewCacheSize = 1024
+
+func newReviewAuthorizer(kube kubernetes.Interface, allowTTL, denyTTL, timeout time.Duration) *reviewAuthorizer {
+	return &reviewAuthorizer{
+		kube: kube, answers: utilcache.NewLRUExpireCache(reviewCacheSize),
+		allowTTL: allowTTL, denyTTL: denyTTL, timeout: timeout, backoff: *metricsAuthRetryBackoff(),
+	}
+}
+
+// review is a cached answer.
+type review struct {
+	allowed bool
+	reason  string
+}
+
+// Authorize implements authorizer.Authorizer. Only an explicit allow lets
+// the request through; an error (the API server unreachable after the
+// retries) denies it, and is not cached.
+func (a *reviewAuthorizer) Authorize(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+	spec := reviewSpec(attrs)
+	key, err := json.Marshal(spec)
+	if err != nil {
+		return authorizer.DecisionNoOpinion, "", err
+	}
+	if cached, ok := a.answers.Get(string(key)); ok {
+		return decision(cached.(review))
+	}
+	status, err := a.ask(ctx, spec)
+	if err != nil {
+		return authorizer.DecisionNoOpinion, "", fmt.Errorf("asking the API server whether %q may %s %s: %w",
+			spec.User, attrs.GetVerb(), attrs.GetPath(), err)
+	}
+	r := review{allowed: status.Allowed, reason: status.Reason}
+	ttl := a.denyTTL
+	if r.allowed {
+		ttl = a.allowTTL
+	}
+	a.answers.Add(string(key), r, ttl)
+	return decision(r)
+}
+
+func decision(r review) (authorizer.Decision, string, error) {
+	if r.allowed {
+		return authorizer.DecisionAllow, r.reason, nil
+	}
+	return authorizer.DecisionNoOpinion, r.reason, nil
+}
+
+// ask creates the SubjectAccessReview, retrying what may pass (timeouts,
+// overload, connection errors).
+func (a *reviewAuthorizer) ask(ctx context.Context, spec authorizationv1.SubjectAccessReviewSpec) (authorizationv1.SubjectAccessReviewStatus, error) {
+	var status authorizationv1.SubjectAccessReviewStatus
+	err := retry.OnError(a.backoff, isTransient, func() error {
+		tryCtx, cancel := context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+		answer, err := a.kube.AuthorizationV1().SubjectAccessReviews().Create(tryCtx,
+			&authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+		if err == nil {
+			status = answer.Status
+		}
+		return err
+	})
+	return status, err
+}
+
+// isTransient tells the errors worth another try: not those that say the
+// request itself is wrong or the controller may not make it.
+func isTransient(err error) bool {
+	return !(apierrors.IsBadRequest(err) || apierrors.IsInvalid(err) || apierrors.IsForbidden(err) ||
+		apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err))
+}
+
+// reviewSpec is the SubjectAccessReview of a request: who (name, UID,
+// groups, extra) wants to do what (a verb on a resource, or on a
+// non-resource path such as /metrics).
+func reviewSpec(attrs authorizer.Attributes) authorizationv1.SubjectAccessReviewSpec {
+	var spec authorizationv1.SubjectAccessReviewSpec
+	if u := attrs.GetUser(); u != nil {
+		spec.User, spec.UID, spec.Groups = u.GetName(), u.GetUID(), u.GetGroups()
+		if extra := u.GetExtra(); len(extra) > 0 {
+			spec.Extra = make(map[string]authorizationv1.ExtraValue, len(extra))
+			for k, v := range extra {
+				spec.Extra[k] = v
+			}
+		}
+	}
+	if attrs.IsResourceRequest() {
+		spec.ResourceAttributes = &authorizationv1.ResourceAttributes{
+			Namespace: attrs.GetNamespace(), Verb: attrs.GetVerb(), Group: attrs.GetAPIGroup(),
+			Version: attrs.GetAPIVersion(), Resource: attrs.GetResource(),
+			Subresource: attrs.GetSubresource(), Name: attrs.GetName(),
+		}
+	} else {
+		spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: attrs.GetPath(), Verb: attrs.GetVerb()}
+	}
+	return spec
+}
