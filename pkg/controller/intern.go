@@ -62,16 +62,31 @@ func internMeta(m *metav1.ObjectMeta) {
 	for i := range m.Finalizers {
 		m.Finalizers[i] = intern(m.Finalizers[i])
 	}
+	m.OwnerReferences, m.Finalizers = clip(m.OwnerReferences), clip(m.Finalizers)
+}
+
+// clip returns s without spare capacity. The JSON decoder grows a slice by
+// doubling, so a list of 9 parameters arrives with room for 16, and the
+// cache would keep the room for as long as it keeps the object. An empty
+// slice is left as it is (nil and empty differ to comparisons).
+func clip[S ~[]E, E any](s S) S {
+	if len(s) == 0 || len(s) == cap(s) {
+		return s
+	}
+	return append(make(S, 0, len(s)), s...)
 }
 
 // internUID shares an owner's UID, which every child of the owner repeats.
 func internUID[T ~string](uid T) T { return T(intern(string(uid))) }
 
-func internConditions(conds []metav1.Condition) {
+// internConditions shares the recurring strings of conds and returns them
+// clipped.
+func internConditions(conds []metav1.Condition) []metav1.Condition {
 	for i := range conds {
 		c := &conds[i]
 		c.Type, c.Status, c.Reason, c.Message = intern(c.Type), metav1.ConditionStatus(intern(string(c.Status))), intern(c.Reason), intern(c.Message)
 	}
+	return clip(conds)
 }
 
 // internArtifactWorkflow shares the recurring strings of an ArtifactWorkflow.
@@ -88,11 +103,12 @@ func internArtifactWorkflow(aw *arcv1.ArtifactWorkflow) {
 		p := &s.Parameters[i]
 		p.Name, p.Value = intern(p.Name), intern(p.Value)
 	}
+	s.Parameters = clip(s.Parameters)
 	st := &aw.Status
 	st.WorkflowName = intern(st.WorkflowName)
 	st.Phase = arcv1.WorkflowPhase(intern(string(st.Phase)))
 	st.Message = intern(st.Message)
-	internConditions(st.Conditions)
+	st.Conditions = internConditions(st.Conditions)
 }
 
 // internOrder shares the recurring strings of an Order.
@@ -107,13 +123,14 @@ func internOrder(o *arcv1.Order) {
 			}
 		}
 	}
+	o.Spec.Artifacts = clip(o.Spec.Artifacts)
 	st := &o.Status
 	for hash, e := range st.ArtifactWorkflows {
 		e.Name, e.Message = intern(e.Name), intern(e.Message)
 		e.Phase = arcv1.WorkflowPhase(intern(string(e.Phase)))
 		st.ArtifactWorkflows[hash] = e
 	}
-	internConditions(st.Conditions)
+	st.Conditions = internConditions(st.Conditions)
 }
 
 // refName points at a reference's name, nil for no reference.
