@@ -97,14 +97,20 @@ func (c *Controller) releaseWorkflows(ctx context.Context, key cache.ObjectName,
 }
 
 // indexByArtifactWorkflow maps "namespace/name" of an ArtifactWorkflow to
-// the cached Workflows whose label names it: its one-off runs and the runs
-// of its CronWorkflow. A sync reads them without scanning every Workflow of
-// the namespace, which made each sync cost O(Workflows).
+// the cached Workflows whose label names it, but for the one of its first
+// run: the Workflows of its re-runs and the runs of its CronWorkflow. A
+// sync reads them without scanning every Workflow of the namespace, which
+// made each sync cost O(Workflows).
+//
+// The first run's Workflow is named after its ArtifactWorkflow, so
+// workflowsOf finds it by name. Most ArtifactWorkflows only ever have that
+// one, and the index would hold a set of one key for each of them: about
+// 300 bytes per artifact for as long as its Workflow exists.
 const indexByArtifactWorkflow = "artifactWorkflow"
 
 func artifactWorkflowOfWorkflow(obj interface{}) ([]string, error) {
 	wf, ok := obj.(*controller.CachedWorkflow)
-	if !ok || wf.ArtifactWorkflow == "" {
+	if !ok || wf.ArtifactWorkflow == "" || wf.Name == naming.Workflow(wf.ArtifactWorkflow, 0) {
 		return nil, nil
 	}
 	return []string{wf.Namespace + "/" + wf.ArtifactWorkflow}, nil
@@ -122,9 +128,23 @@ func artifactWorkflowLabel(obj interface{}) string {
 	return ""
 }
 
-// workflowsOf returns the cached Workflows labelled with the ArtifactWorkflow key.
+// workflowsOf returns the cached Workflows labelled with the ArtifactWorkflow
+// key: those of the index, and the first run's, found by its name.
 func (c *Controller) workflowsOf(key cache.ObjectName) ([]*controller.CachedWorkflow, error) {
-	return c.workflows.ByIndex(indexByArtifactWorkflow, key.String())
+	wfs, err := c.workflows.ByIndex(indexByArtifactWorkflow, key.String())
+	if err != nil {
+		return nil, err
+	}
+	first, err := c.workflows.Get(key.Namespace, naming.Workflow(key.Name, 0))
+	switch {
+	case apierrors.IsNotFound(err):
+		return wfs, nil
+	case err != nil:
+		return nil, err
+	case first.ArtifactWorkflow == key.Name:
+		wfs = append(wfs, first)
+	}
+	return wfs, nil
 }
 
 // removeFinalizer takes ARC's finalizer off a Workflow with a JSON patch that
