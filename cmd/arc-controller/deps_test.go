@@ -10,10 +10,11 @@ import (
 )
 
 // TestControllerDoesNotLinkCEL keeps CEL and the API server packages that
-// pull it in out of the controller. Linked, they cost about 15 MiB of
-// resident memory per replica and a tenth of the binary, for features ARC
-// refuses (CEL rules in spec schemas) or does not use (CEL match conditions
-// of webhook authorizers). pkg/specschema and the /metrics authorizer
+// pull it in out of the controller. Linked, they cost about 16 MB of
+// resident memory per replica once started (69 against 53 MB, 15 s after
+// start against the same idle cluster) and a tenth of the binary, for
+// features ARC refuses (CEL rules in spec schemas) or does not use (CEL
+// match conditions of webhook authorizers). pkg/specschema and the /metrics authorizer
 // avoid them on purpose; this test notices a new import that brings them
 // back.
 func TestControllerDoesNotLinkCEL(t *testing.T) {

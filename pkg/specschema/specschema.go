@@ -100,14 +100,9 @@ func Compile(raw []byte) (*Schema, error) {
 	if verr != nil {
 		return nil, verr
 	}
-	if errs := dialectErrors(wrapper); len(errs) > 0 {
+	structural, errs := dialectErrors(wrapper)
+	if len(errs) > 0 {
 		return nil, newError(errs)
-	}
-	structural, err := structuralschema.NewStructural(wrapper)
-	if err != nil {
-		// Unreachable after dialectErrors (it requires a structural
-		// schema); kept so that a library change fails loudly.
-		return nil, newError(field.ErrorList{field.Invalid(field.NewPath(SchemaFieldRoot), omitValue, err.Error())})
 	}
 	return &Schema{structural: structural, openapi: openAPISchema(structural)}, nil
 }
