@@ -59,6 +59,10 @@ type Result struct {
 	// baseline's.
 	APIServerProfilePaths []string `json:"apiServerProfilePaths,omitempty"`
 
+	// StorageResets are the compactions and defragmentations of etcd made
+	// before each timed side (none with --reset-storage=false).
+	StorageResets []StorageReset `json:"storageResets,omitempty"`
+
 	// Requests are ARC's API requests from its start until it settled after
 	// every Order succeeded (the whole life of every artifact), by verb and
 	// resource, from the audit log (stage ResponseComplete, ARC's user only).
@@ -336,6 +340,7 @@ func printTable(w io.Writer, r *Result) {
 			rf.Round, rf.First, rf.ARCSeconds, rf.UnthrottledSeconds, rf.ARCAPIServerCPUSeconds, rf.UnthrottledAPIServerCPUSeconds, rf.Ratio)
 	}
 	p("  round 1: unthrottled baseline (no rate limit, %d in flight): first create -> every Workflow exists\t%.2f s\t", r.Unthrottled.InFlight, r.Unthrottled.WorkflowsExistSeconds)
+	p("  etcd before each side\t%s\t", storageSummary(r.StorageResets))
 	p("ARC / baseline at ARC's QPS, burst and workers\t%.2f\t1.0", r.Ratio)
 	p("  ARC: last Order applied -> every ArtifactWorkflow exists\t%.2f s\t", r.ARC.AWsExistSeconds)
 	p("  ARC: last Order applied -> every Workflow exists\t%.2f s\t", r.ARC.WorkflowsExistSeconds)
@@ -407,4 +412,27 @@ func printRequests(w io.Writer, counts []RequestCount) {
 	}
 	fmt.Fprintf(tw, "total\t\t%d\t\t\t\n", total)
 	tw.Flush()
+}
+
+// storageSummary says in a line what the resets of etcd's storage found and
+// left: the database's size before and after, smallest and largest.
+func storageSummary(resets []StorageReset) string {
+	if len(resets) == 0 {
+		return "as the cluster was (--reset-storage=false)"
+	}
+	before, after := make([]float64, len(resets)), make([]float64, len(resets))
+	for i, r := range resets {
+		before[i], after[i] = r.DBMiBBefore, r.DBMiBAfter
+	}
+	return fmt.Sprintf("compacted and defragmented before each of %d sides: database %s MiB before, %s MiB after",
+		len(resets), span(before), span(after))
+}
+
+// span is "a" when every value is a, "a-b" from the smallest to the largest.
+func span(xs []float64) string {
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	if lo == hi {
+		return strconv.FormatFloat(lo, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(lo, 'f', 1, 64) + "-" + strconv.FormatFloat(hi, 'f', 1, 64)
 }

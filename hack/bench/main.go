@@ -35,6 +35,15 @@ import (
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 )
 
+// resetStorageBefore resets etcd's storage before the timed side named
+// side, unless --reset-storage=false.
+func (c config) resetStorageBefore(ctx context.Context, s *session, side string) error {
+	if !c.resetStorage {
+		return nil
+	}
+	return s.resetStorage(ctx, side)
+}
+
 // config are the settings of make bench.
 type config struct {
 	common
@@ -57,6 +66,9 @@ type config struct {
 	// profile, when set, fetches a CPU profile of ARC of that length from
 	// the moment the Orders are applied (arc-controller --profiling).
 	profile time.Duration
+	// resetStorage compacts and defragments etcd before each timed side
+	// (see storage.go).
+	resetStorage bool
 }
 
 // presets are the sizes of --scale; --orders and --artifacts override them.
@@ -101,6 +113,7 @@ func main() {
 	fs.IntVar(&c.rounds, "rounds", 0, "how many times ARC and the unthrottled baseline are compared, on a cluster cleaned in between; the headline is the median (0: the preset's, 5 at default scale, 1 at large or with --argo)")
 	fs.IntVar(&c.latencyOrders, "latency-orders", 100, "one-artifact Orders applied one at a time after the idle window to measure Order -> Workflow latency (0: skip)")
 	fs.DurationVar(&c.apiserverProfile, "apiserver-profile", 0, "run kube-apiserver with --profiling (a restart if it runs without) and fetch CPU profiles of it of this length, from ARC's first Order and from the unthrottled baseline's first create, into .local/bench; shorter than both spans (0: none)")
+	fs.BoolVar(&c.resetStorage, "reset-storage", true, "compact etcd's history and defragment its database before each timed side, so that each starts from the same storage whatever earlier runs left (false: as the cluster is)")
 	fs.DurationVar(&c.profile, "profile", 0, "fetch a CPU profile of ARC of this length once the Orders are applied, and a heap profile once every Order succeeded, into .local/bench (0: none)")
 	_ = fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
@@ -224,6 +237,9 @@ func run(ctx context.Context, c config) (err error) {
 	}
 
 	// ---- ARC
+	if err := c.resetStorageBefore(runCtx, sess, "ARC (round 1)"); err != nil {
+		return err
+	}
 	ctrlStart := time.Now()
 	ctrlFlags := c.controllerFlags()
 	if c.profile > 0 {
@@ -418,6 +434,9 @@ func run(ctx context.Context, c config) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := c.resetStorageBefore(runCtx, sess, "the baseline at ARC's QPS (round 1)"); err != nil {
+		return err
+	}
 	apiCPU0 = procCPU(p.apiserverPid())
 	bs, err := runBaseline(runCtx, baseClients.arc, baseClients.argo, aws, wfs, nsOf, c.orderWorkers, c.awWorkers, c.argo)
 	res.Baseline.Errors = bs.errors
@@ -441,6 +460,9 @@ func run(ctx context.Context, c config) (err error) {
 		res.Baseline.AWsExistSeconds, res.Baseline.WorkflowsExistSeconds)
 
 	if err := apiProfileARC.wait(); err != nil {
+		return err
+	}
+	if err := c.resetStorageBefore(runCtx, sess, "the unthrottled baseline (round 1)"); err != nil {
 		return err
 	}
 	apiProfileFast := sess.fetchAPIServerProfile(runCtx, c.apiserverProfile, filepath.Join(p.outDir(), stem+"-apiserver-unthrottled.pprof"))
@@ -473,6 +495,7 @@ func run(ctx context.Context, c config) (err error) {
 	}
 
 	// ---- report
+	res.StorageResets = sess.storageResets
 	arcAWs, arcWFs := trk.firstSeen(nsPrefixARC)
 	baseAWs, baseWFs := trk.firstSeen(nsPrefixBase)
 	fastAWs, fastWFs := trk.firstSeen(nsPrefixFast)

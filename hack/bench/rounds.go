@@ -66,6 +66,9 @@ func runRound(ctx context.Context, s *session, c config, flags []string, aws []*
 		if err := createNamespaces(ctx, s.admin, c.namespaces, arcPrefix); err != nil {
 			return err
 		}
+		if err := c.resetStorageBefore(ctx, s, fmt.Sprintf("ARC (round %d)", r)); err != nil {
+			return err
+		}
 		rf.ARCSeconds, rf.ARCAPIServerCPUSeconds, err = measureARCCreates(ctx, s, c, flags, arcPrefix, fmt.Sprintf("bench-arc-controller-round%d.log", r))
 		return err
 	}
@@ -75,6 +78,9 @@ func runRound(ctx context.Context, s *session, c config, flags []string, aws []*
 			return err
 		}
 		if err := createNamespaces(ctx, s.admin, c.namespaces, "", fastPrefix); err != nil {
+			return err
+		}
+		if err := c.resetStorageBefore(ctx, s, fmt.Sprintf("the unthrottled baseline (round %d)", r)); err != nil {
 			return err
 		}
 		f, _, err := measureUnthrottled(ctx, s, c, aws, wfs, fastPrefix)

@@ -102,6 +102,10 @@ type session struct {
 	trk        *tracker
 	kubeconfig string // ARC's ServiceAccount token
 
+	// storageResets are the resets of etcd's storage made so far (see
+	// resetStorage).
+	storageResets []StorageReset
+
 	auditMu   sync.Mutex
 	audit     *auditTail
 	stopAudit func()
