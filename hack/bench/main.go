@@ -79,7 +79,7 @@ var presets = map[string]struct {
 	// drifts with the API server; three at large scale, where a round
 	// takes about five minutes (a minute per side, and the clean-up of
 	// 10,000 artifacts before each) and one round alone ranged from 0.76
-	// to 1.36 on the same build.
+	// to 1.36 across a day's runs.
 	rounds int
 }{
 	"default": {100, 10, 30 * time.Minute, 5},
