@@ -311,7 +311,7 @@ type chaosRun struct {
 func (r *chaosRun) startFleet(ctx context.Context) (*fleet, error) {
 	r.wallStart = time.Now()
 	args := append(r.c.controllerFlags(), fmt.Sprintf("-v=%d", r.c.verbosity))
-	f, err := newFleet(ctx, r.s.paths, r.s.kubeconfig, args)
+	f, err := newFleet(ctx, r.s.paths, r.s.kubeconfig, args, r.c.controllerEnv)
 	if err != nil {
 		return nil, err
 	}

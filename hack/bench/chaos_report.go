@@ -26,6 +26,8 @@ type ChaosResult struct {
 	// ControllerArgs are the flags every replica ran with; LeaderElection
 	// those the two replicas of the second phase added.
 	ControllerArgs []string `json:"controllerArgs"`
+	// ControllerEnv is what every replica had added to its environment.
+	ControllerEnv  []string `json:"controllerEnv,omitempty"`
 	LeaderElection []string `json:"leaderElection"`
 
 	Plan      []plannedFault  `json:"plan"`
@@ -121,7 +123,7 @@ func (r *chaosRun) report() *ChaosResult {
 		Preset: c.preset(), Seed: c.seed, StartedAt: r.wallStart.UTC(),
 		Orders: c.orders, ArtifactsPerOrder: c.artifacts, Artifacts: c.orders * c.artifacts, Namespaces: c.namespaces,
 		LoadAverage: loadAverage(), APIServerArgs: c.profile().apiserverArgs,
-		ControllerArgs: append(c.controllerFlags(), fmt.Sprintf("-v=%d", c.verbosity)), LeaderElection: c.leaderElectionFlags(),
+		ControllerArgs: append(c.controllerFlags(), fmt.Sprintf("-v=%d", c.verbosity)), ControllerEnv: c.controllerEnv, LeaderElection: c.leaderElectionFlags(),
 		Plan: r.plan, Faults: r.faults, Processes: r.fleet.records(),
 		LastFaultSeconds: seconds(r.t0, r.lastFault), Converged: r.converged, Settled: r.settledOK,
 		AuditUser: arcUser,

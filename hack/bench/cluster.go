@@ -336,6 +336,7 @@ type controllerSpec struct {
 	logPath string // its stdout and stderr, truncated
 	pidFile string // records its pid while it runs
 	args    []string
+	env     []string // added to the harness's own environment
 }
 
 // launchController starts bin/arc-controller with ARC's identity (the
@@ -363,7 +364,7 @@ func (p paths) launchController(kubeconfig string, spec controllerSpec) (*contro
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--shutdown-grace-period=10s",
 	}, spec.args...)
-	cmd := &exec.Cmd{Path: p.bin("arc-controller"), Args: append([]string{spec.name}, all...)}
+	cmd := &exec.Cmd{Path: p.bin("arc-controller"), Args: append([]string{spec.name}, all...), Env: append(os.Environ(), spec.env...)}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group (a Ctrl-C reaches the harness, which stops it
 	// in order), and a TERM should the harness die first.
@@ -385,17 +386,18 @@ func (p paths) launchController(kubeconfig string, spec controllerSpec) (*contro
 
 // startController starts bin/arc-controller with ARC's identity, without
 // leader election, and waits until /readyz says its caches synced.
-func (p paths) startController(ctx context.Context, kubeconfig string, args []string, logName string) (*controllerProc, error) {
+func (p paths) startController(ctx context.Context, kubeconfig string, args, env []string, logName string) (*controllerProc, error) {
 	c, err := p.launchController(kubeconfig, controllerSpec{
 		name:    "arc-controller",
 		logPath: p.local("logs", logName),
 		pidFile: filepath.Join(p.outDir(), "arc-controller.pid"),
 		args:    append([]string{"--leader-elect=false"}, args...),
+		env:     env,
 	})
 	if err != nil {
 		return nil, err
 	}
-	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/%s)", arcUser, c.pid(), strings.Join(args, " "), logName)
+	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/%s)", arcUser, c.pid(), strings.Join(append(env, args...), " "), logName)
 	if err := c.waitReady(ctx, 90*time.Second); err != nil {
 		c.stop()
 		return nil, err

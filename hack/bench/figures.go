@@ -93,6 +93,8 @@ type ControllerSettings struct {
 	PhaseMoveRate float64 `json:"simulatedPhaseMovesPerSecond,omitempty"`
 	// Flags are the arc-controller flags the harness set.
 	Flags []string `json:"flags"`
+	// Env is what the harness added to its environment (--controller-env).
+	Env []string `json:"env,omitempty"`
 }
 
 // ARCFigures are ARC's times and resource use. Times are in seconds.
@@ -117,8 +119,15 @@ type ARCFigures struct {
 
 	// PeakRSSMiB is VmHWM of the controller process at the end of the run.
 	PeakRSSMiB float64 `json:"peakRSSMiB"`
-	// StartupRSSMiB is VmRSS once its caches synced, before any Order.
-	StartupRSSMiB float64 `json:"startupRSSMiB"`
+	// StartupRSSMiB is VmRSS once its caches synced, before any Order, and
+	// StartupRSSFileMiB the part of it that is mapped files (its binary).
+	StartupRSSMiB     float64 `json:"startupRSSMiB"`
+	StartupRSSFileMiB float64 `json:"startupRSSFileMiB"`
+	// PeakRSSAnonMiB and PeakRSSFileMiB are the highest RssAnon and RssFile
+	// sampled (every second, and at the end): the kernel keeps a high-water
+	// mark of their sum only, so the peak of each part is at least this.
+	PeakRSSAnonMiB float64 `json:"peakRSSAnonMiB"`
+	PeakRSSFileMiB float64 `json:"peakRSSFileMiB"`
 	// CPUSeconds is utime+stime of the controller from caches synced until
 	// it settled; StartupCPUSeconds before that, IdleCPUSeconds during the
 	// idle window.
@@ -133,7 +142,10 @@ type ARCFigures struct {
 	// is taken from it.
 	CreateCPUSeconds float64 `json:"cpuSecondsUntilWorkflowsExist"`
 
-	RSSSamples []Sample `json:"rssSamplesMiB,omitempty"`
+	// RSSSamples are VmRSS every second from caches synced, and
+	// RSSAnonSamples its anonymous part at the same times.
+	RSSSamples     []Sample `json:"rssSamplesMiB,omitempty"`
+	RSSAnonSamples []Sample `json:"rssAnonSamplesMiB,omitempty"`
 }
 
 // BaselineFigures are the times of the plain client-go program.
@@ -242,39 +254,48 @@ func cumulative(ts []time.Time, ref time.Time) []Sample {
 
 // procStat is what /proc/<pid>/status and /proc/<pid>/stat tell about a process.
 type procStat struct {
-	RSSKiB, HWMKiB int64
-	CPUSeconds     float64
+	procMemory
+	CPUSeconds float64
+}
+
+// procMemory is a process's resident memory from /proc/<pid>/status, in
+// KiB: VmRSS and its high-water mark VmHWM, and VmRSS's two parts that
+// matter here. RssFile is pages of mapped files, for a Go program almost all
+// its own binary: clean, shared with every process running the same file,
+// and reclaimable by the kernel. RssAnon is the memory the program made:
+// the Go heap, stacks and the runtime's own. The kernel keeps a high-water
+// mark of the sum only.
+type procMemory struct {
+	RSSKiB, HWMKiB   int64
+	AnonKiB, FileKiB int64
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat;
 // it is 100 on every Linux architecture Go runs on.
 const clockTicks = 100
 
-// parseProcStatus reads VmRSS and VmHWM (kB) from /proc/<pid>/status.
-func parseProcStatus(s string) (rss, hwm int64, err error) {
+// parseProcStatus reads VmRSS, VmHWM, RssAnon and RssFile (kB) from
+// /proc/<pid>/status.
+func parseProcStatus(s string) (m procMemory, err error) {
+	into := map[string]*int64{"VmRSS": &m.RSSKiB, "VmHWM": &m.HWMKiB, "RssAnon": &m.AnonKiB, "RssFile": &m.FileKiB}
 	for _, line := range strings.Split(s, "\n") {
 		name, val, ok := strings.Cut(line, ":")
-		if !ok {
+		dst, known := into[name]
+		if !ok || !known {
 			continue
 		}
 		fields := strings.Fields(val)
 		if len(fields) == 0 {
 			continue
 		}
-		switch name {
-		case "VmRSS":
-			rss, err = strconv.ParseInt(fields[0], 10, 64)
-		case "VmHWM":
-			hwm, err = strconv.ParseInt(fields[0], 10, 64)
-		}
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", name, err)
+		if *dst, err = strconv.ParseInt(fields[0], 10, 64); err != nil {
+			return procMemory{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if hwm == 0 {
-		return 0, 0, fmt.Errorf("no VmHWM in /proc/<pid>/status")
+	if m.HWMKiB == 0 {
+		return procMemory{}, fmt.Errorf("no VmHWM in /proc/<pid>/status")
 	}
-	return rss, hwm, nil
+	return m, nil
 }
 
 // parseProcStat returns utime+stime in seconds from /proc/<pid>/stat. The
@@ -306,7 +327,7 @@ func readProc(pid int) (procStat, error) {
 	if err != nil {
 		return procStat{}, err
 	}
-	rss, hwm, err := parseProcStatus(string(st))
+	mem, err := parseProcStatus(string(st))
 	if err != nil {
 		return procStat{}, err
 	}
@@ -318,7 +339,7 @@ func readProc(pid int) (procStat, error) {
 	if err != nil {
 		return procStat{}, err
 	}
-	return procStat{RSSKiB: rss, HWMKiB: hwm, CPUSeconds: cpu}, nil
+	return procStat{procMemory: mem, CPUSeconds: cpu}, nil
 }
 
 func mib(kib int64) float64 { return math.Round(float64(kib)/1024*10) / 10 }
@@ -331,6 +352,9 @@ func printTable(w io.Writer, r *Result) {
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format+"\n", a...) }
 	p("ARC scale benchmark\t%s: %d Orders x %d artifacts = %d artifacts in %d namespaces, %s", r.Scale, r.Orders, r.ArtifactsPerOrder, r.Artifacts, r.Namespaces, r.Mode)
 	p("controller flags\t%s", strings.Join(r.Controller.Flags, " "))
+	if len(r.Controller.Env) > 0 {
+		p("controller environment (added)\t%s", strings.Join(r.Controller.Env, " "))
+	}
 	p("load average at start\t%s", r.LoadAverage)
 	p("")
 	p("FIGURE\tVALUE\tGOAL")
@@ -365,7 +389,8 @@ func printTable(w io.Writer, r *Result) {
 	}
 	p("ARC: writes in the idle window (%.0f s, resync %s)\t%d\t0", r.Idle.Seconds, r.Idle.ResyncPeriod, r.Idle.Writes)
 	p("ARC: peak RSS (VmHWM)\t%.1f MiB\t<= 100 MiB at 10,000 artifacts", r.ARC.PeakRSSMiB)
-	p("  RSS after caches synced, before any Order\t%.1f MiB\t", r.ARC.StartupRSSMiB)
+	p("  highest sampled: anonymous (RssAnon) / the binary's mapped pages (RssFile)\t%.1f MiB / %.1f MiB\t", r.ARC.PeakRSSAnonMiB, r.ARC.PeakRSSFileMiB)
+	p("  RSS after caches synced, before any Order (of it RssFile)\t%.1f MiB (%.1f MiB)\t", r.ARC.StartupRSSMiB, r.ARC.StartupRSSFileMiB)
 	if r.Artifacts > 0 {
 		p("  (peak - startup) per 1000 artifacts\t%.1f MiB\t", (r.ARC.PeakRSSMiB-r.ARC.StartupRSSMiB)*1000/float64(r.Artifacts))
 	}

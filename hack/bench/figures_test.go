@@ -57,13 +57,18 @@ func TestCumulative(t *testing.T) {
 }
 
 func TestParseProc(t *testing.T) {
-	status := "Name:\tarc-controller\nVmPeak:\t 1300000 kB\nVmHWM:\t   61440 kB\nVmRSS:\t   40960 kB\nThreads:\t12\n"
-	rss, hwm, err := parseProcStatus(status)
-	if err != nil || rss != 40960 || hwm != 61440 {
-		t.Errorf("parseProcStatus = %d %d %v", rss, hwm, err)
+	status := "Name:\tarc-controller\nVmPeak:\t 1300000 kB\nVmHWM:\t   61440 kB\nVmRSS:\t   40960 kB\n" +
+		"RssAnon:\t   10240 kB\nRssFile:\t   30720 kB\nRssShmem:\t       0 kB\nThreads:\t12\n"
+	got, err := parseProcStatus(status)
+	want := procMemory{RSSKiB: 40960, HWMKiB: 61440, AnonKiB: 10240, FileKiB: 30720}
+	if err != nil || got != want {
+		t.Errorf("parseProcStatus = %+v, %v; want %+v", got, err, want)
 	}
-	if _, _, err := parseProcStatus("Name:\tx\n"); err == nil {
+	if _, err := parseProcStatus("Name:\tx\n"); err == nil {
 		t.Error("parseProcStatus without VmHWM must fail")
+	}
+	if _, err := parseProcStatus("VmHWM:\t 1 kB\nRssAnon:\t x kB\n"); err == nil {
+		t.Error("parseProcStatus with a malformed RssAnon must fail")
 	}
 	// The command name may contain spaces and parentheses.
 	stat := "4242 (arc (ctrl) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 566 0 0 20 0 12 0 100 1000 200"
@@ -183,5 +188,19 @@ func TestRoundPrefixesKeepRoundsApart(t *testing.T) {
 	}
 	if arc2 == arc3 {
 		t.Errorf("rounds 2 and 3 share the prefix %s", arc2)
+	}
+}
+
+func TestRSSSamplerPeakTakesEachPartOnItsOwn(t *testing.T) {
+	s := &rssSampler{}
+	s.add(procMemory{RSSKiB: 100, HWMKiB: 100, AnonKiB: 70, FileKiB: 30})
+	s.add(procMemory{RSSKiB: 90, HWMKiB: 100, AnonKiB: 50, FileKiB: 40})
+	want := procMemory{RSSKiB: 100, HWMKiB: 100, AnonKiB: 70, FileKiB: 40}
+	if got := s.peak(); got != want {
+		t.Errorf("peak = %+v, want %+v", got, want)
+	}
+	anon := s.samples(s.at[0], func(m procMemory) int64 { return m.AnonKiB })
+	if len(anon) != 2 || anon[0].V != mib(70) || anon[1].V != mib(50) {
+		t.Errorf("anonymous samples = %+v", anon)
 	}
 }

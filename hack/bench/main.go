@@ -247,8 +247,8 @@ func run(ctx context.Context, c config) (err error) {
 	if c.profile > 0 {
 		ctrlFlags = append(ctrlFlags, "--profiling")
 	}
-	res.Controller.Flags = ctrlFlags
-	ctrl, err = p.startController(runCtx, sess.kubeconfig, ctrlFlags, "bench-arc-controller.log")
+	res.Controller.Flags, res.Controller.Env = ctrlFlags, c.controllerEnv
+	ctrl, err = p.startController(runCtx, sess.kubeconfig, ctrlFlags, c.controllerEnv, "bench-arc-controller.log")
 	if err != nil {
 		return err
 	}
@@ -257,6 +257,7 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	res.ARC.StartupRSSMiB = mib(startup.RSSKiB)
+	res.ARC.StartupRSSFileMiB = mib(startup.FileKiB)
 	res.ARC.StartupCPUSeconds = round2(startup.CPUSeconds)
 	logf("arc-controller ready in %.1f s: RSS %.1f MiB, CPU %.2f s", time.Since(ctrlStart).Seconds(), res.ARC.StartupRSSMiB, startup.CPUSeconds)
 	rss := sampleRSS(ctrl.pid())
@@ -377,6 +378,9 @@ func run(ctx context.Context, c config) (err error) {
 	res.ARC.IdleCPUSeconds = round2(final.CPUSeconds - atSettle.CPUSeconds)
 	res.ARC.PeakRSSMiB = mib(final.HWMKiB)
 	rss.stop()
+	rss.add(final.procMemory)
+	peak := rss.peak()
+	res.ARC.PeakRSSAnonMiB, res.ARC.PeakRSSFileMiB = mib(peak.AnonKiB), mib(peak.FileKiB)
 	if profileDone != nil {
 		if err := <-profileDone; err != nil {
 			return err
@@ -427,7 +431,8 @@ func run(ctx context.Context, c config) (err error) {
 	idle := window(reqs, idleStart, idleEnd)
 	res.Idle.Writes = countWrites(idle)
 	res.Idle.Requests = countRequests(idle)
-	res.ARC.RSSSamples = rss.samples(lastApplied)
+	res.ARC.RSSSamples = rss.samples(lastApplied, func(m procMemory) int64 { return m.RSSKiB })
+	res.ARC.RSSAnonSamples = rss.samples(lastApplied, func(m procMemory) int64 { return m.AnonKiB })
 
 	// ---- baseline
 	logf("baseline: a plain client-go program creates the same %d ArtifactWorkflows and Workflows (arc-controller is stopped)", len(aws))
@@ -520,7 +525,7 @@ func run(ctx context.Context, c config) (err error) {
 	if err := plotObjects(pngPath, title, series); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	if err := plotRSS(memPath, title, res.ARC.RSSSamples); err != nil {
+	if err := plotRSS(memPath, title, res.ARC.RSSSamples, res.ARC.RSSAnonSamples); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
 	fmt.Println()
@@ -641,11 +646,11 @@ func procCPU(pid int) float64 {
 	return cpu
 }
 
-// rssSampler records the controller's VmRSS every second.
+// rssSampler records the controller's resident memory every second.
 type rssSampler struct {
 	mu    sync.Mutex
 	at    []time.Time
-	kib   []int64
+	mem   []procMemory
 	stopF func()
 }
 
@@ -656,23 +661,41 @@ func sampleRSS(pid int) *rssSampler {
 		if err != nil {
 			return
 		}
-		s.mu.Lock()
-		s.at, s.kib = append(s.at, time.Now()), append(s.kib, st.RSSKiB)
-		s.mu.Unlock()
+		s.add(st.procMemory)
 	})
 	return s
 }
 
 func (s *rssSampler) stop() { s.stopF() }
 
-func (s *rssSampler) samples(ref time.Time) []Sample {
+// add records m as sampled now.
+func (s *rssSampler) add(m procMemory) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.at, s.mem = append(s.at, time.Now()), append(s.mem, m)
+}
+
+// samples are the part of memory that of picks, in MiB, timed from ref.
+func (s *rssSampler) samples(ref time.Time, of func(procMemory) int64) []Sample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Sample, len(s.at))
 	for i := range s.at {
-		out[i] = Sample{T: round2(s.at[i].Sub(ref).Seconds()), V: mib(s.kib[i])}
+		out[i] = Sample{T: round2(s.at[i].Sub(ref).Seconds()), V: mib(of(s.mem[i]))}
 	}
 	return out
+}
+
+// peak is the highest of each field over the samples, each on its own.
+func (s *rssSampler) peak() procMemory {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var p procMemory
+	for _, m := range s.mem {
+		p.RSSKiB, p.HWMKiB = max(p.RSSKiB, m.RSSKiB), max(p.HWMKiB, m.HWMKiB)
+		p.AnonKiB, p.FileKiB = max(p.AnonKiB, m.AnonKiB), max(p.FileKiB, m.FileKiB)
+	}
+	return p
 }
 
 // createFixtures creates the namespaces, Secrets, Endpoints and types ARC

@@ -63,22 +63,35 @@ func plotObjects(path, title string, s plotSeries) error {
 	return p.Save(10*vg.Inch, 6*vg.Inch, path)
 }
 
-// plotRSS draws the controller's resident memory over time.
-func plotRSS(path, title string, samples []Sample) error {
+// plotRSS draws the controller's resident memory over time, and the
+// anonymous part of it: the gap between the two is its binary's pages.
+func plotRSS(path, title string, rss, anon []Sample) error {
 	p := plot.New()
 	p.Title.Text = "arc-controller resident memory: " + title
 	p.X.Label.Text = "seconds since the last Order was applied"
-	p.Y.Label.Text = "VmRSS (MiB)"
-	if len(samples) > 0 {
-		line, points, err := plotter.NewLinePoints(xys(samples))
+	p.Y.Label.Text = "MiB"
+	for _, l := range []struct {
+		name    string
+		samples []Sample
+		color   color.RGBA
+	}{
+		{"VmRSS", rss, color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}},
+		{"RssAnon (without the binary's pages)", anon, color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}},
+	} {
+		if len(l.samples) == 0 {
+			continue
+		}
+		line, points, err := plotter.NewLinePoints(xys(l.samples))
 		if err != nil {
 			return err
 		}
-		line.Color = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
+		line.Color, points.Color = l.color, l.color
 		points.Shape = draw.CircleGlyph{}
 		points.Radius = vg.Points(1)
 		p.Add(line, points)
+		p.Legend.Add(l.name, line)
 	}
+	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return p.Save(10*vg.Inch, 5*vg.Inch, path)
 }

@@ -33,6 +33,7 @@ type fleet struct {
 	p          paths
 	kubeconfig string
 	args       []string // flags of every replica
+	env        []string // added to every replica's environment
 	logDir     string
 	ctx        context.Context // ends the supervision
 
@@ -88,8 +89,8 @@ type ProcessRecord struct {
 	Log      string `json:"log"`
 }
 
-func newFleet(ctx context.Context, p paths, kubeconfig string, args []string) (*fleet, error) {
-	f := &fleet{p: p, kubeconfig: kubeconfig, args: args, logDir: p.local("logs", "chaos"),
+func newFleet(ctx context.Context, p paths, kubeconfig string, args, env []string) (*fleet, error) {
+	f := &fleet{p: p, kubeconfig: kubeconfig, args: args, env: env, logDir: p.local("logs", "chaos"),
 		ctx: ctx, slots: map[string]*slot{}}
 	for _, dir := range []string{f.logDir, p.chaosPidDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -123,6 +124,7 @@ func (f *fleet) start(name string) (*ProcessRecord, error) {
 		logPath: filepath.Join(f.logDir, proc+".log"),
 		pidFile: filepath.Join(f.p.chaosPidDir(), proc+".pid"),
 		args:    append(append([]string{}, f.args...), s.args...),
+		env:     f.env,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting %s in slot %s: %w", proc, name, err)

@@ -108,7 +108,7 @@ func runRound(ctx context.Context, s *session, c config, flags []string, aws []*
 // from the first Order until then; the controller is stopped before it
 // returns, so that what follows runs without it.
 func measureARCCreates(ctx context.Context, s *session, c config, flags []string, prefix, logName string) (secs, apiCPU float64, err error) {
-	ctrl, err := s.paths.startController(ctx, s.kubeconfig, flags, logName)
+	ctrl, err := s.paths.startController(ctx, s.kubeconfig, flags, c.controllerEnv, logName)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,9 @@ type common struct {
 	progress     time.Duration
 	keep         bool
 	down         bool
+	// controllerEnv is added to arc-controller's environment (and no other
+	// process's), for runtime settings such as GOGC and GOMEMLIMIT.
+	controllerEnv []string
 }
 
 // addFlags registers the shared flags; 0 for --orders, --artifacts and
@@ -49,8 +53,18 @@ func (c *common) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 0, "give up after this long (0: the preset's)")
 	fs.DurationVar(&c.progress, "progress-every", 5*time.Second, "how often to print progress while waiting")
 	fs.BoolVar(&c.keep, "keep", false, "keep the run's namespaces and objects for inspection")
+	fs.Func("controller-env", "NAME=VALUE added to arc-controller's environment only, such as GOMEMLIMIT=120MiB (repeat for more)", func(v string) error {
+		if !envAssignment.MatchString(v) {
+			return fmt.Errorf("want NAME=VALUE with NAME of capitals, digits and underscores, got %q", v)
+		}
+		c.controllerEnv = append(c.controllerEnv, v)
+		return nil
+	})
 	fs.BoolVar(&c.down, "down", false, "stop the local cluster at the end (default: leave it running for the next run)")
 }
+
+// envAssignment is one NAME=VALUE of an environment.
+var envAssignment = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=`)
 
 // complete checks the shared settings and resolves the worktree.
 func (c *common) complete() error {
