@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -336,7 +337,7 @@ type controllerSpec struct {
 	logPath string // its stdout and stderr, truncated
 	pidFile string // records its pid while it runs
 	args    []string
-	env     []string // added to the harness's own environment
+	env     []string // added to the environment it inherits from the harness
 }
 
 // launchController starts bin/arc-controller with ARC's identity (the
@@ -397,7 +398,7 @@ func (p paths) startController(ctx context.Context, kubeconfig string, args, env
 	if err != nil {
 		return nil, err
 	}
-	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/%s)", arcUser, c.pid(), strings.Join(append(env, args...), " "), logName)
+	logf("started bin/arc-controller as %s (pid %d, %s, log .local/logs/%s)", arcUser, c.pid(), strings.Join(slices.Concat(env, args), " "), logName)
 	if err := c.waitReady(ctx, 90*time.Second); err != nil {
 		c.stop()
 		return nil, err
