@@ -57,7 +57,9 @@ ensure_node_packages() {
     echo "the real node needs root (kubelet and containerd mount filesystems and create namespaces) and the Debian packages: ${missing[*]}; as root: apt-get install -y ${missing[*]}"
     return 1
   fi
-  log "installing Debian packages for the real node: ${missing[*]}"
+  # To stderr: real_node_blocker's caller takes anything on stdout for the
+  # reason the node cannot start.
+  log "installing Debian packages for the real node: ${missing[*]}" >&2
   if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
     >"${LOG_DIR}/apt.log" 2>&1; then
     echo "apt-get install ${missing[*]} failed; see .local/logs/apt.log"
