@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -24,9 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	"k8s.io/apiserver/pkg/authentication/authenticator"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -62,46 +62,43 @@ func TestMetricsOptions(t *testing.T) {
 	}
 }
 
-// recordingAuthorizer allows what allow says and remembers what it was asked.
+// recordingAuthorizer allows what allow says, fails on "/broken", and
+// remembers what it was asked.
 type recordingAuthorizer struct {
 	mu    sync.Mutex
-	asked []authorizer.Attributes
-	allow func(authorizer.Attributes) bool
+	asked []access
+	allow func(access) bool
 }
 
-func (a *recordingAuthorizer) Authorize(_ context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+func (a *recordingAuthorizer) authorize(_ context.Context, req access) (bool, string, error) {
 	a.mu.Lock()
-	a.asked = append(a.asked, attrs)
+	a.asked = append(a.asked, req)
 	a.mu.Unlock()
-	if a.allow(attrs) {
-		return authorizer.DecisionAllow, "", nil
+	if req.path == "/broken" {
+		return false, "", errors.New("the access review failed")
 	}
-	return authorizer.DecisionNoOpinion, "not bound to arc-metrics-reader", nil
+	if a.allow(req) {
+		return true, "", nil
+	}
+	return false, "not bound to arc-metrics-reader", nil
 }
 
-// tokenAuthenticator knows the tokens of users and fails on "broken".
-func tokenAuthenticator(users map[string]string) authenticator.Request {
-	return authenticator.RequestFunc(func(req *http.Request) (*authenticator.Response, bool, error) {
-		token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			return nil, false, nil
-		}
-		if token == "broken" {
-			return nil, false, errors.New("the token review failed")
-		}
-		name, known := users[token]
-		if !known {
-			return nil, false, nil
-		}
-		return &authenticator.Response{User: &user.DefaultInfo{Name: name}}, true, nil
-	})
+// staticTokens knows the tokens of users and fails on "broken".
+type staticTokens map[string]string
+
+func (s staticTokens) authenticate(_ context.Context, token string) (caller, bool, error) {
+	if token == "broken" {
+		return caller{}, false, errors.New("the token review failed")
+	}
+	name, known := s[token]
+	return caller{name: name}, known, nil
 }
 
 func TestProtectedMetricsEndpoint(t *testing.T) {
-	authz := &recordingAuthorizer{allow: func(a authorizer.Attributes) bool {
-		return a.GetUser().GetName() == "prometheus" && a.GetVerb() == "get" && a.GetPath() == "/metrics" && !a.IsResourceRequest()
+	authz := &recordingAuthorizer{allow: func(a access) bool {
+		return a.who.name == "prometheus" && a.verb == "get" && a.path == "/metrics"
 	}}
-	authn := tokenAuthenticator(map[string]string{"reader-token": "prometheus", "other-token": "someone"})
+	authn := staticTokens{"reader-token": "prometheus", "other-token": "someone"}
 	var sawAuthorization []string
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sawAuthorization = append(sawAuthorization, r.Header.Get("Authorization"))
@@ -113,28 +110,36 @@ func TestProtectedMetricsEndpoint(t *testing.T) {
 	cases := []struct {
 		name       string
 		method     string
-		token      string
+		path       string
+		header     string // the Authorization header
 		wantStatus int
+		wantReason metav1.StatusReason
 		wantAsked  string // the user the authorizer was asked about, "" if not asked
 	}{
-		{name: "a request without a token is unauthorized", token: "", wantStatus: http.StatusUnauthorized},
-		{name: "a token the API server does not know is unauthorized", token: "stolen", wantStatus: http.StatusUnauthorized},
-		{name: "a failed token review is unauthorized, not a server error", token: "broken", wantStatus: http.StatusUnauthorized},
-		{name: "a user without get on /metrics is forbidden", token: "other-token", wantStatus: http.StatusForbidden, wantAsked: "someone"},
-		{name: "a user allowed get on /metrics reads the metrics", token: "reader-token", wantStatus: http.StatusOK, wantAsked: "prometheus"},
-		{name: "a POST asks for another verb and is forbidden", method: http.MethodPost, token: "reader-token", wantStatus: http.StatusForbidden, wantAsked: "prometheus"},
+		{name: "a request without a token is unauthorized", wantStatus: http.StatusUnauthorized, wantReason: metav1.StatusReasonUnauthorized},
+		{name: "a token the API server does not know is unauthorized", header: "Bearer stolen",
+			wantStatus: http.StatusUnauthorized, wantReason: metav1.StatusReasonUnauthorized},
+		{name: "a failed token review is unauthorized, not a server error", header: "Bearer broken",
+			wantStatus: http.StatusUnauthorized, wantReason: metav1.StatusReasonUnauthorized},
+		{name: "credentials other than a bearer token are not looked at", header: "Basic cmVhZGVyLXRva2Vu",
+			wantStatus: http.StatusUnauthorized, wantReason: metav1.StatusReasonUnauthorized},
+		{name: "a user without get on /metrics is forbidden", header: "Bearer other-token",
+			wantStatus: http.StatusForbidden, wantReason: metav1.StatusReasonForbidden, wantAsked: "someone"},
+		{name: "a user allowed get on /metrics reads the metrics", header: "Bearer reader-token", wantStatus: http.StatusOK, wantAsked: "prometheus"},
+		{name: "the scheme's case does not matter", header: "bearer reader-token", wantStatus: http.StatusOK, wantAsked: "prometheus"},
+		{name: "a POST asks for another verb and is forbidden", method: http.MethodPost, header: "Bearer reader-token",
+			wantStatus: http.StatusForbidden, wantReason: metav1.StatusReasonForbidden, wantAsked: "prometheus"},
+		{name: "an access review that fails is a server error, not a pass", path: "/broken", header: "Bearer reader-token",
+			wantStatus: http.StatusInternalServerError, wantReason: metav1.StatusReasonInternalError, wantAsked: "prometheus"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			authz.asked, sawAuthorization = nil, nil
-			method := tc.method
-			if method == "" {
-				method = http.MethodGet
-			}
-			req, err := http.NewRequestWithContext(t.Context(), method, server.URL+"/metrics", nil)
+			method, path := cmp.Or(tc.method, http.MethodGet), cmp.Or(tc.path, "/metrics")
+			req, err := http.NewRequestWithContext(t.Context(), method, server.URL+path, nil)
 			require.NoError(t, err)
-			if tc.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tc.token)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
@@ -146,16 +151,26 @@ func TestProtectedMetricsEndpoint(t *testing.T) {
 				assert.Empty(t, authz.asked, "the authorizer must not be asked about an unauthenticated request")
 			} else if assert.Len(t, authz.asked, 1) {
 				a := authz.asked[0]
-				assert.Equal(t, tc.wantAsked, a.GetUser().GetName())
-				assert.Equal(t, "/metrics", a.GetPath())
-				assert.False(t, a.IsResourceRequest(), "/metrics is a non-resource URL")
+				assert.Equal(t, tc.wantAsked, a.who.name)
+				assert.Equal(t, path, a.path)
+				assert.Equal(t, strings.ToLower(method), a.verb, "the verb is the HTTP method")
 			}
 			if tc.wantStatus == http.StatusOK {
 				assert.Contains(t, string(body), "arc_metric 1")
 				assert.Equal(t, []string{""}, sawAuthorization, "the token must not reach the metrics handler")
-			} else {
-				assert.Empty(t, sawAuthorization, "a refused request must not reach the metrics handler")
-				assert.NotContains(t, string(body), "arc_metric")
+				return
+			}
+			assert.Empty(t, sawAuthorization, "a refused request must not reach the metrics handler")
+			var status metav1.Status
+			require.NoError(t, json.Unmarshal(body, &status), "a refusal is a Status: %s", body)
+			assert.Equal(t, "Status", status.Kind)
+			assert.Equal(t, metav1.StatusFailure, status.Status)
+			assert.Equal(t, tc.wantReason, status.Reason)
+			assert.Equal(t, int32(tc.wantStatus), status.Code)
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			if tc.wantStatus == http.StatusForbidden {
+				assert.Equal(t, fmt.Sprintf(`forbidden: User %q cannot %s path "/metrics": not bound to arc-metrics-reader`,
+					tc.wantAsked, strings.ToLower(method)), status.Message)
 			}
 		})
 	}
@@ -177,8 +192,9 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.requestsAsUser = append(f.requestsAsUser, r.UserAgent())
 	switch r.URL.Path {
 	case "/apis/authentication.k8s.io/v1/tokenreviews":
+		// Typed clients of built-in kinds send protobuf.
 		var review authenticationv1.TokenReview
-		if err := json.NewDecoder(r.Body).Decode(&review); err != nil {
+		if err := decodeBody(r, &review); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -188,13 +204,8 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		review.Status = authenticationv1.TokenReviewStatus{Authenticated: ok, User: authenticationv1.UserInfo{Username: name}}
 		writeJSON(w, &review)
 	case "/apis/authorization.k8s.io/v1/subjectaccessreviews":
-		// Typed clients of built-in kinds send protobuf.
 		var review authorizationv1.SubjectAccessReview
-		body, err := io.ReadAll(r.Body)
-		if err == nil {
-			_, _, err = scheme.Codecs.UniversalDeserializer().Decode(body, nil, &review)
-		}
-		if err != nil {
+		if err := decodeBody(r, &review); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -206,6 +217,15 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// decodeBody decodes a request's object, JSON or protobuf.
+func decodeBody(r *http.Request, into k8sruntime.Object) error {
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		_, _, err = scheme.Codecs.UniversalDeserializer().Decode(body, nil, into)
+	}
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, obj any) {
@@ -226,8 +246,7 @@ func newFakeAPIServer(t *testing.T) (*fakeAPIServer, kubernetes.Interface) {
 
 func TestDelegatedAuthAsksTheAPIServerAndCaches(t *testing.T) {
 	api, kube := newFakeAPIServer(t)
-	authn, authz, err := delegatedAuth(kube)
-	require.NoError(t, err)
+	authn, authz := delegatedAuth(kube)
 	server := httptest.NewServer(protect(metricsHandler(false), authn, authz))
 	defer server.Close()
 
@@ -268,7 +287,8 @@ func writeKeyPair(t *testing.T, dir, host string) *x509.Certificate {
 	t.Helper()
 	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, nil, nil)
 	require.NoError(t, err)
-	// Write the key first: the watcher reloads on the certificate's change.
+	// The key first: a reload between the two writes sees a pair that does
+	// not match and keeps the previous one.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, metricsKeyFile), keyPEM, 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, metricsCertFile), certPEM, 0o600))
 	block, _ := pem.Decode(certPEM)
@@ -304,7 +324,7 @@ func presentedCertificate(t *testing.T, cfg *tls.Config) *x509.Certificate {
 
 func TestServingCertificate(t *testing.T) {
 	t.Run("without a directory a self-signed certificate for localhost is made in memory", func(t *testing.T) {
-		cert, err := newServingCertificate(t.Context(), "")
+		cert, err := newServingCertificate(t.Context(), "", time.Hour)
 		require.NoError(t, err)
 		leaf := presentedCertificate(t, cert.tlsConfig())
 		assert.Contains(t, leaf.DNSNames, "localhost")
@@ -313,7 +333,7 @@ func TestServingCertificate(t *testing.T) {
 	})
 
 	t.Run("a missing directory is an error that names the flag", func(t *testing.T) {
-		_, err := newServingCertificate(t.Context(), filepath.Join(t.TempDir(), "missing"))
+		_, err := newServingCertificate(t.Context(), filepath.Join(t.TempDir(), "missing"), time.Hour)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "--metrics-cert-dir")
 	})
@@ -321,7 +341,7 @@ func TestServingCertificate(t *testing.T) {
 	t.Run("the certificate of the directory is served and reloaded when it changes", func(t *testing.T) {
 		dir := t.TempDir()
 		first := writeKeyPair(t, dir, "first.example")
-		cert, err := newServingCertificate(t.Context(), dir)
+		cert, err := newServingCertificate(t.Context(), dir, 50*time.Millisecond)
 		require.NoError(t, err)
 		cfg := cert.tlsConfig()
 		assert.Equal(t, first.SerialNumber, presentedCertificate(t, cfg).SerialNumber)
@@ -330,6 +350,25 @@ func TestServingCertificate(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return presentedCertificate(t, cfg).SerialNumber.Cmp(second.SerialNumber) == 0
 		}, 20*time.Second, 100*time.Millisecond, "the rotated certificate is served")
+	})
+
+	t.Run("a pair that does not parse leaves the current certificate in place until a good one comes", func(t *testing.T) {
+		dir := t.TempDir()
+		first := writeKeyPair(t, dir, "first.example")
+		cert, err := newServingCertificate(t.Context(), dir, 10*time.Millisecond)
+		require.NoError(t, err)
+		cfg := cert.tlsConfig()
+
+		require.NoError(t, os.WriteFile(filepath.Join(dir, metricsCertFile), []byte("not a certificate"), 0o600))
+		// Many reload intervals, so that a reload of the broken pair would
+		// have shown.
+		time.Sleep(200 * time.Millisecond)
+		assert.Equal(t, first.SerialNumber, presentedCertificate(t, cfg).SerialNumber)
+
+		second := writeKeyPair(t, dir, "second.example")
+		require.Eventually(t, func() bool {
+			return presentedCertificate(t, cfg).SerialNumber.Cmp(second.SerialNumber) == 0
+		}, 20*time.Second, 50*time.Millisecond, "the repaired pair is served")
 	})
 }
 

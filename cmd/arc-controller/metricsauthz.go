@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilcache "k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
@@ -24,7 +23,8 @@ import (
 // builds on the webhook authorizer, whose CEL match conditions link CEL
 // and much of the API server's configuration into the controller (with
 // pkg/specschema's former imports, about 16 MB of resident memory once
-// started, for the one check /metrics needs).
+// started, for the one check /metrics needs); see metricsauthn.go for the
+// rest of k8s.io/apiserver.
 type reviewAuthorizer struct {
 	kube kubernetes.Interface
 	// answers caches decisions by the review's spec: allowed ones for
@@ -54,22 +54,39 @@ type review struct {
 	reason  string
 }
 
-// Authorize implements authorizer.Authorizer. Only an explicit allow lets
-// the request through; an error (the API server unreachable after the
-// retries) denies it, and is not cached.
-func (a *reviewAuthorizer) Authorize(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
-	spec := reviewSpec(attrs)
+// access is what a request asks for: a verb (the HTTP method, lower
+// case) on a non-resource path, such as get on /metrics. The endpoint
+// serves no API resources, so no request is a resource request.
+type access struct {
+	who  caller
+	verb string
+	path string
+}
+
+// accessAuthorizer says whether a caller may do what a request asks.
+type accessAuthorizer interface {
+	// authorize returns whether the access is allowed and the reason the
+	// API server gave; an error when it could not be asked.
+	authorize(ctx context.Context, req access) (bool, string, error)
+}
+
+// authorize implements accessAuthorizer. Only an explicit allow lets the
+// request through; an error (the API server unreachable after the retries)
+// denies it, and is not cached.
+func (a *reviewAuthorizer) authorize(ctx context.Context, req access) (bool, string, error) {
+	spec := reviewSpec(req)
 	key, err := json.Marshal(spec)
 	if err != nil {
-		return authorizer.DecisionNoOpinion, "", err
+		return false, "", err
 	}
 	if cached, ok := a.answers.Get(string(key)); ok {
-		return decision(cached.(review))
+		r := cached.(review)
+		return r.allowed, r.reason, nil
 	}
 	status, err := a.ask(ctx, spec)
 	if err != nil {
-		return authorizer.DecisionNoOpinion, "", fmt.Errorf("asking the API server whether %q may %s %s: %w",
-			spec.User, attrs.GetVerb(), attrs.GetPath(), err)
+		return false, "", fmt.Errorf("asking the API server whether %q may %s %s: %w",
+			spec.User, req.verb, req.path, err)
 	}
 	r := review{allowed: status.Allowed, reason: status.Reason}
 	ttl := a.denyTTL
@@ -77,14 +94,7 @@ func (a *reviewAuthorizer) Authorize(ctx context.Context, attrs authorizer.Attri
 		ttl = a.allowTTL
 	}
 	a.answers.Add(string(key), r, ttl)
-	return decision(r)
-}
-
-func decision(r review) (authorizer.Decision, string, error) {
-	if r.allowed {
-		return authorizer.DecisionAllow, r.reason, nil
-	}
-	return authorizer.DecisionNoOpinion, r.reason, nil
+	return r.allowed, r.reason, nil
 }
 
 // ask creates the SubjectAccessReview, retrying what may pass (timeouts,
@@ -112,27 +122,11 @@ func isTransient(err error) bool {
 }
 
 // reviewSpec is the SubjectAccessReview of a request: who (name, UID,
-// groups, extra) wants to do what (a verb on a resource, or on a
-// non-resource path such as /metrics).
-func reviewSpec(attrs authorizer.Attributes) authorizationv1.SubjectAccessReviewSpec {
-	var spec authorizationv1.SubjectAccessReviewSpec
-	if u := attrs.GetUser(); u != nil {
-		spec.User, spec.UID, spec.Groups = u.GetName(), u.GetUID(), u.GetGroups()
-		if extra := u.GetExtra(); len(extra) > 0 {
-			spec.Extra = make(map[string]authorizationv1.ExtraValue, len(extra))
-			for k, v := range extra {
-				spec.Extra[k] = v
-			}
-		}
+// groups, extra) wants to do what (a verb on a non-resource path such as
+// /metrics).
+func reviewSpec(req access) authorizationv1.SubjectAccessReviewSpec {
+	return authorizationv1.SubjectAccessReviewSpec{
+		User: req.who.name, UID: req.who.uid, Groups: req.who.groups, Extra: req.who.extra,
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: req.path, Verb: req.verb},
 	}
-	if attrs.IsResourceRequest() {
-		spec.ResourceAttributes = &authorizationv1.ResourceAttributes{
-			Namespace: attrs.GetNamespace(), Verb: attrs.GetVerb(), Group: attrs.GetAPIGroup(),
-			Version: attrs.GetAPIVersion(), Resource: attrs.GetResource(),
-			Subresource: attrs.GetSubresource(), Name: attrs.GetName(),
-		}
-	} else {
-		spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: attrs.GetPath(), Verb: attrs.GetVerb()}
-	}
-	return spec
 }

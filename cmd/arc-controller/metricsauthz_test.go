@@ -13,8 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -61,37 +59,37 @@ var quickRetries = wait.Backoff{Duration: time.Millisecond, Factor: 1.5, Steps: 
 var reviewGroupResource = schema.GroupResource{Group: "authorization.k8s.io", Resource: "subjectaccessreviews"}
 
 func TestReviewAuthorizer(t *testing.T) {
-	metricsGet := authorizer.AttributesRecord{
-		User: &user.DefaultInfo{Name: "system:serviceaccount:monitoring:prometheus", UID: "u-1",
-			Groups: []string{"system:serviceaccounts"}, Extra: map[string][]string{"authentication.kubernetes.io/pod-name": {"prometheus-0"}}},
-		Verb: "get", Path: "/metrics",
+	metricsGet := access{
+		who: caller{name: "system:serviceaccount:monitoring:prometheus", uid: "u-1", groups: []string{"system:serviceaccounts"},
+			extra: map[string]authorizationv1.ExtraValue{"authentication.kubernetes.io/pod-name": {"prometheus-0"}}},
+		verb: "get", path: "/metrics",
 	}
 	tests := []struct {
 		name    string
 		answers []func(*authorizationv1.SubjectAccessReview) error
 		// requests is how many times the same request is authorized.
-		requests     int
-		wantDecision authorizer.Decision
-		wantReason   string
-		wantErr      bool
-		wantAsked    int
+		requests    int
+		wantAllowed bool
+		wantReason  string
+		wantErr     bool
+		wantAsked   int
 	}{
 		{name: "an allowed user is let through, and the answer cached",
 			answers: []func(*authorizationv1.SubjectAccessReview) error{allow}, requests: 3,
-			wantDecision: authorizer.DecisionAllow, wantReason: "RBAC: allowed by ClusterRoleBinding", wantAsked: 1},
+			wantAllowed: true, wantReason: "RBAC: allowed by ClusterRoleBinding", wantAsked: 1},
 		{name: "a denied user is not, and the answer cached",
 			answers: []func(*authorizationv1.SubjectAccessReview) error{deny}, requests: 3,
-			wantDecision: authorizer.DecisionNoOpinion, wantReason: "no RBAC policy matched", wantAsked: 1},
+			wantReason: "no RBAC policy matched", wantAsked: 1},
 		{name: "an overloaded API server is asked again",
 			answers: []func(*authorizationv1.SubjectAccessReview) error{
 				failWith(apierrors.NewTooManyRequests("slow down", 0)), failWith(apierrors.NewInternalError(errors.New("etcd"))), allow},
-			requests: 1, wantDecision: authorizer.DecisionAllow, wantReason: "RBAC: allowed by ClusterRoleBinding", wantAsked: 3},
+			requests: 1, wantAllowed: true, wantReason: "RBAC: allowed by ClusterRoleBinding", wantAsked: 3},
 		{name: "a controller that may not create reviews gets no second try, and no answer is cached",
 			answers:  []func(*authorizationv1.SubjectAccessReview) error{failWith(apierrors.NewForbidden(reviewGroupResource, "", errors.New("no")))},
-			requests: 2, wantDecision: authorizer.DecisionNoOpinion, wantErr: true, wantAsked: 2},
+			requests: 2, wantErr: true, wantAsked: 2},
 		{name: "an API server that stays unreachable denies after the retries",
 			answers:  []func(*authorizationv1.SubjectAccessReview) error{failWith(apierrors.NewServiceUnavailable("down"))},
-			requests: 1, wantDecision: authorizer.DecisionNoOpinion, wantErr: true, wantAsked: quickRetries.Steps},
+			requests: 1, wantErr: true, wantAsked: quickRetries.Steps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,8 +97,8 @@ func TestReviewAuthorizer(t *testing.T) {
 			a := newReviewAuthorizer(api.client(), time.Minute, time.Minute, time.Second)
 			a.backoff = quickRetries
 			for range tt.requests {
-				decision, reason, err := a.Authorize(context.Background(), metricsGet)
-				assert.Equal(t, tt.wantDecision, decision)
+				allowed, reason, err := a.authorize(context.Background(), metricsGet)
+				assert.Equal(t, tt.wantAllowed, allowed)
 				assert.Equal(t, tt.wantReason, reason)
 				assert.Equal(t, tt.wantErr, err != nil, "error: %v", err)
 			}
@@ -116,27 +114,25 @@ func TestReviewAuthorizer(t *testing.T) {
 
 func TestReviewAuthorizerKeepsAnswersApart(t *testing.T) {
 	api := &reviewAnswers{answers: []func(*authorizationv1.SubjectAccessReview) error{func(r *authorizationv1.SubjectAccessReview) error {
-		if r.Spec.User == "reader" && r.Spec.NonResourceAttributes != nil && r.Spec.NonResourceAttributes.Path == "/metrics" {
+		nr := r.Spec.NonResourceAttributes
+		if r.Spec.User == "reader" && len(r.Spec.Groups) == 0 && nr != nil && nr.Path == "/metrics" && nr.Verb == "get" {
 			return allow(r)
 		}
 		return deny(r)
 	}}}
 	a := newReviewAuthorizer(api.client(), time.Minute, time.Minute, time.Second)
-	ask := func(name, path string, groups ...string) authorizer.Decision {
-		d, _, err := a.Authorize(context.Background(), authorizer.AttributesRecord{
-			User: &user.DefaultInfo{Name: name, Groups: groups}, Verb: "get", Path: path})
+	ask := func(name, verb, path string, groups ...string) bool {
+		allowed, _, err := a.authorize(context.Background(), access{who: caller{name: name, groups: groups}, verb: verb, path: path})
 		require.NoError(t, err)
-		return d
+		return allowed
 	}
-	assert.Equal(t, authorizer.DecisionAllow, ask("reader", "/metrics"))
-	assert.Equal(t, authorizer.DecisionNoOpinion, ask("reader", "/debug/pprof/profile"), "another path is another question")
-	assert.Equal(t, authorizer.DecisionNoOpinion, ask("other", "/metrics"), "another user is another question")
-	assert.Equal(t, authorizer.DecisionAllow, ask("reader", "/metrics"))
-	assert.Len(t, api.asked, 3, "the repeated question is answered from the cache")
-
-	resource := reviewSpec(authorizer.AttributesRecord{User: &user.DefaultInfo{Name: "x"}, ResourceRequest: true,
-		Verb: "list", APIGroup: "arc.opendefense.cloud", APIVersion: "v1alpha1", Resource: "orders", Namespace: "team-a"})
-	assert.Nil(t, resource.NonResourceAttributes)
-	assert.Equal(t, &authorizationv1.ResourceAttributes{Namespace: "team-a", Verb: "list", Group: "arc.opendefense.cloud",
-		Version: "v1alpha1", Resource: "orders"}, resource.ResourceAttributes)
+	assert.True(t, ask("reader", "get", "/metrics"))
+	assert.False(t, ask("reader", "get", "/debug/pprof/profile"), "another path is another question")
+	assert.False(t, ask("other", "get", "/metrics"), "another user is another question")
+	assert.False(t, ask("reader", "get", "/metrics", "system:masters"), "other groups are another question")
+	assert.True(t, ask("reader", "get", "/metrics"))
+	assert.Len(t, api.asked, 4, "the repeated question is answered from the cache")
+	assert.False(t, ask("reader", "delete", "/metrics"), "another verb is another question")
+	assert.Len(t, api.asked, 5)
+	assert.Equal(t, &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "delete"}, api.asked[4].NonResourceAttributes)
 }

@@ -1,12 +1,8 @@
 package metrics
 
 import (
-	"strings"
-
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/component-base/metrics/legacyregistry"
 )
 
 // queueMetricsProvider exposes client-go's workqueue metrics under the
@@ -83,29 +79,11 @@ func (p *queueMetricsProvider) NewRetriesMetric(name string) workqueue.CounterMe
 	return p.retries.WithLabelValues(name)
 }
 
-// Gatherer is what /metrics serves: Registry, and the work queue metrics of
-// k8s.io/component-base's registry. client-go takes only the first
-// workqueue.SetProvider call, and component-base's workqueue package, which
-// k8s.io/apiserver's authentication filters of the /metrics endpoint link
-// in, makes that call in its init, before Register can: the queues' metrics
-// then land in component-base's legacy registry, under the same names.
-// Only the workqueue_ families are taken from it, so nothing else that
-// registry holds (or its own Go collector) doubles ARC's.
-var Gatherer prometheus.Gatherer = prometheus.Gatherers{Registry, prefixGatherer{legacyregistry.DefaultGatherer, "workqueue_"}}
-
-// prefixGatherer serves the metric families of g whose names start with prefix.
-type prefixGatherer struct {
-	g      prometheus.Gatherer
-	prefix string
-}
-
-func (p prefixGatherer) Gather() ([]*dto.MetricFamily, error) {
-	families, err := p.g.Gather()
-	var out []*dto.MetricFamily
-	for _, f := range families {
-		if strings.HasPrefix(f.GetName(), p.prefix) {
-			out = append(out, f)
-		}
-	}
-	return out, err
-}
+// Gatherer is what /metrics serves.
+//
+// The controller must not link k8s.io/component-base's workqueue metrics
+// package (k8s.io/apiserver's request filters do): its init calls
+// workqueue.SetProvider before Register can, client-go takes only the
+// first call, and the queues' metrics would land in component-base's
+// registry instead of this one. TestMetricNames notices.
+var Gatherer prometheus.Gatherer = Registry
