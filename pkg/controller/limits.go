@@ -56,5 +56,7 @@ const RefusedRecheck = 30 * time.Second
 // Warning and try again after RefusedRecheck, instead of retrying in a loop
 // that only the log would show.
 func RefusedByAPIServer(err error) bool {
-	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err)
+	// Each apierrors test allocates, even for nil, and syncs mostly ask
+	// about nil.
+	return err != nil && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err))
 }

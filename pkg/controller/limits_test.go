@@ -1,11 +1,15 @@
 package controller
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestTruncateMessage(t *testing.T) {
@@ -34,4 +38,26 @@ func TestTruncateMessageBoundsAMegabyte(t *testing.T) {
 	got := TruncateMessage(strings.Repeat("x", 1<<20), DefaultMaxMessageBytes)
 	assert.LessOrEqual(t, len(got), DefaultMaxMessageBytes)
 	assert.True(t, strings.HasSuffix(got, " ... (1047576 bytes cut)"), got[len(got)-40:])
+}
+
+func TestRefusedByAPIServer(t *testing.T) {
+	gr := schema.GroupResource{Group: "arc.example", Resource: "artifactworkflows"}
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "no error", err: nil, want: false},
+		{name: "a quota", err: apierrors.NewForbidden(gr, "aw", errors.New("exceeded quota")), want: true},
+		{name: "a validation rule", err: apierrors.NewInvalid(schema.GroupKind{Group: "arc.example", Kind: "ArtifactWorkflow"}, "aw", nil), want: true},
+		{name: "too large", err: apierrors.NewRequestEntityTooLargeError("limit is 3145728"), want: true},
+		{name: "wrapped", err: fmt.Errorf("creating: %w", apierrors.NewForbidden(gr, "aw", errors.New("denied"))), want: true},
+		{name: "a conflict may pass at once", err: apierrors.NewConflict(gr, "aw", errors.New("changed")), want: false},
+		{name: "a plain error", err: errors.New("connection refused"), want: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, RefusedByAPIServer(tc.err))
+		})
+	}
 }

@@ -59,6 +59,25 @@ const (
 // parameters Flatten derives, all in one name order; it is never empty. An
 // invalid spec yields an *Error and no parameters.
 func Build(spec []byte, src, dst v1alpha1.EndpointSpec) ([]v1alpha1.Parameter, error) {
+	return BuildFrom(spec, InputsOf(src), InputsOf(dst))
+}
+
+// EndpointInputs is all Build reads of one Endpoint. Endpoints with equal
+// EndpointInputs give equal parameters, so a caller that remembers what
+// Build returned may reuse it while the spec and both EndpointInputs are
+// unchanged. Build reads an Endpoint only through InputsOf, which keeps the
+// two from drifting apart.
+type EndpointInputs struct {
+	Type, RemoteURL, Secret string
+}
+
+// InputsOf returns what Build reads of e.
+func InputsOf(e v1alpha1.EndpointSpec) EndpointInputs {
+	return EndpointInputs{Type: e.Type, RemoteURL: e.RemoteURL, Secret: secretFlag(e)}
+}
+
+// BuildFrom is Build with the Endpoints already reduced to their inputs.
+func BuildFrom(spec []byte, src, dst EndpointInputs) ([]v1alpha1.Parameter, error) {
 	var f flattener
 	if err := f.run(spec); err != nil {
 		return nil, err
@@ -69,13 +88,13 @@ func Build(spec []byte, src, dst v1alpha1.EndpointSpec) ([]v1alpha1.Parameter, e
 	out := make([]v1alpha1.Parameter, 0, f.leaves+EndpointParameterCount)
 	out = append(out,
 		v1alpha1.Parameter{Name: ParamDstRemoteURL, Value: dst.RemoteURL},
-		v1alpha1.Parameter{Name: ParamDstSecret, Value: secretFlag(dst)},
+		v1alpha1.Parameter{Name: ParamDstSecret, Value: dst.Secret},
 		v1alpha1.Parameter{Name: ParamDstType, Value: dst.Type},
 	)
 	out = f.appendLeaves(out)
 	out = append(out,
 		v1alpha1.Parameter{Name: ParamSrcRemoteURL, Value: src.RemoteURL},
-		v1alpha1.Parameter{Name: ParamSrcSecret, Value: secretFlag(src)},
+		v1alpha1.Parameter{Name: ParamSrcSecret, Value: src.Secret},
 		v1alpha1.Parameter{Name: ParamSrcType, Value: src.Type},
 	)
 	return out, nil

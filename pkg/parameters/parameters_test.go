@@ -221,3 +221,45 @@ func TestMergeResultDoesNotShareStorageWithInputs(t *testing.T) {
 func byName(a, b v1alpha1.Parameter) int {
 	return strings.Compare(a.Name, b.Name)
 }
+
+// TestInputsOfDecidesBuild holds InputsOf to what Build reads: two Endpoints
+// give equal parameters exactly when their inputs are equal, so the
+// controller may reuse parameters while the inputs compare equal.
+func TestInputsOfDecidesBuild(t *testing.T) {
+	base := v1alpha1.EndpointSpec{Type: "oci", RemoteURL: "registry-1.docker.io", Usage: v1alpha1.EndpointUsagePullOnly}
+	edit := func(f func(*v1alpha1.EndpointSpec)) v1alpha1.EndpointSpec {
+		e := base
+		f(&e)
+		return e
+	}
+	tests := []struct {
+		name  string
+		other v1alpha1.EndpointSpec
+		same  bool
+	}{
+		{"identical", base, true},
+		{"usage is not a parameter", edit(func(e *v1alpha1.EndpointSpec) { e.Usage = "" }), true},
+		{"a reference without a name is no Secret", edit(func(e *v1alpha1.EndpointSpec) { e.SecretRef = &corev1.LocalObjectReference{} }), true},
+		{"remote URL", edit(func(e *v1alpha1.EndpointSpec) { e.RemoteURL = "mirror.example.com" }), false},
+		{"type", edit(func(e *v1alpha1.EndpointSpec) { e.Type = "helm" }), false},
+		{"a Secret", edit(func(e *v1alpha1.EndpointSpec) { e.SecretRef = &corev1.LocalObjectReference{Name: "creds"} }), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, asSrc := range []bool{true, false} {
+				a, errA := Build([]byte(designSpec), base, base)
+				var b []v1alpha1.Parameter
+				var errB error
+				if asSrc {
+					b, errB = Build([]byte(designSpec), tt.other, base)
+				} else {
+					b, errB = Build([]byte(designSpec), base, tt.other)
+				}
+				require.NoError(t, errA)
+				require.NoError(t, errB)
+				assert.Equal(t, tt.same, InputsOf(base) == InputsOf(tt.other))
+				assert.Equal(t, tt.same, slices.Equal(a, b), "parameters with the Endpoint as source=%v", asSrc)
+			}
+		})
+	}
+}

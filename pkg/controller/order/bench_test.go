@@ -38,7 +38,9 @@ var benchSizes = []int{10, 100}
 // per-iteration setup; the figures include the fake's handling of the
 // writes (it deep-copies every action it records), which stands in for the
 // API round trips. writes/op is artifacts+1 and events/op is 1 (one Created
-// event names the sync's new ArtifactWorkflows).
+// event names the sync's new ArtifactWorkflows). What the controller
+// remembers of the Order (see planMemos) is forgotten before every
+// iteration: a new Order has nothing remembered.
 func BenchmarkSyncFirstSight(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("artifacts=%d", n), func(b *testing.B) {
@@ -54,6 +56,7 @@ func BenchmarkSyncFirstSight(b *testing.B) {
 
 			f.writes, f.recorder.Events = 0, 0
 			for b.Loop() {
+				f.ctrl.forgetMemo(f.key, "")
 				if err := f.ctrl.sync(ctx, f.key); err != nil {
 					b.Fatal(err)
 				}

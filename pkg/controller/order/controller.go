@@ -86,6 +86,8 @@ type Controller struct {
 	minScheduleInterval time.Duration
 	// schedules remembers which schedules were checked; see scheduleCache.
 	schedules scheduleCache
+	// memos remembers what each Order's artifacts derived; see planMemos.
+	memos planMemos
 
 	// queuedMu guards lastQueued, the last time queuedAt handed out.
 	queuedMu   sync.Mutex
@@ -306,6 +308,7 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrder,
 			UpdateFunc: c.updateOrder,
+			DeleteFunc: c.deleteOrder,
 		}},
 		controller.InformerHandler{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOwnerOrder,

@@ -3,7 +3,6 @@ package order
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -82,13 +81,19 @@ func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.Artifa
 	var p plan
 	byName := map[string]*desiredArtifactWorkflow{}
 	byIdentity := ownedByIdentity(owned)
+	memo := c.acquireMemo(order)
+	defer memo.release()
+	var lk lookups
 	var lookupErrs []error
 	for i := range order.Spec.Artifacts {
 		index := int32(i)
 		artifact := &order.Spec.Artifacts[i]
-		identity := artifactIdentity(order, artifact)
-		spec, problems := c.resolveArtifact(order, artifact)
+		m := memo.forSpec(i, specOf(artifact))
+		identity := m.identityOf(artifact.Type, refName(artifact.SrcRef, defaultRef(order, true)), refName(artifact.DstRef, defaultRef(order, false)))
+		spec, problems := c.resolveArtifact(order, artifact, m, &lk)
 		if len(problems) > 0 {
+			// Parameters no ArtifactWorkflow carries are not worth their memory.
+			m.forgetParameters()
 			for _, pr := range problems {
 				if pr.reason == reasonLookupFailed {
 					lookupErrs = append(lookupErrs, errors.New(pr.message))
@@ -100,7 +105,7 @@ func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.Artifa
 			})
 			continue
 		}
-		name, hash := naming.ArtifactWorkflow(order.Name, string(order.UID), identity)
+		name, hash := m.nameOf(memo)
 		if aw, ok := byIdentity[identity]; ok {
 			name, hash = aw.Name, hashOf(aw)
 		}
@@ -110,6 +115,9 @@ func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.Artifa
 				existing.identities = append(existing.identities, identity)
 			}
 			continue
+		}
+		if aw, ok := owned[name]; ok {
+			spec.Parameters = m.shareParameters(aw.Spec.Parameters)
 		}
 		w := &desiredArtifactWorkflow{name: name, hash: hash, spec: *spec, indices: []int32{index}, identities: []string{identity}}
 		p.artifactWorkflows = append(p.artifactWorkflows, w)
@@ -122,14 +130,18 @@ func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.Artifa
 // that serves it. Should two claim one identity (only hand edits could do
 // that), the one of the lower name wins, so every sync picks the same.
 func ownedByIdentity(owned map[string]*arcv1.ArtifactWorkflow) map[string]*arcv1.ArtifactWorkflow {
-	out := map[string]*arcv1.ArtifactWorkflow{}
-	for _, name := range slices.Sorted(maps.Keys(owned)) {
-		aw := owned[name]
+	out := make(map[string]*arcv1.ArtifactWorkflow, len(owned))
+	for name, aw := range owned {
 		if aw.DeletionTimestamp != nil {
 			continue
 		}
-		for _, id := range identitiesOf(aw) {
-			if _, taken := out[id]; !taken {
+		v := aw.Annotations[annotationArtifactIdentities]
+		if v == "" {
+			continue
+		}
+		// As identitiesOf, without a slice per ArtifactWorkflow.
+		for id := range strings.SplitSeq(v, ",") {
+			if other, taken := out[id]; !taken || name < other.Name {
 				out[id] = aw
 			}
 		}
@@ -138,12 +150,17 @@ func ownedByIdentity(owned map[string]*arcv1.ArtifactWorkflow) map[string]*arcv1
 }
 
 // artifactIdentity is the identity of an artifact as its author wrote it.
+// makePlan derives it through the artifact's memo, from the same inputs.
 func artifactIdentity(order *arcv1.Order, a *arcv1.OrderArtifact) string {
-	var raw []byte
-	if a.Spec != nil {
-		raw = a.Spec.Raw
+	return naming.ArtifactIdentity(a.Type, refName(a.SrcRef, defaultRef(order, true)), refName(a.DstRef, defaultRef(order, false)), specOf(a))
+}
+
+// specOf is the artifact's spec as its author wrote it, nil if none.
+func specOf(a *arcv1.OrderArtifact) []byte {
+	if a.Spec == nil {
+		return nil
 	}
-	return naming.ArtifactIdentity(a.Type, refName(a.SrcRef, defaultRef(order, true)), refName(a.DstRef, defaultRef(order, false)), raw)
+	return a.Spec.Raw
 }
 
 // refName is the name of ref, or else of fallback, or "".
@@ -171,11 +188,13 @@ func newUnresolvedArtifact(index int32, problems []problem, maxMessageBytes int)
 
 // resolveArtifact turns one artifact into the spec of its ArtifactWorkflow,
 // or reports every problem that prevents it.
-func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact) (*arcv1.ArtifactWorkflowSpec, []problem) {
-	src, srcProblems := c.resolveEndpoint(order, a.SrcRef, defaultRef(order, true), directionSource)
-	dst, dstProblems := c.resolveEndpoint(order, a.DstRef, defaultRef(order, false), directionDestination)
-	t, typeProblems := c.resolveType(order, a.Type)
-	problems := append(append(srcProblems, dstProblems...), typeProblems...)
+// What only the artifact's spec and Endpoints decide comes from its memo.
+func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact, m *artifactMemo, lk *lookups) (*arcv1.ArtifactWorkflowSpec, []problem) {
+	src := lk.endpoint(c, order, refName(a.SrcRef, defaultRef(order, true)), directionSource)
+	dst := lk.endpoint(c, order, refName(a.DstRef, defaultRef(order, false)), directionDestination)
+	t, typeProblems := lk.resolveType(c, order, a.Type)
+	// A new slice: the lookups hand the same problems to every artifact.
+	problems := slices.Concat(src.problems, dst.problems, typeProblems)
 	cron := cronOf(order, a)
 	if err := c.schedules.validate(cron, c.minScheduleInterval); err != nil {
 		problems = append(problems, problem{ReasonInvalidSchedule, err.Error()})
@@ -183,10 +202,7 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	var raw []byte
-	if a.Spec != nil {
-		raw = a.Spec.Raw
-	}
+	raw := specOf(a)
 	// A spec over MaxSpecBytes is refused by parameters.Build below; the
 	// schema validator is spared it.
 	if t.Schema != nil && len(raw) <= parameters.MaxSpecBytes {
@@ -194,7 +210,7 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 			return nil, []problem{{ReasonInvalidSpec, fmt.Sprintf("artifact spec does not match the specSchema of %s: %v", t.Source, err)}}
 		}
 	}
-	params, err := parameters.Build(raw, src.Spec, dst.Spec)
+	params, err := m.parametersOf(src.ep.Spec, dst.ep.Spec)
 	if err != nil {
 		return nil, []problem{{ReasonInvalidSpec, fmt.Sprintf("artifact spec cannot become workflow parameters: %v", err)}}
 	}
@@ -204,10 +220,10 @@ func (c *Controller) resolveArtifact(order *arcv1.Order, a *arcv1.OrderArtifact)
 	return &arcv1.ArtifactWorkflowSpec{
 		Type:         a.Type,
 		Parameters:   params,
-		SrcSecretRef: secretRefOf(src),
-		DstSecretRef: secretRefOf(dst),
-		SrcEndpoint:  src.Name,
-		DstEndpoint:  dst.Name,
+		SrcSecretRef: src.secretRef,
+		DstSecretRef: dst.secretRef,
+		SrcEndpoint:  src.ep.Name,
+		DstEndpoint:  dst.ep.Name,
 		Cron:         cron.DeepCopy(),
 	}, nil
 }
@@ -281,8 +297,7 @@ func defaultRef(order *arcv1.Order, source bool) *corev1.LocalObjectReference {
 
 // resolveEndpoint finds the Endpoint an artifact uses in one direction and
 // checks that it may be used that way and that its Secret exists.
-func (c *Controller) resolveEndpoint(order *arcv1.Order, ref, fallback *corev1.LocalObjectReference, direction string) (*arcv1.Endpoint, []problem) {
-	name := refName(ref, fallback)
+func (c *Controller) resolveEndpoint(order *arcv1.Order, name, direction string) (*arcv1.Endpoint, []problem) {
 	if name == "" {
 		field := "srcRef"
 		if direction == directionDestination {
@@ -291,7 +306,8 @@ func (c *Controller) resolveEndpoint(order *arcv1.Order, ref, fallback *corev1.L
 		return nil, []problem{{ReasonEndpointNotSet, fmt.Sprintf("no %s Endpoint: set the artifact's %s or spec.defaults.%s", direction, field, field)}}
 	}
 	ep, err := c.endpoints.Endpoints(order.Namespace).Get(name)
-	if apierrors.IsNotFound(err) {
+	// err is tested first: apierrors.IsNotFound allocates even for nil.
+	if err != nil && apierrors.IsNotFound(err) {
 		return nil, []problem{{ReasonEndpointNotFound, fmt.Sprintf("%s Endpoint %q not found in namespace %q", direction, name, order.Namespace)}}
 	}
 	if err != nil {
@@ -304,7 +320,7 @@ func (c *Controller) resolveEndpoint(order *arcv1.Order, ref, fallback *corev1.L
 		return nil, []problem{{ReasonEndpointUsage, fmt.Sprintf("Endpoint %q has usage %s and cannot be a destination", name, ep.Spec.Usage)}}
 	}
 	if ref := ep.Spec.SecretRef; ref != nil && ref.Name != "" {
-		if _, err := c.secrets.ByNamespace(order.Namespace).Get(ref.Name); apierrors.IsNotFound(err) {
+		if _, err := c.secrets.ByNamespace(order.Namespace).Get(ref.Name); err != nil && apierrors.IsNotFound(err) {
 			return nil, []problem{{ReasonSecretNotFound, fmt.Sprintf("Secret %q of %s Endpoint %q not found in namespace %q", ref.Name, direction, name, order.Namespace)}}
 		} else if err != nil {
 			return nil, []problem{{reasonLookupFailed, fmt.Sprintf("reading Secret %q: %v", ref.Name, err)}}
@@ -318,4 +334,61 @@ func secretRefOf(ep *arcv1.Endpoint) *corev1.LocalObjectReference {
 		return nil
 	}
 	return &corev1.LocalObjectReference{Name: ep.Spec.SecretRef.Name}
+}
+
+// lookups remembers, for one makePlan, the Endpoints and types it resolved:
+// the artifacts of an Order mostly share a few, and each lookup reads the
+// caches and builds its messages again. Within one sync, every artifact then
+// sees the same version of an Endpoint; a change during the sync queues the
+// Order again, as before.
+type lookups struct {
+	endpoints map[endpointLookup]endpointResult
+	types     map[string]typeResult
+}
+
+type endpointLookup struct{ name, direction string }
+
+// endpointResult is what resolveEndpoint returned, with the reference to
+// the Endpoint's Secret that the specs of its artifacts share (nothing
+// writes to a wanted spec: newArtifactWorkflow copies it).
+type endpointResult struct {
+	ep        *arcv1.Endpoint
+	secretRef *corev1.LocalObjectReference
+	problems  []problem
+}
+
+type typeResult struct {
+	t        *controller.ResolvedType
+	problems []problem
+}
+
+// endpoint is resolveEndpoint, once per name and direction.
+func (lk *lookups) endpoint(c *Controller, order *arcv1.Order, name, direction string) endpointResult {
+	key := endpointLookup{name, direction}
+	if r, ok := lk.endpoints[key]; ok {
+		return r
+	}
+	r := endpointResult{}
+	r.ep, r.problems = c.resolveEndpoint(order, name, direction)
+	if r.ep != nil {
+		r.secretRef = secretRefOf(r.ep)
+	}
+	if lk.endpoints == nil {
+		lk.endpoints = map[endpointLookup]endpointResult{}
+	}
+	lk.endpoints[key] = r
+	return r
+}
+
+// resolveType is Controller.resolveType, once per type name.
+func (lk *lookups) resolveType(c *Controller, order *arcv1.Order, name string) (*controller.ResolvedType, []problem) {
+	if r, ok := lk.types[name]; ok {
+		return r.t, r.problems
+	}
+	t, problems := c.resolveType(order, name)
+	if lk.types == nil {
+		lk.types = map[string]typeResult{}
+	}
+	lk.types[name] = typeResult{t, problems}
+	return t, problems
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,14 +28,16 @@ var everything = labels.Everything()
 // children, then write the status once, and only if it changed.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	order, err := c.orders.Orders(key.Namespace).Get(key.Name)
-	if apierrors.IsNotFound(err) {
+	if err != nil && apierrors.IsNotFound(err) {
 		// The garbage collector removes the ArtifactWorkflows of a deleted Order.
+		c.forgetMemo(key, "")
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	if order.DeletionTimestamp != nil {
+		c.forgetMemo(key, order.UID)
 		return nil
 	}
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "order", klog.KObj(order))
@@ -167,16 +168,17 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 			// while the wanted set is incomplete.
 			return r, errShuttingDown
 		}
-		desired, existing, err := c.desiredArtifactWorkflow(order, want, owned[want.name])
+		existing, err := c.existingArtifactWorkflow(order, want, owned[want.name])
 		switch {
 		case err != nil:
 			results[i].err = err
 		case existing == nil:
+			desired := newArtifactWorkflow(order, want)
 			desired.Spec.QueuedAt = c.queuedAt()
 			results[i].create = desired
 			missing = append(missing, i)
 		default:
-			results[i].aw, results[i].err = c.ensureArtifactWorkflow(ctx, order, want, desired, existing)
+			results[i].aw, results[i].err = c.ensureArtifactWorkflow(ctx, order, want, existing)
 		}
 	}
 	if err := c.createMissing(ctx, order, results, missing, &done); errors.Is(err, errShuttingDown) {
@@ -215,10 +217,7 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 		r.active = append(r.active, activeArtifactWorkflow{want: want, aw: aw})
 	}
 
-	for _, name := range slices.Sorted(maps.Keys(owned)) {
-		if wanted[name] {
-			continue
-		}
+	for _, name := range unwanted(owned, wanted) {
 		aw := owned[name]
 		served := servedUnresolved(aw, r.unresolved)
 		isStarted := false
@@ -246,6 +245,19 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 		}
 	}
 	return r, errors.Join(errs...)
+}
+
+// unwanted returns, sorted, the names of the owned ArtifactWorkflows that
+// are not wanted: usually none, so only those are sorted.
+func unwanted(owned map[string]*arcv1.ArtifactWorkflow, wanted map[string]bool) []string {
+	var names []string
+	for name := range owned {
+		if !wanted[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // startedByStatus tells whether the ArtifactWorkflow's status says its
@@ -328,21 +340,22 @@ type ensured struct {
 // next sync tries them.
 var errNotTried = errors.New("not created yet: an earlier create of this sync failed")
 
-// desiredArtifactWorkflow returns the ArtifactWorkflow the Order wants for
-// want and the one that exists under its name (from the owned ones or the
-// cache), nil if none does. One of that name the Order does not control is
-// a nameConflictError.
-func (c *Controller) desiredArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) (desired, found *arcv1.ArtifactWorkflow, err error) {
-	if existing == nil {
-		other, err := c.artifactWorkflows.ArtifactWorkflows(order.Namespace).Get(want.name)
-		if err == nil && !controller.IsControlledBy(other, order) {
-			return nil, nil, &nameConflictError{name: want.name}
-		}
-		if err == nil {
-			existing = other
-		}
+// existingArtifactWorkflow returns the ArtifactWorkflow that exists under
+// the name want needs (from the owned ones or the cache), nil if none does.
+// One of that name the Order does not control is a nameConflictError.
+func (c *Controller) existingArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+	if existing != nil {
+		return existing, nil
 	}
-	return newArtifactWorkflow(order, want), existing, nil
+	other, err := c.artifactWorkflows.ArtifactWorkflows(order.Namespace).Get(want.name)
+	if err != nil {
+		// None in the cache: it is created (see createArtifactWorkflow).
+		return nil, nil
+	}
+	if !controller.IsControlledBy(other, order) {
+		return nil, &nameConflictError{name: want.name}
+	}
+	return other, nil
 }
 
 // createMissing creates the ArtifactWorkflows results asks for at the
@@ -379,15 +392,16 @@ func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, resu
 
 // ensureArtifactWorkflow makes sure the existing ArtifactWorkflow has the
 // wanted spec, labels and identities, and returns it.
-func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, desired, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+	// Most syncs find it as wanted; the wanted object is built only to repair it.
+	if upToDate(order, want, existing) {
+		return existing, nil
+	}
+	desired := newArtifactWorkflow(order, want)
 	// Which run is wanted and since when belongs to the ArtifactWorkflow,
 	// not to what its artifact resolves to.
 	desired.Spec.Run, desired.Spec.RunRequestedAt, desired.Spec.QueuedAt = existing.Spec.Run, existing.Spec.RunRequestedAt, existing.Spec.QueuedAt
 	wantIdentities := desired.Annotations[annotationArtifactIdentities]
-	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && hasLabels(existing, desired.Labels) &&
-		existing.Annotations[annotationArtifactIdentities] == wantIdentities {
-		return existing, nil
-	}
 	// Someone edited the ArtifactWorkflow, or the artifacts it serves
 	// changed: restore what the Order asks for.
 	updated := existing.DeepCopy()
@@ -455,7 +469,7 @@ func newArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow) *arc
 			Annotations: map[string]string{
 				arcv1.AnnotationOrderName:    order.Name,
 				annotationArtifactIndex:      fmt.Sprint(want.indices[0]),
-				annotationArtifactIdentities: strings.Join(slices.Sorted(slices.Values(want.identities)), ","),
+				annotationArtifactIdentities: want.identitiesAnnotation(),
 			},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, orderKind)},
 		},
@@ -484,14 +498,55 @@ func identitiesOf(aw *arcv1.ArtifactWorkflow) []string {
 	return nil
 }
 
-func hasLabels(obj metav1.Object, want map[string]string) bool {
-	have := obj.GetLabels()
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
+// upToDate tells whether existing is what newArtifactWorkflow would make of
+// want as far as ensureArtifactWorkflow restores it: its spec, but for the
+// run it is at, the labels ARC sets and the identities it serves. It
+// compares field by field instead of building the wanted object.
+func upToDate(order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) bool {
+	labels := existing.Labels
+	return labels[arcv1.LabelManagedBy] == arcv1.ManagedByValue &&
+		labels[arcv1.LabelOrderUID] == string(order.UID) &&
+		labels[arcv1.LabelArtifactHash] == want.hash &&
+		existing.Annotations[annotationArtifactIdentities] == want.identitiesAnnotation() &&
+		sameResolvedSpec(&existing.Spec, &want.spec)
+}
+
+// sameResolvedSpec tells whether a and b agree, as equality.Semantic sees
+// it, on everything but which run is wanted and since when (Run,
+// RunRequestedAt, QueuedAt), which belong to the ArtifactWorkflow.
+// TestSameResolvedSpecCoversTheSpec fails when the spec gains a field this
+// does not compare.
+func sameResolvedSpec(a, b *arcv1.ArtifactWorkflowSpec) bool {
+	return a.Type == b.Type &&
+		a.SrcEndpoint == b.SrcEndpoint &&
+		a.DstEndpoint == b.DstEndpoint &&
+		sameSecretRef(a.SrcSecretRef, b.SrcSecretRef) &&
+		sameSecretRef(a.DstSecretRef, b.DstSecretRef) &&
+		sameParameters(a.Parameters, b.Parameters) &&
+		sameCron(a.Cron, b.Cron)
+}
+
+func sameSecretRef(a, b *corev1.LocalObjectReference) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	return true
+	return *a == *b
+}
+
+func sameCron(a, b *arcv1.Cron) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return equality.Semantic.DeepEqual(a, b)
+}
+
+// identitiesAnnotation is the value of annotationArtifactIdentities for the
+// artifacts want serves: their identities, sorted, comma-separated.
+func (want *desiredArtifactWorkflow) identitiesAnnotation() string {
+	if len(want.identities) == 1 {
+		return want.identities[0]
+	}
+	return strings.Join(slices.Sorted(slices.Values(want.identities)), ",")
 }
 
 // reportNewProblems emits a Warning event for every unresolved artifact
@@ -511,7 +566,7 @@ func (c *Controller) reportNewProblems(order *arcv1.Order, unresolved []arcv1.Un
 
 // writeStatus writes the Order's status if it differs from what is stored.
 func (c *Controller) writeStatus(ctx context.Context, order *arcv1.Order, status arcv1.OrderStatus) error {
-	if equality.Semantic.DeepEqual(order.Status, status) {
+	if sameStatus(order.Status, status) {
 		return nil
 	}
 	updated := order.DeepCopy()
@@ -522,4 +577,34 @@ func (c *Controller) writeStatus(ctx context.Context, order *arcv1.Order, status
 	}
 	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "succeeded", status.Succeeded, "failed", status.Failed, "total", status.Total)
 	return nil
+}
+
+// sameStatus is equality.Semantic.DeepEqual of a and b. It compares the
+// entries of the ArtifactWorkflows map itself: that map is most of a
+// status, and reflection allocates for every key and value it visits.
+func sameStatus(a, b arcv1.OrderStatus) bool {
+	if len(a.ArtifactWorkflows) != len(b.ArtifactWorkflows) {
+		return false
+	}
+	for k, va := range a.ArtifactWorkflows {
+		vb, ok := b.ArtifactWorkflows[k]
+		if !ok || !sameEntry(&va, &vb) {
+			return false
+		}
+	}
+	// a and b are copies: the rest is compared without the map.
+	a.ArtifactWorkflows, b.ArtifactWorkflows = nil, nil
+	return equality.Semantic.DeepEqual(a, b)
+}
+
+// sameEntry tells whether two entries of status.artifactWorkflows are equal
+// as equality.Semantic sees them (nil and empty DuplicateIndices alike).
+// TestSameEntryCoversTheEntry fails when the entry gains a field this does
+// not compare.
+func sameEntry(a, b *arcv1.OrderArtifactWorkflowStatus) bool {
+	return a.Name == b.Name &&
+		a.ArtifactIndex == b.ArtifactIndex &&
+		a.Phase == b.Phase &&
+		a.Message == b.Message &&
+		slices.Equal(a.DuplicateIndices, b.DuplicateIndices)
 }
