@@ -346,10 +346,7 @@ func TestServingCertificate(t *testing.T) {
 		cfg := cert.tlsConfig()
 		assert.Equal(t, first.SerialNumber, presentedCertificate(t, cfg).SerialNumber)
 
-		second := writeKeyPair(t, dir, "second.example")
-		require.Eventually(t, func() bool {
-			return presentedCertificate(t, cfg).SerialNumber.Cmp(second.SerialNumber) == 0
-		}, 20*time.Second, 100*time.Millisecond, "the rotated certificate is served")
+		waitServed(t, cfg, writeKeyPair(t, dir, "second.example"), "the rotated certificate is served")
 	})
 
 	t.Run("a pair that does not parse leaves the current certificate in place until a good one comes", func(t *testing.T) {
@@ -365,11 +362,16 @@ func TestServingCertificate(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		assert.Equal(t, first.SerialNumber, presentedCertificate(t, cfg).SerialNumber)
 
-		second := writeKeyPair(t, dir, "second.example")
-		require.Eventually(t, func() bool {
-			return presentedCertificate(t, cfg).SerialNumber.Cmp(second.SerialNumber) == 0
-		}, 20*time.Second, 50*time.Millisecond, "the repaired pair is served")
+		waitServed(t, cfg, writeKeyPair(t, dir, "second.example"), "the repaired pair is served")
 	})
+}
+
+// waitServed waits until a TLS handshake with cfg presents want.
+func waitServed(t *testing.T, cfg *tls.Config, want *x509.Certificate, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return presentedCertificate(t, cfg).SerialNumber.Cmp(want.SerialNumber) == 0
+	}, 20*time.Second, 50*time.Millisecond, msg)
 }
 
 // freeAddress returns a loopback address with a port nobody listens on.

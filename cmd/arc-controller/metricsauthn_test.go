@@ -13,10 +13,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -58,14 +56,8 @@ type tokenReviews struct {
 
 func (r *tokenReviews) client() *fake.Clientset {
 	kube := fake.NewClientset()
-	kube.PrependReactor("create", "tokenreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		review := action.(k8stesting.CreateAction).GetObject().(*authenticationv1.TokenReview).DeepCopy()
+	answerCreates(kube, "tokenreviews", r.answers, func(review *authenticationv1.TokenReview) {
 		r.asked = append(r.asked, review.Spec.Token)
-		answer := r.answers[min(len(r.asked), len(r.answers))-1]
-		if err := answer(review); err != nil {
-			return true, nil, err
-		}
-		return true, review, nil
 	})
 	return kube
 }

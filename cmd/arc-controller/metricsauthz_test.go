@@ -27,16 +27,27 @@ type reviewAnswers struct {
 
 func (r *reviewAnswers) client() *fake.Clientset {
 	kube := fake.NewClientset()
-	kube.PrependReactor("create", "subjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		review := action.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview).DeepCopy()
+	answerCreates(kube, "subjectaccessreviews", r.answers, func(review *authorizationv1.SubjectAccessReview) {
 		r.asked = append(r.asked, review.Spec)
-		answer := r.answers[min(len(r.asked), len(r.answers))-1]
-		if err := answer(review); err != nil {
-			return true, nil, err
-		}
-		return true, review, nil
 	})
 	return kube
+}
+
+// answerCreates makes kube answer the i-th create of resource with
+// answers[i] (the last one again when they run out), as the object created
+// with the answer's changes or as the answer's error; record sees each
+// object first.
+func answerCreates[T runtime.Object](kube *fake.Clientset, resource string, answers []func(T) error, record func(T)) {
+	calls := 0
+	kube.PrependReactor("create", resource, func(action k8stesting.Action) (bool, runtime.Object, error) {
+		obj := action.(k8stesting.CreateAction).GetObject().DeepCopyObject().(T)
+		record(obj)
+		calls++
+		if err := answers[min(calls, len(answers))-1](obj); err != nil {
+			return true, nil, err
+		}
+		return true, obj, nil
+	})
 }
 
 func allow(r *authorizationv1.SubjectAccessReview) error {
