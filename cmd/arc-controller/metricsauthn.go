@@ -15,7 +15,6 @@ import (
 	utilcache "k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 )
 
 // The /metrics endpoint's clients are authenticated by ARC's own small
@@ -112,26 +111,21 @@ func (a *reviewAuthenticator) authenticate(ctx context.Context, token string) (c
 	return answer.who, answer.authenticated, nil
 }
 
-// review creates the TokenReview, retrying what may pass (timeouts,
-// overload, connection errors).
+// review creates the TokenReview.
 func (a *reviewAuthenticator) review(ctx context.Context, token string) (authenticationv1.TokenReviewStatus, error) {
-	var status authenticationv1.TokenReviewStatus
-	err := retry.OnError(a.backoff, isTransient, func() error {
-		tryCtx, cancel := context.WithTimeout(ctx, a.timeout)
-		defer cancel()
-		answer, err := a.kube.AuthenticationV1().TokenReviews().Create(tryCtx,
+	answer, err := createReview(ctx, a.backoff, a.timeout, func(ctx context.Context) (*authenticationv1.TokenReview, error) {
+		return a.kube.AuthenticationV1().TokenReviews().Create(ctx,
 			&authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
-		if err == nil {
-			status = answer.Status
-		}
-		return err
 	})
-	if err == nil && status.Authenticated && status.User.Username == "" {
+	if err != nil {
+		return authenticationv1.TokenReviewStatus{}, err
+	}
+	if answer.Status.Authenticated && answer.Status.User.Username == "" {
 		// An API server that says yes but not to whom has answered
 		// nothing a SubjectAccessReview could ask about.
-		return status, errors.New("the TokenReview authenticated a user without a name")
+		return answer.Status, errors.New("the TokenReview authenticated a user without a name")
 	}
-	return status, err
+	return answer.Status, nil
 }
 
 func callerOf(u authenticationv1.UserInfo) caller {

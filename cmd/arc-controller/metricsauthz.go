@@ -97,21 +97,33 @@ func (a *reviewAuthorizer) authorize(ctx context.Context, req access) (bool, str
 	return r.allowed, r.reason, nil
 }
 
-// ask creates the SubjectAccessReview, retrying what may pass (timeouts,
-// overload, connection errors).
+// ask creates the SubjectAccessReview.
 func (a *reviewAuthorizer) ask(ctx context.Context, spec authorizationv1.SubjectAccessReviewSpec) (authorizationv1.SubjectAccessReviewStatus, error) {
-	var status authorizationv1.SubjectAccessReviewStatus
-	err := retry.OnError(a.backoff, isTransient, func() error {
-		tryCtx, cancel := context.WithTimeout(ctx, a.timeout)
-		defer cancel()
-		answer, err := a.kube.AuthorizationV1().SubjectAccessReviews().Create(tryCtx,
+	answer, err := createReview(ctx, a.backoff, a.timeout, func(ctx context.Context) (*authorizationv1.SubjectAccessReview, error) {
+		return a.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx,
 			&authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	})
+	if err != nil {
+		return authorizationv1.SubjectAccessReviewStatus{}, err
+	}
+	return answer.Status, nil
+}
+
+// createReview makes create's review, each try bounded by timeout, and
+// tries again what may pass (timeouts, overload, connection errors) as
+// backoff says.
+func createReview[T any](ctx context.Context, backoff wait.Backoff, timeout time.Duration, create func(context.Context) (T, error)) (T, error) {
+	var answer T
+	err := retry.OnError(backoff, isTransient, func() error {
+		tryCtx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		got, err := create(tryCtx)
 		if err == nil {
-			status = answer.Status
+			answer = got
 		}
 		return err
 	})
-	return status, err
+	return answer, err
 }
 
 // isTransient tells the errors worth another try: not those that say the

@@ -28,6 +28,7 @@ import (
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
+	"github.com/artifact-conduit/arc/pkg/naming"
 )
 
 const ns = "team-a"
@@ -323,4 +324,10 @@ func alpineParameters() []arcv1.Parameter {
 		{Name: "srcSecret", Value: "false"},
 		{Name: "srcType", Value: "oci"},
 	}
+}
+
+// artifactIdentity is the identity of an artifact as its author wrote it,
+// as makePlan derives it (through the artifact's memo).
+func artifactIdentity(order *arcv1.Order, a *arcv1.OrderArtifact) string {
+	return naming.ArtifactIdentity(a.Type, refName(a.SrcRef, defaultRef(order, true)), refName(a.DstRef, defaultRef(order, false)), specOf(a))
 }

@@ -13,7 +13,6 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
-	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/parameters"
 	"github.com/artifact-conduit/arc/pkg/schedule"
 )
@@ -147,12 +146,6 @@ func ownedByIdentity(owned map[string]*arcv1.ArtifactWorkflow) map[string]*arcv1
 		}
 	}
 	return out
-}
-
-// artifactIdentity is the identity of an artifact as its author wrote it.
-// makePlan derives it through the artifact's memo, from the same inputs.
-func artifactIdentity(order *arcv1.Order, a *arcv1.OrderArtifact) string {
-	return naming.ArtifactIdentity(a.Type, refName(a.SrcRef, defaultRef(order, true)), refName(a.DstRef, defaultRef(order, false)), specOf(a))
 }
 
 // specOf is the artifact's spec as its author wrote it, nil if none.
