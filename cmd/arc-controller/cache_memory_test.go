@@ -310,12 +310,25 @@ type watchServer struct {
 	objs  cacheObjects
 	start chan struct{}
 	once  sync.Once
+
+	mu sync.Mutex
+	// listed is the label selector of the list requests served, by path.
+	listed map[string]string
 }
 
 func newWatchServer(objs cacheObjects) *watchServer {
-	s := &watchServer{objs: objs, start: make(chan struct{})}
+	s := &watchServer{objs: objs, start: make(chan struct{}), listed: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// listSelector is the label selector of the last list request for path,
+// and whether there was one.
+func (s *watchServer) listSelector(path string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sel, ok := s.listed[path]
+	return sel, ok
 }
 
 func (s *watchServer) send() { s.once.Do(func() { close(s.start) }) }
@@ -329,6 +342,9 @@ func (s *watchServer) close() {
 func (s *watchServer) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if r.URL.Query().Get("watch") != "true" {
+		s.mu.Lock()
+		s.listed[r.URL.Path] = r.URL.Query().Get("labelSelector")
+		s.mu.Unlock()
 		// The metadata client wants to be told it got metadata; the
 		// typed clients take the kind from the list they decode into.
 		kind := ""

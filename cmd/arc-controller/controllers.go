@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argoversioned "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
+	argoinformersv1 "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -23,7 +27,9 @@ import (
 	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/artifactworkflow"
 	"github.com/artifact-conduit/arc/pkg/controller/order"
+	arcversioned "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
+	arcinformersv1 "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/metrics"
 )
 
@@ -50,6 +56,29 @@ type controllerContext struct {
 type workerSet struct {
 	worker  controller.Worker
 	threads int
+}
+
+// workflowListOptions restricts the Workflow informer to the Workflows ARC
+// made.
+func workflowListOptions(lo *metav1.ListOptions) {
+	lo.LabelSelector = artifactworkflow.WorkflowSelector.String()
+}
+
+// registerWithoutNamespaceIndex registers the informers of the two kinds
+// ARC caches one of per artifact, ArtifactWorkflows and Workflows, without
+// the namespace index the generated informers give every kind: no sync
+// lists them by namespace (a namespaced lister would still work, by a
+// scan), and the index holds an entry per object, about 50 bytes each. It
+// must run before anything asks the factories for these informers, which
+// then return the ones registered here.
+func registerWithoutNamespaceIndex(arc arcinformers.SharedInformerFactory, argo argoinformers.SharedInformerFactory, namespace string, tweakWorkflows func(*metav1.ListOptions)) {
+	// Each informer gets a map of its own: AddIndexers adds to it.
+	arc.InformerFor(&arcv1.ArtifactWorkflow{}, func(c arcversioned.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return arcinformersv1.NewFilteredArtifactWorkflowInformer(c, namespace, resync, cache.Indexers{}, nil)
+	})
+	argo.InformerFor(&wfv1.Workflow{}, func(c argoversioned.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return argoinformersv1.NewFilteredWorkflowInformer(c, namespace, resync, cache.Indexers{}, tweakWorkflows)
+	})
 }
 
 // runControllers builds both controllers, starts the informers they share,
@@ -80,9 +109,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		arcinformers.WithTransform(controller.SlimARCObject))
 	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.informers.argo, o.resyncPeriod,
 		argoinformers.WithNamespace(o.namespace),
-		argoinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.LabelSelector = artifactworkflow.WorkflowSelector.String()
-		}))
+		argoinformers.WithTweakListOptions(workflowListOptions))
 	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.informers.metadata, o.resyncPeriod, o.namespace, nil)
 	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(cl.informers.kube, o.resyncPeriod,
 		kubeinformers.WithTransform(controller.StripManagedFields),
@@ -93,6 +120,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 			}
 		}))
 	cc.factories = []informerFactory{arcFactory, argoFactory, metaFactory, kubeFactory}
+	registerWithoutNamespaceIndex(arcFactory, argoFactory, o.namespace, workflowListOptions)
 
 	arc := arcFactory.Arc().V1alpha1()
 	namespaces := kubeFactory.Core().V1().Namespaces()
