@@ -35,6 +35,8 @@ func main() {
 	defer stop()
 	logger := klog.Background().WithName("arc-controller")
 	ctx = klog.NewContext(ctx, logger)
+	gogc, isDefault := setGCPercent(os.LookupEnv)
+	logger.Info("Garbage collector target", "GOGC", gogc, "default", isDefault)
 
 	if err := run(ctx, opts); err != nil {
 		logger.Error(err, "arc-controller stopped")
