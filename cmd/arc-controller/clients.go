@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	argoscheme "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/scheme"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -16,6 +20,7 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
+	arcscheme "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/scheme"
 )
 
 // clients are ARC's API clients, one set for each part of the process that
@@ -87,9 +92,9 @@ func newClients(o options) (*clients, error) {
 	informers := part(componentInformers)
 	c.informers.kube, err = kubernetes.NewForConfig(informers)
 	collect(err)
-	c.informers.arc, err = arcclient.NewForConfig(informers)
+	c.informers.arc, err = newARCClientset(informers)
 	collect(err)
-	c.informers.argo, err = argoclient.NewForConfig(informers)
+	c.informers.argo, err = newArgoClientset(informers)
 	collect(err)
 	c.informers.metadata, err = metadata.NewForConfig(informers)
 	collect(err)
@@ -111,12 +116,47 @@ func newClients(o options) (*clients, error) {
 
 // newControllerClients builds one controller's clientsets from its config.
 func newControllerClients(cfg *rest.Config) (controllerClients, error) {
-	arc, err := arcclient.NewForConfig(cfg)
+	arc, err := newARCClientset(cfg)
 	if err != nil {
 		return controllerClients{}, err
 	}
-	argo, err := argoclient.NewForConfig(cfg)
+	argo, err := newArgoClientset(cfg)
 	return controllerClients{arc: arc, argo: argo}, err
+}
+
+// newARCClientset and newArgoClientset build the clientsets as their
+// NewForConfig does (one rate limiter each, the shared transport), with a
+// JSON decoder that finds each object's kind without parsing it twice (see
+// typeMetaFactory). Their discovery clients are not for use: ARC asks the
+// Kubernetes clientset's.
+func newARCClientset(cfg *rest.Config) (*arcclient.Clientset, error) {
+	rc, err := restClientFor(cfg, arcv1.SchemeGroupVersion,
+		rest.CodecFactoryForGeneratedClient(arcscheme.Scheme, arcscheme.Codecs).WithoutConversion(), arcscheme.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	return arcclient.New(rc), nil
+}
+
+func newArgoClientset(cfg *rest.Config) (*argoclient.Clientset, error) {
+	rc, err := restClientFor(cfg, wfv1.SchemeGroupVersion, argoscheme.Codecs.WithoutConversion(), argoscheme.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	return argoclient.New(rc), nil
+}
+
+// restClientFor is the REST client of the generated typed clients of gv,
+// whose config defaults it sets, with base's JSON decoding replaced.
+func restClientFor(cfg *rest.Config, gv schema.GroupVersion, base runtime.NegotiatedSerializer, scheme *runtime.Scheme) (*rest.RESTClient, error) {
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &gv
+	c.APIPath = "/apis"
+	c.NegotiatedSerializer = withTypeMetaFactory(base, scheme)
+	if c.UserAgent == "" {
+		c.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	return rest.RESTClientFor(c)
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
