@@ -167,7 +167,9 @@ func ArtifactIdentity(typ, src, dst string, spec []byte) string {
 	buf = appendField(buf, dst)
 	buf = appendField(buf, string(canonicalJSON(spec)))
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:])[:HashLength]
+	// Only the digits kept are encoded: a prefix of a longer string would
+	// keep all of it alive in the memo of every cached artifact.
+	return hex.EncodeToString(sum[:HashLength/2])
 }
 
 // canonicalJSON re-encodes a JSON value with sorted keys and no white space.

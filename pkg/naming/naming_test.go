@@ -215,6 +215,9 @@ func randomString(rng *rand.Rand, alphabet string, n int) string {
 
 func TestArtifactIdentity(t *testing.T) {
 	base := ArtifactIdentity("oci", "dockerhub", "internal", []byte(`{"image":"library/alpine:3.18","tags":[1,2]}`))
+	// Identities are kept in the annotations of existing ArtifactWorkflows:
+	// one computed differently after an upgrade would orphan them.
+	assert.Equal(t, "86ff6933d4cfd8a7", base, "the identity of the same artifact changed")
 	cases := []struct {
 		name string
 		id   string
