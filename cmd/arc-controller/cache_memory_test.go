@@ -212,12 +212,7 @@ func measureCachedBytes(b *testing.B, objs cacheObjects, artifacts int) float64 
 	b.Helper()
 	srv := newWatchServer(objs)
 	defer srv.close()
-	o, err := parse(b, "--kubeconfig="+kubeconfigFor(b, srv.URL), "--leader-elect=false")
-	require.NoError(b, err)
-	cl, err := newClients(o)
-	require.NoError(b, err)
-	cc, err := buildControllers(cl, o)
-	require.NoError(b, err)
+	cc := controllersAgainst(b, srv.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for _, f := range cc.factories {

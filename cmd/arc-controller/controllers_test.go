@@ -29,12 +29,7 @@ func TestPerArtifactInformers(t *testing.T) {
 	t.Cleanup(func() { metrics.Registry = prev })
 	srv := newWatchServer(cacheObjects{})
 	defer srv.close()
-	o, err := parse(t, "--kubeconfig="+kubeconfigFor(t, srv.URL), "--leader-elect=false")
-	require.NoError(t, err)
-	cl, err := newClients(o)
-	require.NoError(t, err)
-	cc, err := buildControllers(cl, o)
-	require.NoError(t, err)
+	cc := controllersAgainst(t, srv.URL)
 
 	informers := map[string]cache.SharedIndexInformer{}
 	for _, f := range cc.factories {
@@ -70,4 +65,17 @@ func TestPerArtifactInformers(t *testing.T) {
 			return listed, nil
 		}), "the Workflow informer never listed")
 	assert.Equal(t, artifactworkflow.WorkflowSelector.String(), selector, "the Workflow informer lists other Workflows than ARC's")
+}
+
+// controllersAgainst builds the controllers as arc-controller does, with
+// clients of the API server at url. Nothing runs yet.
+func controllersAgainst(tb testing.TB, url string) *controllerContext {
+	tb.Helper()
+	o, err := parse(tb, "--kubeconfig="+kubeconfigFor(tb, url), "--leader-elect=false")
+	require.NoError(tb, err)
+	cl, err := newClients(o)
+	require.NoError(tb, err)
+	cc, err := buildControllers(cl, o)
+	require.NoError(tb, err)
+	return cc
 }
