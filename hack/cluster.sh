@@ -143,8 +143,18 @@ start_bg() {
   local exe="${EXE:-${BIN_DIR}/${name}}"
   log "starting ${name} (log: .local/logs/${name}.log)"
   setsid "${exe}" "$@" </dev/null >>"${logf}" 2>&1 9>&- &
-  echo "$!" >"${PID_DIR}/${name}.pid"
+  local pid=$! i
+  echo "${pid}" >"${PID_DIR}/${name}.pid"
   echo "${exe##*/}" >"${PID_DIR}/${name}.exe"
+  # The pid runs the shell's fork, then setsid, and only then the binary:
+  # until it does, alive would take it for a component that exited (seen
+  # on a busy machine, with an empty log). Wait for the exec, or the exit.
+  for ((i = 0; i < 100; i++)); do
+    if alive "${name}" || ! running "${pid}"; then
+      return 0
+    fi
+    sleep 0.05
+  done
 }
 
 # stop NAME [SIGNAL]: send TERM (or SIGNAL: KILL for a crash), wait up to
