@@ -16,7 +16,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,7 +26,6 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
-	"github.com/artifact-conduit/arc/pkg/metrics"
 )
 
 // BenchmarkCacheMemoryPerArtifact measures what ARC's caches hold per live
@@ -50,8 +48,6 @@ func BenchmarkCacheMemoryPerArtifact(b *testing.B) {
 	}
 	objs := benchObjects(orders, perOrder)
 	for b.Loop() {
-		// Each run registers its controllers' collectors anew.
-		metrics.Registry = prometheus.NewRegistry()
 		perArtifact := measureCachedBytes(b, objs, orders*perOrder)
 		b.ReportMetric(perArtifact, "heap-B/artifact")
 	}

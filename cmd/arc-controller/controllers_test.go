@@ -23,10 +23,6 @@ import (
 // every index the controllers added, and the Workflow informer still lists
 // only ARC's Workflows.
 func TestPerArtifactInformers(t *testing.T) {
-	// buildControllers registers the controllers' collectors.
-	prev := metrics.Registry
-	metrics.Registry = prometheus.NewRegistry()
-	t.Cleanup(func() { metrics.Registry = prev })
 	srv := newWatchServer(cacheObjects{})
 	defer srv.close()
 	cc := controllersAgainst(t, srv.URL)
@@ -68,9 +64,14 @@ func TestPerArtifactInformers(t *testing.T) {
 }
 
 // controllersAgainst builds the controllers as arc-controller does, with
-// clients of the API server at url. Nothing runs yet.
+// clients of the API server at url. Nothing runs yet. Their collectors go to
+// a registry of their own, which the process's is again after the test:
+// every build registers them anew.
 func controllersAgainst(tb testing.TB, url string) *controllerContext {
 	tb.Helper()
+	prev := metrics.Registry
+	metrics.Registry = prometheus.NewRegistry()
+	tb.Cleanup(func() { metrics.Registry = prev })
 	o, err := parse(tb, "--kubeconfig="+kubeconfigFor(tb, url), "--leader-elect=false")
 	require.NoError(tb, err)
 	cl, err := newClients(o)
