@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"hash/fnv"
+	"runtime"
 	"testing"
 	"time"
 
@@ -32,7 +34,8 @@ func TestResyncSpreader(t *testing.T) {
 			clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
 			q := newTestQueue(clock)
 			defer q.ShutDown()
-			ResyncSpreader{Queue: q, Window: tc.window}.Enqueue(key)
+			s := &ResyncSpreader{Queue: q, Window: tc.window, Clock: clock}
+			s.Enqueue(key)
 			if tc.wantAtOnce {
 				assert.Equal(t, 1, q.Len())
 				return
@@ -46,6 +49,94 @@ func TestResyncSpreader(t *testing.T) {
 				"not queued at its place in the window")
 		})
 	}
+}
+
+// TestResyncSpreaderKeepsABatchUnderOneTimer checks that the resyncs of a
+// whole cache wait in their batches, one timer each, not one delayed queue
+// entry per object, and that each batch is queued at its place in the window.
+func TestResyncSpreaderKeepsABatchUnderOneTimer(t *testing.T) {
+	const n = 1000
+	window := 10 * time.Second
+	// The spreader's clock is its own, so that its waiters are its timers.
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
+	defer q.ShutDown()
+	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	byDelay := map[time.Duration]int{}
+	for i := range n {
+		key := cache.ObjectName{Namespace: "bench", Name: fmt.Sprintf("order-%05d-%016x", i/10, i)}
+		s.Enqueue(key)
+		byDelay[resyncDelay(key, window)]++
+	}
+	atOnce := byDelay[0]
+	assert.Equal(t, atOnce, q.Len(), "only the first batch is queued at once")
+	assert.Equal(t, n-atOnce, s.waitingKeys(), "the others wait for their batch")
+	assert.Equal(t, len(byDelay)-1, clock.Waiters(), "one timer per waiting batch")
+	queued := atOnce
+	for d := resyncBatch; d < window; d += resyncBatch {
+		clock.Step(resyncBatch)
+		queued += byDelay[d]
+		require.Equal(t, queued, q.Len(), "after %v", d)
+	}
+	assert.Zero(t, s.waitingKeys(), "every batch was released")
+	assert.Zero(t, clock.Waiters(), "no timer is left")
+}
+
+// TestResyncSpreaderAfterShutdown checks that a batch released after its
+// queue shut down is dropped, not a panic.
+func TestResyncSpreaderAfterShutdown(t *testing.T) {
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	q := newTestQueue(clock)
+	s := &ResyncSpreader{Queue: q, Window: time.Minute, Clock: clock}
+	for i := range 100 {
+		s.Enqueue(cache.ObjectName{Namespace: "bench", Name: fmt.Sprint(i)})
+	}
+	atOnce := q.Len()
+	q.ShutDown()
+	clock.Step(time.Minute)
+	assert.Zero(t, s.waitingKeys())
+	assert.Equal(t, atOnce, q.Len(), "nothing was added after the shutdown")
+}
+
+func TestFNV64aIsHashFNV(t *testing.T) {
+	for _, parts := range [][]string{{}, {""}, {"bench", "/", "order-00001"}, {"a", "", "bc"}, {"\xff\x00"}} {
+		h := fnv.New64a()
+		for _, p := range parts {
+			_, _ = h.Write([]byte(p))
+		}
+		assert.Equal(t, h.Sum64(), fnv64a(parts...), "%q", parts)
+	}
+}
+
+// BenchmarkResyncSpreaderWaiting reports what a waiting resync holds: the
+// heap a resync of 10,000 objects keeps until their batches are released.
+func BenchmarkResyncSpreaderWaiting(b *testing.B) {
+	const n = 10000
+	keys := make([]cache.ObjectName, n)
+	for i := range keys {
+		keys[i] = cache.ObjectName{Namespace: "bench", Name: fmt.Sprintf("order-%05d-%016x", i/10, i)}
+	}
+	var perKey float64
+	for b.Loop() {
+		q := NewQueue("bench-resync")
+		s := &ResyncSpreader{Queue: q, Window: 10 * time.Minute}
+		before := liveHeapBytes()
+		for _, key := range keys {
+			s.Enqueue(key)
+		}
+		perKey = float64(liveHeapBytes()-before) / n
+		q.ShutDown()
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(perKey, "B/waiting-resync")
+}
+
+// liveHeapBytes is the heap in use after a full collection.
+func liveHeapBytes() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // TestResyncDelaysSpreadOverTheWindow checks that 10,000 objects (one
