@@ -35,8 +35,11 @@ func main() {
 	defer stop()
 	logger := klog.Background().WithName("arc-controller")
 	ctx = klog.NewContext(ctx, logger)
-	gogc, isDefault := setGCPercent(os.LookupEnv)
-	logger.Info("Garbage collector target", "GOGC", gogc, "default", isDefault)
+	gogc, adaptive := adaptiveGC(os.LookupEnv)
+	logger.Info("Garbage collector target", "GOGC", gogc, "default", adaptive)
+	if adaptive {
+		startGCTuning(ctx)
+	}
 
 	if err := run(ctx, opts); err != nil {
 		logger.Error(err, "arc-controller stopped")
