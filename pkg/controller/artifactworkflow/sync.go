@@ -10,7 +10,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -563,10 +562,11 @@ func timeOrNil(t metav1.Time) *metav1.Time {
 // emits its Warning if the status is new. Only a failed write is an error:
 // the sync is retried and reports again.
 func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow, o syncOutcome) error {
-	status := c.statusFor(aw, o)
-	if equality.Semantic.DeepEqual(aw.Status, status) {
+	// Most syncs change nothing; the wanted status is built only to write it.
+	if c.statusUnchanged(aw, o) {
 		return nil
 	}
+	status := c.statusFor(aw, o)
 	updated := aw.DeepCopy()
 	updated.Status = status
 	if _, err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
@@ -582,6 +582,61 @@ func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow
 		c.recorder.Event(aw, corev1.EventTypeWarning, o.reason, status.Message)
 	}
 	return nil
+}
+
+// statusUnchanged tells whether statusFor(aw, o) equals aw.Status, as
+// equality.Semantic sees it, without building it: comparing field by field
+// costs no allocation, where building and comparing by reflection cost about
+// half of what a sync that changes nothing allocates.
+// TestStatusUnchangedAgreesWithSemantic fails when the status gains a field
+// this does not compare.
+func (c *Controller) statusUnchanged(aw *arcv1.ArtifactWorkflow, o syncOutcome) bool {
+	cur := &aw.Status
+	run := o.run
+	if o.workflowName == "" {
+		run = aw.Spec.Run
+	}
+	startedAt, finishedAt, results := o.startedAt, o.finishedAt, o.results
+	if o.keepTimes {
+		startedAt, finishedAt, results = cur.StartedAt, cur.FinishedAt, cur.Results
+	}
+	message := controller.TruncateMessage(o.message, c.maxMessageBytes)
+	return cur.ObservedGeneration == aw.Generation &&
+		cur.Run == run &&
+		cur.WorkflowName == o.workflowName &&
+		cur.Phase == o.phase &&
+		cur.Message == message &&
+		sameTime(cur.StartedAt, startedAt) &&
+		sameTime(cur.FinishedAt, finishedAt) &&
+		slices.Equal(cur.Results, results) &&
+		sameSchedule(cur.Schedule, o.schedule) &&
+		readyUnchanged(cur.Conditions, o, message, aw.Generation)
+}
+
+// readyUnchanged tells whether setting the Ready condition of an outcome
+// leaves conds as they are (see meta.SetStatusCondition).
+func readyUnchanged(conds []metav1.Condition, o syncOutcome, message string, generation int64) bool {
+	ready := meta.FindStatusCondition(conds, arcv1.ConditionReady)
+	return ready != nil && ready.Status == o.ready && ready.Reason == o.reason &&
+		ready.Message == message && ready.ObservedGeneration == generation
+}
+
+// sameTime compares optional times as equality.Semantic does: by instant,
+// nil only equal to nil.
+func sameTime(a, b *metav1.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.UTC() == b.UTC()
+}
+
+// sameSchedule compares schedule states as equality.Semantic does.
+func sameSchedule(a, b *arcv1.ScheduleStatus) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.CronWorkflowName == b.CronWorkflowName && sameTime(a.LastScheduledTime, b.LastScheduledTime) &&
+		a.Active == b.Active && a.Succeeded == b.Succeeded && a.Failed == b.Failed && a.Suspended == b.Suspended
 }
 
 // statusFor computes the status an outcome leads to, keeping the
