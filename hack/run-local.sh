@@ -372,7 +372,8 @@ cmd_run() {
   if is_true "${ARC_SKIP_BUILD:-false}"; then
     info "skipped (ARC_SKIP_BUILD)"
   else
-    GOFLAGS="${GOFLAGS:--buildvcs=false}" go build -o "${BIN_DIR}/arc-controller" ./cmd/arc-controller
+    # As make build and the image build it.
+    CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/arc-controller" ./cmd/arc-controller
     info "done"
   fi
   [[ -x "${BIN_DIR}/arc-controller" ]] || die "${BIN_DIR}/arc-controller is missing (run make build)"
