@@ -141,11 +141,12 @@ func DependentsOfType(indexer cache.Indexer, index string, obj interface{}) []me
 //
 // The waiting resyncs are kept by batch, one timer per batch, not one
 // delayed queue entry per object: right after a resync every object of the
-// cache is waiting, and the workqueue's delayed entries cost about 360 bytes
-// each (its waitFor, its map entry, its heap slot), 3.6 MB at 10,000
-// artifacts held for half of every resync period. A key in a batch costs
-// its 32 bytes. Use a ResyncSpreader by pointer; the zero value, with Queue
-// set, queues resyncs at once.
+// cache is waiting, and a workqueue delayed entry costs about 151 bytes
+// (its waitFor, its map entry, its heap slot), held for up to half of every
+// resync period. A key in a batch costs about 64 (its 32 bytes and the
+// slice's room to grow; BenchmarkResyncSpreaderWaiting). Use a
+// ResyncSpreader by pointer; the zero value, with Queue set, queues resyncs
+// at once.
 type ResyncSpreader struct {
 	Queue Queue
 	// Window is the longest a resync waits; 0 queues resyncs at once.
