@@ -177,7 +177,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 	})
 	metrics.RegisterDomainCollector(metrics.Listers{
 		Orders:            arc.Orders().Lister(),
-		ArtifactWorkflows: arc.ArtifactWorkflows().Lister(),
+		ArtifactWorkflows: controller.ArtifactWorkflowCache{Indexer: arc.ArtifactWorkflows().Informer().GetIndexer()}.ListArtifactWorkflows,
 	})
 	cc.workers = []workerSet{
 		{orders.Worker(), o.orderWorkers},

@@ -42,14 +42,14 @@ func TestMetricNames(t *testing.T) {
 	orders := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	aws := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	require.NoError(t, orders.Add(&arcv1.Order{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "o"}}))
-	require.NoError(t, aws.Add(&arcv1.ArtifactWorkflow{
+	require.NoError(t, aws.Add(controller.CacheArtifactWorkflow(&arcv1.ArtifactWorkflow{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a"},
 		Spec:       arcv1.ArtifactWorkflowSpec{Type: "oci"},
 		Status:     arcv1.ArtifactWorkflowStatus{Phase: arcv1.WorkflowPhaseSucceeded, StartedAt: &started, FinishedAt: &finished},
-	}))
+	})))
 	metrics.RegisterDomainCollector(metrics.Listers{
 		Orders:            arclisters.NewOrderLister(orders),
-		ArtifactWorkflows: arclisters.NewArtifactWorkflowLister(aws),
+		ArtifactWorkflows: controller.ArtifactWorkflowCache{Indexer: aws}.ListArtifactWorkflows,
 	})
 	metrics.RegisterPhaseCounters(map[string]metrics.PhaseCounter{"Order": func() map[string]int { return map[string]int{"": 1} }})
 	metrics.ObserveSync("test", metrics.ResultError, time.Millisecond)

@@ -48,18 +48,23 @@ func TestSlimARCObjectSharesRecurringStringsAndChangesNothing(t *testing.T) {
 	a, b := decodedArtifactWorkflow(1), decodedArtifactWorkflow(2)
 	wantA, wantB := a.DeepCopy(), b.DeepCopy()
 	require.False(t, sameData(a.Spec.Type, b.Spec.Type), "the fixture must start without sharing")
-	for _, aw := range []*arcv1.ArtifactWorkflow{a, b} {
-		_, err := SlimARCObject(aw)
+	cached := make([]*CachedArtifactWorkflow, 2)
+	for i, aw := range []*arcv1.ArtifactWorkflow{a, b} {
+		obj, err := SlimARCObject(aw)
 		require.NoError(t, err)
+		cached[i] = obj.(*CachedArtifactWorkflow)
 	}
 	assert.Equal(t, wantA, a, "interning changes no value")
 	assert.Equal(t, wantB, b, "interning changes no value")
+	assert.Equal(t, wantA.Spec, cached[0].Spec, "interning changes no value")
+	assert.Equal(t, wantB.Status, cached[1].Status, "interning changes no value")
+	a, b = &cached[0].ArtifactWorkflow, &cached[1].ArtifactWorkflow
 	for _, tc := range []struct {
 		name string
 		x, y string
 	}{
 		{"namespace", a.Namespace, b.Namespace},
-		{"label value", a.Labels[arcv1.LabelOrderUID], b.Labels[arcv1.LabelOrderUID]},
+		{"label value", cached[0].OrderUID(), cached[1].OrderUID()},
 		{"owner kind", a.OwnerReferences[0].Kind, b.OwnerReferences[0].Kind},
 		{"owner name", a.OwnerReferences[0].Name, b.OwnerReferences[0].Name},
 		{"type", a.Spec.Type, b.Spec.Type},
@@ -78,9 +83,9 @@ func TestSlimARCObjectSharesRecurringStringsAndChangesNothing(t *testing.T) {
 // reference and label repeat.
 func TestCacheWorkflowSharesTheArtifactWorkflowsName(t *testing.T) {
 	noGC(t)
-	aw := decodedArtifactWorkflow(7)
-	_, err := SlimARCObject(aw)
+	obj, err := SlimARCObject(decodedArtifactWorkflow(7))
 	require.NoError(t, err)
+	aw := obj.(*CachedArtifactWorkflow)
 	wf := CacheWorkflow(&wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{
 		Name: string([]byte(aw.Name)), Namespace: "team-a",
 		Labels:          map[string]string{arcv1.LabelArtifactWorkflow: string([]byte(aw.Name))},

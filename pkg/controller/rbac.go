@@ -24,7 +24,7 @@ package controller
 // ArtifactWorkflow controller writes their status (UpdateStatus). No patch:
 // the code never patches.
 //
-// +kubebuilder:rbac:groups=arc.opendefense.cloud,resources=artifactworkflows,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=arc.opendefense.cloud,resources=artifactworkflows,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=arc.opendefense.cloud,resources=artifactworkflows/status,verbs=update
 //
 // The finalizers subresources: ARC's children carry a controller owner

@@ -17,8 +17,8 @@ import (
 // kubectl's last-applied-configuration annotation, which ARC never reads and
 // which can be the bulk of an object's size: an Order applied with kubectl
 // apply would otherwise be cached with its whole spec twice. ARC writes the
-// cached objects back only as status updates, which ignore metadata, and as
-// updates of its own ArtifactWorkflows, which kubectl never applies.
+// cached objects back only as status updates, which ignore metadata; it
+// reads an ArtifactWorkflow from the API server before it updates one.
 func StripManagedFields(obj interface{}) (interface{}, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
@@ -31,12 +31,12 @@ func StripManagedFields(obj interface{}) (interface{}, error) {
 // SlimARCObject is the transform of ARC's own informers: StripManagedFields,
 // and for the kinds ARC caches one of per artifact (ArtifactWorkflows, and
 // Orders with a status entry per artifact) their recurring strings shared
-// (see intern).
+// (see intern). ArtifactWorkflows are cached as CachedArtifactWorkflows.
 func SlimARCObject(obj interface{}) (interface{}, error) {
 	obj, err := StripManagedFields(obj)
 	switch o := obj.(type) {
 	case *arcv1.ArtifactWorkflow:
-		internArtifactWorkflow(o)
+		return CacheArtifactWorkflow(o), err
 	case *arcv1.Order:
 		internOrder(o)
 	}

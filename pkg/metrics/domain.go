@@ -144,8 +144,10 @@ func SetLeading(leading bool) {
 
 // Listers are the informer caches the domain gauges are computed from.
 type Listers struct {
-	Orders            arclisters.OrderLister
-	ArtifactWorkflows arclisters.ArtifactWorkflowLister
+	Orders arclisters.OrderLister
+	// ArtifactWorkflows lists the cached ArtifactWorkflows (the cache holds
+	// them in a type of its own, which this package does not know).
+	ArtifactWorkflows func() []*arcv1.ArtifactWorkflow
 }
 
 // RegisterDomainCollector exposes the gauges computed from l at every scrape:
@@ -218,12 +220,10 @@ func (c *domainCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	aws := map[nsTypePhase]int{}
-	if list, err := c.listers.ArtifactWorkflows.List(labels.Everything()); err == nil {
-		for _, aw := range list {
-			aws[nsTypePhase{aw.Namespace, aw.Spec.Type, phaseLabel(string(aw.Status.Phase))}]++
-			if aw.Status.Phase == arcv1.WorkflowPhaseSucceeded && aw.Status.FinishedAt != nil {
-				c.successes.note(aw.Namespace, aw.Spec.Type, aw.Status.FinishedAt.Time)
-			}
+	for _, aw := range c.listers.ArtifactWorkflows() {
+		aws[nsTypePhase{aw.Namespace, aw.Spec.Type, phaseLabel(string(aw.Status.Phase))}]++
+		if aw.Status.Phase == arcv1.WorkflowPhaseSucceeded && aw.Status.FinishedAt != nil {
+			c.successes.note(aw.Namespace, aw.Spec.Type, aw.Status.FinishedAt.Time)
 		}
 	}
 	for k, n := range orders {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
@@ -67,7 +68,7 @@ func TestDomainCollector(t *testing.T) {
 		artifactWorkflow("team-b", "b1", "oci", "", nil),
 	)
 	c := &domainCollector{
-		listers:   Listers{Orders: arclisters.NewOrderLister(orders), ArtifactWorkflows: arclisters.NewArtifactWorkflowLister(aws)},
+		listers:   Listers{Orders: arclisters.NewOrderLister(orders), ArtifactWorkflows: listAll(arclisters.NewArtifactWorkflowLister(aws))},
 		successes: &lastSuccesses{},
 	}
 	reg := prometheus.NewPedanticRegistry()
@@ -148,5 +149,13 @@ func TestErrorReason(t *testing.T) {
 		{errors.New("connection refused"), "Unknown"},
 	} {
 		assert.Equal(t, tc.want, ErrorReason(tc.err), "%v", tc.err)
+	}
+}
+
+// listAll lists what the lister holds, as the controller's cache lists it.
+func listAll(l arclisters.ArtifactWorkflowLister) func() []*arcv1.ArtifactWorkflow {
+	return func() []*arcv1.ArtifactWorkflow {
+		aws, _ := l.List(labels.Everything())
+		return aws
 	}
 }

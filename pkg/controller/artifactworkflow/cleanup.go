@@ -26,7 +26,7 @@ const ReasonWorkflowCleanedUp = "WorkflowCleanedUp"
 // cleanUp acts on a Workflow whose state the status now records: a Workflow
 // being deleted loses ARC's finalizer (its result is safe), and a finished
 // one is deleted once its type's TTL passed.
-func (c *Controller) cleanUp(ctx context.Context, aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow) error {
+func (c *Controller) cleanUp(ctx context.Context, aw *controller.CachedArtifactWorkflow, wf *controller.CachedWorkflow) error {
 	if wf.DeletionTimestamp != nil {
 		return c.removeFinalizer(ctx, wf)
 	}
@@ -58,7 +58,7 @@ func (c *Controller) cleanUp(ctx context.Context, aw *arcv1.ArtifactWorkflow, wf
 
 // ttlFor is how long a Workflow of aw's type stays after it finished in
 // phase, or nil to keep it. A type that cannot be resolved now keeps it.
-func (c *Controller) ttlFor(aw *arcv1.ArtifactWorkflow, phase arcv1.WorkflowPhase) *metav1.Duration {
+func (c *Controller) ttlFor(aw *controller.CachedArtifactWorkflow, phase arcv1.WorkflowPhase) *metav1.Duration {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	if err != nil {
 		return nil
@@ -74,7 +74,7 @@ func (c *Controller) ttlFor(aw *arcv1.ArtifactWorkflow, phase arcv1.WorkflowPhas
 // no longer needs: every one when the ArtifactWorkflow is gone (nil) or
 // going, else those of earlier runs. The Workflow the status describes
 // loses it in cleanUp, once its final state is recorded.
-func (c *Controller) releaseWorkflows(ctx context.Context, key cache.ObjectName, aw *arcv1.ArtifactWorkflow) error {
+func (c *Controller) releaseWorkflows(ctx context.Context, key cache.ObjectName, aw *controller.CachedArtifactWorkflow) error {
 	wfs, err := c.workflowsOf(key)
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ type Controller struct {
 	clock    clock.PassiveClock
 	queue    controller.Queue
 
-	artifactWorkflows   arclisters.ArtifactWorkflowLister
+	artifactWorkflows   controller.ArtifactWorkflowCache
 	artifactWorkflowIdx cache.Indexer
 	orders              arclisters.OrderLister
 	endpoints           arclisters.EndpointLister
@@ -99,6 +99,8 @@ func WithMaxMessageBytes(n int) Option {
 
 // Informers are the informers the ArtifactWorkflow controller reads.
 type Informers struct {
+	// ArtifactWorkflows must be transformed with controller.SlimARCObject:
+	// the controllers read CachedArtifactWorkflows from it.
 	ArtifactWorkflows    arcinformers.ArtifactWorkflowInformer
 	ArtifactTypes        arcinformers.ArtifactTypeInformer
 	ClusterArtifactTypes arcinformers.ClusterArtifactTypeInformer
@@ -128,7 +130,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		ownWrites:           controller.NewOwnWrites(),
 		admission:           newAdmission(),
 		endpoints:           inf.Endpoints.Lister(),
-		artifactWorkflows:   inf.ArtifactWorkflows.Lister(),
+		artifactWorkflows:   controller.ArtifactWorkflowCache{Indexer: inf.ArtifactWorkflows.Informer().GetIndexer()},
 		artifactWorkflowIdx: inf.ArtifactWorkflows.Informer().GetIndexer(),
 		orders:              inf.Orders.Lister(),
 		types:               controller.NewTypeResolver(inf.ArtifactTypes.Lister(), inf.ClusterArtifactTypes.Lister(), inf.Namespaces.Lister()),
@@ -177,15 +179,14 @@ func (c *Controller) Worker() controller.Worker {
 // PhaseCounts counts the cached ArtifactWorkflows per phase, for metrics.
 func (c *Controller) PhaseCounts() map[string]int {
 	counts := map[string]int{}
-	aws, _ := c.artifactWorkflows.List(labels.Everything())
-	for _, aw := range aws {
+	for _, aw := range c.artifactWorkflows.List() {
 		counts[string(aw.Status.Phase)]++
 	}
 	return counts
 }
 
 func typeOfArtifactWorkflow(obj interface{}) ([]string, error) {
-	aw, ok := obj.(*arcv1.ArtifactWorkflow)
+	aw, ok := obj.(*controller.CachedArtifactWorkflow)
 	if !ok {
 		return nil, nil
 	}
@@ -224,8 +225,8 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 // updateArtifactWorkflow enqueues on spec changes and resyncs, and skips the
 // update events of the controller's own status writes.
 func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
-	oldAW, okOld := oldObj.(*arcv1.ArtifactWorkflow)
-	newAW, okNew := newObj.(*arcv1.ArtifactWorkflow)
+	oldAW, okOld := oldObj.(*controller.CachedArtifactWorkflow)
+	newAW, okNew := newObj.(*controller.CachedArtifactWorkflow)
 	if !okOld || !okNew {
 		return
 	}
@@ -252,12 +253,8 @@ func (c *Controller) deleteArtifactWorkflow(obj interface{}) {
 	}
 	c.ownWrites.Forget(cache.MetaObjectToName(m))
 	c.enqueue(obj)
-	if aw, ok := obj.(*arcv1.ArtifactWorkflow); ok {
+	if aw, ok := controller.AsCachedArtifactWorkflow(obj); ok {
 		c.wakeWaiting(aw)
-	} else if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		if aw, ok := tomb.Obj.(*arcv1.ArtifactWorkflow); ok {
-			c.wakeWaiting(aw)
-		}
 	}
 }
 
@@ -287,14 +284,14 @@ func (c *Controller) wakeOwnersWaiting(obj interface{}) {
 	if !ok {
 		return
 	}
-	if aw, err := c.artifactWorkflows.ArtifactWorkflows(owner.Namespace).Get(owner.Name); err == nil {
+	if aw, err := c.artifactWorkflows.Get(owner.Namespace, owner.Name); err == nil {
 		c.wakeWaiting(aw)
 	}
 }
 
 // wakeWaiting queues every ArtifactWorkflow that waits for a limit aw is
 // subject to: a slot may have come free. Only the first in line take it.
-func (c *Controller) wakeWaiting(aw *arcv1.ArtifactWorkflow) {
+func (c *Controller) wakeWaiting(aw *controller.CachedArtifactWorkflow) {
 	keys, _ := limitKeysOf(aw)
 	for _, key := range keys {
 		c.enqueueWaitingOf(key)
@@ -308,7 +305,7 @@ func (c *Controller) enqueueWaitingOf(key string) {
 		return
 	}
 	for _, obj := range objs {
-		if m, ok := obj.(*arcv1.ArtifactWorkflow); ok && m.Status.Phase == arcv1.WorkflowPhasePending && m.Status.WorkflowName == "" {
+		if m, ok := obj.(*controller.CachedArtifactWorkflow); ok && m.Status.Phase == arcv1.WorkflowPhasePending && m.Status.WorkflowName == "" {
 			c.queue.Add(cache.MetaObjectToName(m))
 		}
 	}
@@ -416,7 +413,7 @@ func (c *Controller) enqueueListedBy(oldObj, newObj interface{}) {
 // affects its own namespace; a cluster type affects every namespace.
 func (c *Controller) enqueueWaitingOfType(obj interface{}) {
 	for _, m := range controller.DependentsOfType(c.artifactWorkflowIdx, indexByType, obj) {
-		if aw, ok := m.(*arcv1.ArtifactWorkflow); ok && aw.Status.Phase == arcv1.WorkflowPhaseUnknown {
+		if aw, ok := m.(*controller.CachedArtifactWorkflow); ok && aw.Status.Phase == arcv1.WorkflowPhaseUnknown {
 			c.queue.Add(cache.MetaObjectToName(aw))
 		}
 	}

@@ -110,7 +110,7 @@ func TestSyncWaitsForTheCacheToCatchUpWithItsOwnStatusWrite(t *testing.T) {
 	// The Workflow's event arrives before the ArtifactWorkflow's: the cache
 	// still holds the version without the status.
 	awIndexer := f.arc.Arc().V1alpha1().ArtifactWorkflows().Informer().GetIndexer()
-	require.NoError(t, awIndexer.Update(before))
+	require.NoError(t, awIndexer.Update(controller.CacheArtifactWorkflow(before.DeepCopy())))
 	f.client.ClearActions()
 	require.NoError(t, f.ctrl.sync(context.Background(), cache.MetaObjectToName(before)))
 	assert.Empty(t, controllertest.Writes(f.client.Actions(), f.argo.Actions()),
@@ -118,8 +118,8 @@ func TestSyncWaitsForTheCacheToCatchUpWithItsOwnStatusWrite(t *testing.T) {
 	assert.Equal(t, 0, f.ctrl.queue.Len())
 
 	// The status write's own event reaches the cache: the skipped sync runs.
-	require.NoError(t, awIndexer.Update(written))
-	f.ctrl.updateArtifactWorkflow(before, written)
+	require.NoError(t, awIndexer.Update(controller.CacheArtifactWorkflow(written.DeepCopy())))
+	f.ctrl.updateArtifactWorkflow(controller.CacheArtifactWorkflow(before), controller.CacheArtifactWorkflow(written))
 	assert.Equal(t, 1, f.ctrl.queue.Len(), "the ArtifactWorkflow is queued again")
 	writes, _, err := f.sync()
 	require.NoError(t, err)
@@ -429,7 +429,7 @@ func TestArtifactWorkflowEventsQueueWhatNeedsASync(t *testing.T) {
 			before := f.artifactWorkflow()
 			after := before.DeepCopy()
 			tc.change(after)
-			f.ctrl.updateArtifactWorkflow(before, after)
+			f.ctrl.updateArtifactWorkflow(controller.CacheArtifactWorkflow(before), controller.CacheArtifactWorkflow(after))
 			assert.Equal(t, tc.wantQueued, f.ctrl.queue.Len() == 1)
 		})
 	}

@@ -89,6 +89,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	// resourceVersion, which the fakes would leave unchanged.
 	controllertest.BumpResourceVersions(&f.client.Fake)
 	controllertest.BumpResourceVersions(&f.argo.Fake)
+	controllertest.StatusSubresource(&f.client.Fake, f.client.Tracker())
 	controllertest.AssignUIDs(&f.client.Fake)
 	controllertest.AssignUIDs(&f.argo.Fake)
 	controllertest.StampCreation(&f.argo.Fake, testNow)
@@ -121,7 +122,7 @@ func (f *fixture) refreshCaches() {
 	inf := f.arc.Arc().V1alpha1()
 	aws, err := f.client.ArcV1alpha1().ArtifactWorkflows("").List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
-	replace(f.t, inf.ArtifactWorkflows().Informer().GetIndexer(), aws.Items, nil)
+	replace(f.t, inf.ArtifactWorkflows().Informer().GetIndexer(), aws.Items, controller.SlimARCObject)
 	types, err := f.client.ArcV1alpha1().ArtifactTypes("").List(ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.t, inf.ArtifactTypes().Informer().GetIndexer(), types.Items, nil)

@@ -28,7 +28,7 @@ func endpointLimitKey(namespace, name string) string { return "endpoint/" + name
 // Workflows back: its Order's parallelism and the maxConcurrentWorkflows of
 // its Endpoints (one key when source and destination are the same).
 func limitKeysOf(obj interface{}) ([]string, error) {
-	aw, ok := obj.(*arcv1.ArtifactWorkflow)
+	aw, ok := obj.(*controller.CachedArtifactWorkflow)
 	if !ok {
 		return nil, nil
 	}
@@ -90,7 +90,7 @@ func (a *admission) observed(key cache.ObjectName) {
 func (a *admission) release(key cache.ObjectName) { a.observed(key) }
 
 // limitsOf returns the limits that apply to aw now.
-func (c *Controller) limitsOf(aw *arcv1.ArtifactWorkflow, order *arcv1.Order) ([]limit, error) {
+func (c *Controller) limitsOf(aw *controller.CachedArtifactWorkflow, order *arcv1.Order) ([]limit, error) {
 	var limits []limit
 	if order.Spec.Parallelism != nil {
 		limits = append(limits, limit{key: orderLimitKey(order.Namespace, string(order.UID)), max: int(*order.Spec.Parallelism),
@@ -120,7 +120,7 @@ func (c *Controller) limitsOf(aw *arcv1.ArtifactWorkflow, order *arcv1.Order) ([
 // admit tells whether aw may create its Workflow wf now, and reserves a
 // slot for it if so; otherwise it returns what aw waits for. The caller
 // must call release if the create fails.
-func (c *Controller) admit(aw *arcv1.ArtifactWorkflow, limits []limit, wf cache.ObjectName) (bool, string, error) {
+func (c *Controller) admit(aw *controller.CachedArtifactWorkflow, limits []limit, wf cache.ObjectName) (bool, string, error) {
 	if len(limits) == 0 {
 		return true, "", nil
 	}
@@ -134,7 +134,7 @@ func (c *Controller) admit(aw *arcv1.ArtifactWorkflow, limits []limit, wf cache.
 		}
 		running, ahead := 0, 0
 		for _, obj := range members {
-			m, ok := obj.(*arcv1.ArtifactWorkflow)
+			m, ok := obj.(*controller.CachedArtifactWorkflow)
 			if !ok {
 				continue
 			}
@@ -161,7 +161,7 @@ func (c *Controller) admit(aw *arcv1.ArtifactWorkflow, limits []limit, wf cache.
 // activeWorkflows counts the Workflows of m that occupy a slot: admitted and
 // not yet seen, or cached and not finished. A Workflow being deleted counts
 // until it is gone: its pods may still run.
-func (c *Controller) activeWorkflows(m *arcv1.ArtifactWorkflow) int {
+func (c *Controller) activeWorkflows(m *controller.CachedArtifactWorkflow) int {
 	n := 0
 	for _, name := range workflowNamesOf(m) {
 		key := cache.ObjectName{Namespace: m.Namespace, Name: name}
@@ -186,7 +186,7 @@ func (c *Controller) activeWorkflows(m *arcv1.ArtifactWorkflow) int {
 
 // workflowNamesOf are the Workflows m may have running: that of its current
 // run and the one its status describes, when an earlier run still finishes.
-func workflowNamesOf(m *arcv1.ArtifactWorkflow) []string {
+func workflowNamesOf(m *controller.CachedArtifactWorkflow) []string {
 	names := []string{naming.Workflow(m.Name, m.Spec.Run)}
 	if w := m.Status.WorkflowName; w != "" && w != names[0] {
 		names = append(names, w)
@@ -203,7 +203,7 @@ func workflowFinished(wf *controller.CachedWorkflow) bool {
 // Order to resume) or was never synced (so a new ArtifactWorkflow keeps its place in line before its
 // first sync). Work of a suspended Order does not compete, nor does
 // scheduled work, whose runs Argo starts.
-func (c *Controller) waitingToStart(m *arcv1.ArtifactWorkflow) bool {
+func (c *Controller) waitingToStart(m *controller.CachedArtifactWorkflow) bool {
 	if m.DeletionTimestamp != nil || m.Spec.Cron != nil || c.activeWorkflows(m) > 0 {
 		return false
 	}
@@ -230,7 +230,7 @@ func (c *Controller) waitingToStart(m *arcv1.ArtifactWorkflow) bool {
 
 // queuedBefore orders waiting work: by spec.queuedAt (the creation time for
 // ArtifactWorkflows without one), then by name.
-func queuedBefore(a, b *arcv1.ArtifactWorkflow) bool {
+func queuedBefore(a, b *controller.CachedArtifactWorkflow) bool {
 	ta, tb := queuedTime(a), queuedTime(b)
 	if !ta.Equal(tb) {
 		return ta.Before(tb)
@@ -238,7 +238,7 @@ func queuedBefore(a, b *arcv1.ArtifactWorkflow) bool {
 	return a.Name < b.Name
 }
 
-func queuedTime(aw *arcv1.ArtifactWorkflow) time.Time {
+func queuedTime(aw *controller.CachedArtifactWorkflow) time.Time {
 	if aw.Spec.QueuedAt != nil {
 		return aw.Spec.QueuedAt.Time
 	}

@@ -54,7 +54,7 @@ var cronWorkflowKind = wfv1.SchemeGroupVersion.WithKind("CronWorkflow").GroupKin
 // Endpoints' maxConcurrentWorkflows do not apply to them (concurrencyPolicy
 // does). A changed schedule or a suspended Order changes the CronWorkflow
 // in place: its counters and the runs it started stay.
-func (c *Controller) syncSchedule(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order) error {
+func (c *Controller) syncSchedule(ctx context.Context, aw *controller.CachedArtifactWorkflow, order *arcv1.Order) error {
 	key := cache.MetaObjectToName(aw)
 	cwf, outcome, err := c.ensureCronWorkflow(ctx, aw, order)
 	if err != nil {
@@ -78,7 +78,7 @@ func (c *Controller) syncSchedule(ctx context.Context, aw *arcv1.ArtifactWorkflo
 // When there is none to report on, it returns the outcome that says why
 // (bad input, a name taken, the API server refusing); an error means an
 // API call failed and the sync is retried.
-func (c *Controller) ensureCronWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order) (*wfv1.CronWorkflow, syncOutcome, error) {
+func (c *Controller) ensureCronWorkflow(ctx context.Context, aw *controller.CachedArtifactWorkflow, order *arcv1.Order) (*wfv1.CronWorkflow, syncOutcome, error) {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	var typeErr *controller.TypeError
 	if errors.As(err, &typeErr) {
@@ -90,7 +90,7 @@ func (c *Controller) ensureCronWorkflow(ctx context.Context, aw *arcv1.ArtifactW
 	if violation := checkRules(aw, t.TypeRef); violation != "" {
 		return nil, c.unscheduled(aw, invalid(ReasonRuleViolation, errors.New(violation))), nil
 	}
-	desired, err := workflowbuilder.BuildCron(aw, t.TypeRef, order.Spec.Suspend)
+	desired, err := workflowbuilder.BuildCron(aw.Restored(), t.TypeRef, order.Spec.Suspend)
 	if err != nil {
 		return nil, c.unscheduled(aw, invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the CronWorkflow: %w", err))), nil
 	}
@@ -170,7 +170,7 @@ func sameJSON(a, b any) bool {
 
 // unscheduled is an outcome without a CronWorkflow to report on: it keeps
 // what the status said of the schedule and of the last run, and says why.
-func (c *Controller) unscheduled(aw *arcv1.ArtifactWorkflow, o syncOutcome) syncOutcome {
+func (c *Controller) unscheduled(aw *controller.CachedArtifactWorkflow, o syncOutcome) syncOutcome {
 	o.schedule = aw.Status.Schedule.DeepCopy()
 	if o.schedule == nil {
 		o.schedule = &arcv1.ScheduleStatus{CronWorkflowName: naming.CronWorkflow(aw.Name)}
@@ -182,7 +182,7 @@ func (c *Controller) unscheduled(aw *arcv1.ArtifactWorkflow, o syncOutcome) sync
 // scheduleOutcome is the status of scheduled work: the CronWorkflow's
 // counters and last scheduled time, and the phase, message, times and
 // results of its last run. Before the first run the phase is Pending.
-func (c *Controller) scheduleOutcome(aw *arcv1.ArtifactWorkflow, order *arcv1.Order, cwf *wfv1.CronWorkflow) syncOutcome {
+func (c *Controller) scheduleOutcome(aw *controller.CachedArtifactWorkflow, order *arcv1.Order, cwf *wfv1.CronWorkflow) syncOutcome {
 	sched := &arcv1.ScheduleStatus{
 		CronWorkflowName:  cwf.Name,
 		LastScheduledTime: cwf.Status.LastScheduledTime.DeepCopy(),
@@ -232,7 +232,7 @@ func joinMessage(a, b string) string {
 	return a + "; " + b
 }
 
-func readyCondition(aw *arcv1.ArtifactWorkflow) *metav1.Condition {
+func readyCondition(aw *controller.CachedArtifactWorkflow) *metav1.Condition {
 	for i := range aw.Status.Conditions {
 		if aw.Status.Conditions[i].Type == arcv1.ConditionReady {
 			return &aw.Status.Conditions[i]
@@ -256,7 +256,7 @@ func cronProblem(cwf *wfv1.CronWorkflow) string {
 // lastRun is the run of the CronWorkflow scheduled last, from the cache:
 // the Workflows Argo started for it carry ARC's labels (from
 // spec.workflowMetadata) and are controlled by the CronWorkflow.
-func (c *Controller) lastRun(aw *arcv1.ArtifactWorkflow, cwf *wfv1.CronWorkflow) *controller.CachedWorkflow {
+func (c *Controller) lastRun(aw *controller.CachedArtifactWorkflow, cwf *wfv1.CronWorkflow) *controller.CachedWorkflow {
 	wfs, err := c.workflowsOf(cache.MetaObjectToName(aw))
 	if err != nil {
 		return nil
@@ -294,7 +294,7 @@ func scheduledTime(wf *controller.CachedWorkflow) time.Time {
 // cron: the CronWorkflow goes (the garbage collector takes its runs), and
 // the status keeps the result of the last run if it finished. Work whose
 // schedule never finished a run becomes one-off work that runs once.
-func (c *Controller) syncScheduleRemoved(ctx context.Context, aw *arcv1.ArtifactWorkflow) error {
+func (c *Controller) syncScheduleRemoved(ctx context.Context, aw *controller.CachedArtifactWorkflow) error {
 	name := aw.Status.Schedule.CronWorkflowName
 	if name == "" {
 		name = naming.CronWorkflow(aw.Name)

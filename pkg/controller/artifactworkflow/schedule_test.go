@@ -404,5 +404,5 @@ func TestScheduledWorkDoesNotCompeteForLimits(t *testing.T) {
 	f := newFixture(t, ociArtifactType(), scheduledArtifactWorkflow(arcv1.ConcurrencyAllow))
 	aw := f.artifactWorkflow()
 	aw.Status.Conditions = []metav1.Condition{{Type: arcv1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonWaiting}}
-	assert.False(t, f.ctrl.waitingToStart(aw), "Argo starts scheduled runs; they never wait for a slot")
+	assert.False(t, f.ctrl.waitingToStart(controller.CacheArtifactWorkflow(aw)), "Argo starts scheduled runs; they never wait for a slot")
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 )
 
 // TestStatusUnchangedAgreesWithSemantic holds statusUnchanged to what
@@ -97,15 +98,15 @@ func TestStatusUnchangedAgreesWithSemantic(t *testing.T) {
 		}
 	}
 	for name, o := range outcomes {
-		base := alpineArtifactWorkflow()
+		base := controller.CacheArtifactWorkflow(alpineArtifactWorkflow())
 		base.Generation, base.Spec.Run = 3, 2
 		base.Status = c.statusFor(base, o)
 		require.True(t, c.statusUnchanged(base, o), "%s: statusFor's own status", name)
 		changed := 0
 		for field, es := range edits {
 			for i, e := range es {
-				aw := base.DeepCopy()
-				e(aw)
+				aw := base.DeepCopyObject().(*controller.CachedArtifactWorkflow)
+				e(&aw.ArtifactWorkflow)
 				want := equality.Semantic.DeepEqual(aw.Status, c.statusFor(aw, o))
 				assert.Equal(t, want, c.statusUnchanged(aw, o), "%s: %s, edit %d", name, field, i)
 				if !want {

@@ -62,7 +62,7 @@ const waitingRecheck = 15 * time.Second
 // whatever happens to the spec or the Workflow. A run asked for while the
 // previous one still runs starts once that one finished.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	aw, err := c.artifactWorkflows.ArtifactWorkflows(key.Namespace).Get(key.Name)
+	aw, err := c.artifactWorkflows.Get(key.Namespace, key.Name)
 	if apierrors.IsNotFound(err) {
 		// The garbage collector removes the Workflows of a deleted
 		// ArtifactWorkflow; they may wait for ARC's finalizer.
@@ -151,7 +151,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 // finished although a new run is asked for: running work finishes with what
 // it started with. Once it finished, the ArtifactWorkflow is synced again to
 // start the new run.
-func (c *Controller) syncPreviousRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) error {
+func (c *Controller) syncPreviousRun(ctx context.Context, aw *controller.CachedArtifactWorkflow, name string) error {
 	wf, err := c.findWorkflow(ctx, aw, name)
 	if err != nil {
 		return err
@@ -177,7 +177,7 @@ func (c *Controller) syncPreviousRun(ctx context.Context, aw *arcv1.ArtifactWork
 // startRun creates the Workflow of the current run, unless the Order is
 // suspended or a concurrency limit has no free slot: then the outcome says
 // what the run waits for.
-func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, *controller.CachedWorkflow, error) {
+func (c *Controller) startRun(ctx context.Context, aw *controller.CachedArtifactWorkflow, order *arcv1.Order, name string) (syncOutcome, *controller.CachedWorkflow, error) {
 	if order.Spec.Suspend {
 		return waiting(aw, ReasonSuspended, fmt.Sprintf("Order %q is suspended (spec.suspend); the Workflow is created once it is resumed", order.Name), 0), nil, nil
 	}
@@ -211,7 +211,7 @@ func (c *Controller) startRun(ctx context.Context, aw *arcv1.ArtifactWorkflow, o
 // ArtifactWorkflow again. Should Argo not start it, the Order says so, in
 // one status write for all its artifacts (see the Order controller's
 // notStartedByArgo).
-func awaitsArgo(aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow, o syncOutcome) bool {
+func awaitsArgo(aw *controller.CachedArtifactWorkflow, wf *controller.CachedWorkflow, o syncOutcome) bool {
 	return wf != nil && wf.Status.Phase == "" && wf.DeletionTimestamp == nil && o.reason == ReasonPending &&
 		aw.Status.Phase == arcv1.WorkflowPhaseUnknown && aw.Status.WorkflowName == "" && len(aw.Status.Conditions) == 0
 }
@@ -224,7 +224,7 @@ func awaitsArgo(aw *arcv1.ArtifactWorkflow, wf *controller.CachedWorkflow, o syn
 // An ArtifactWorkflow without an Order as controller gets the outcome
 // untrusted, reported once. One whose Order is gone or going is normal during
 // deletion (the garbage collector removes it) and is skipped quietly.
-func (c *Controller) ownedByLiveOrder(aw *arcv1.ArtifactWorkflow) (owner *arcv1.Order, why string, untrusted *syncOutcome) {
+func (c *Controller) ownedByLiveOrder(aw *controller.CachedArtifactWorkflow) (owner *arcv1.Order, why string, untrusted *syncOutcome) {
 	ownerName, uid, ok := controller.ControllerOf(aw, orderKind)
 	if !ok {
 		o := invalid(ReasonUntrusted, errors.New("ARC acts only on ArtifactWorkflows that an Order controls; this one has no Order as its controller, so no Workflow is created for it: create an Order instead"))
@@ -259,7 +259,7 @@ func listedBy(order *arcv1.Order, name string) bool {
 // cache has none although the ArtifactWorkflow reported one before, it asks
 // the API server: a cache that lags must not turn a running Workflow into a
 // lost one.
-func (c *Controller) findWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (*controller.CachedWorkflow, error) {
+func (c *Controller) findWorkflow(ctx context.Context, aw *controller.CachedArtifactWorkflow, name string) (*controller.CachedWorkflow, error) {
 	wf, err := c.workflows.Get(aw.Namespace, name)
 	if err == nil {
 		return wf, nil
@@ -317,7 +317,7 @@ type syncOutcome struct {
 // No event is emitted for a new Workflow: the ArtifactWorkflow's status
 // names it once Argo starts it, and an event per artifact would cost an API
 // write per artifact (the Order's event names the ArtifactWorkflows it made).
-func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkflow, name string) (syncOutcome, *controller.CachedWorkflow, error) {
+func (c *Controller) createWorkflow(ctx context.Context, aw *controller.CachedArtifactWorkflow, name string) (syncOutcome, *controller.CachedWorkflow, error) {
 	t, err := c.types.Resolve(aw.Namespace, aw.Spec.Type)
 	var typeErr *controller.TypeError
 	if errors.As(err, &typeErr) {
@@ -329,7 +329,7 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 	if violation := checkRules(aw, t.TypeRef); violation != "" {
 		return invalid(ReasonRuleViolation, errors.New(violation)), nil, nil
 	}
-	desired, err := workflowbuilder.Build(aw, t.TypeRef)
+	desired, err := workflowbuilder.Build(aw.Restored(), t.TypeRef)
 	if err != nil {
 		return invalid(ReasonInvalidWorkflow, fmt.Errorf("cannot build the Workflow: %w", err)), nil, nil
 	}
@@ -361,7 +361,7 @@ func (c *Controller) createWorkflow(ctx context.Context, aw *arcv1.ArtifactWorkf
 
 // checkRules returns why the ArtifactWorkflow's endpoint types break the
 // type's rules, or "" when they do not. An empty rule list accepts any type.
-func checkRules(aw *arcv1.ArtifactWorkflow, t workflowbuilder.TypeRef) string {
+func checkRules(aw *controller.CachedArtifactWorkflow, t workflowbuilder.TypeRef) string {
 	var violations []string
 	check := func(direction, param string, accepted []string) {
 		if len(accepted) == 0 {
@@ -431,7 +431,7 @@ func refused(what string, err error) syncOutcome {
 }
 
 // vanished is the outcome when the Workflow disappeared before it finished.
-func vanished(aw *arcv1.ArtifactWorkflow) syncOutcome {
+func vanished(aw *controller.CachedArtifactWorkflow) syncOutcome {
 	name := aw.Status.WorkflowName
 	if name == "" {
 		name = aw.Name
@@ -461,7 +461,7 @@ func workflowParameterBytes(wf *wfv1.Workflow) int {
 }
 
 // waiting is the outcome of a run that may not start yet: Pending, saying why.
-func waiting(aw *arcv1.ArtifactWorkflow, reason, message string, recheck time.Duration) syncOutcome {
+func waiting(aw *controller.CachedArtifactWorkflow, reason, message string, recheck time.Duration) syncOutcome {
 	return syncOutcome{
 		run:          aw.Spec.Run,
 		phase:        arcv1.WorkflowPhasePending,
@@ -561,7 +561,7 @@ func timeOrNil(t metav1.Time) *metav1.Time {
 // writeStatus writes the status the outcome asks for, if it changed, and
 // emits its Warning if the status is new. Only a failed write is an error:
 // the sync is retried and reports again.
-func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow, o syncOutcome) error {
+func (c *Controller) writeStatus(ctx context.Context, aw *controller.CachedArtifactWorkflow, o syncOutcome) error {
 	// Most syncs change nothing; the wanted status is built only to write it.
 	if c.statusUnchanged(aw, o) {
 		return nil
@@ -590,7 +590,7 @@ func (c *Controller) writeStatus(ctx context.Context, aw *arcv1.ArtifactWorkflow
 // half of what a sync that changes nothing allocates.
 // TestStatusUnchangedAgreesWithSemantic fails when the status gains a field
 // this does not compare.
-func (c *Controller) statusUnchanged(aw *arcv1.ArtifactWorkflow, o syncOutcome) bool {
+func (c *Controller) statusUnchanged(aw *controller.CachedArtifactWorkflow, o syncOutcome) bool {
 	cur := &aw.Status
 	run := o.run
 	if o.workflowName == "" {
@@ -641,7 +641,7 @@ func sameSchedule(a, b *arcv1.ScheduleStatus) bool {
 
 // statusFor computes the status an outcome leads to, keeping the
 // condition's transition time when its status does not change.
-func (c *Controller) statusFor(aw *arcv1.ArtifactWorkflow, o syncOutcome) arcv1.ArtifactWorkflowStatus {
+func (c *Controller) statusFor(aw *controller.CachedArtifactWorkflow, o syncOutcome) arcv1.ArtifactWorkflowStatus {
 	o.message = controller.TruncateMessage(o.message, c.maxMessageBytes)
 	if o.workflowName == "" {
 		// No Workflow: the status speaks of the current run.

@@ -6,6 +6,7 @@ package controllertest
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,6 +115,39 @@ func BumpResourceVersions(fake *k8stesting.Fake) {
 		if m, err := meta.Accessor(obj); err == nil {
 			m.SetResourceVersion(strconv.FormatInt(counter.Add(1), 10))
 		}
+		return false, nil, nil
+	})
+}
+
+// StatusSubresource makes a fake clientset's updates of a status
+// subresource change only the status of the stored object, as the API
+// server does for custom resources: the fakes store the whole object sent.
+// ARC sends status updates of ArtifactWorkflows built from its cache, which
+// holds them without labels and annotations. Register it after
+// BumpResourceVersions, so that it runs first.
+func StatusSubresource(fake *k8stesting.Fake, tracker k8stesting.ObjectTracker) {
+	fake.PrependReactor("update", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		sent := action.(k8stesting.UpdateAction).GetObject()
+		m, err := meta.Accessor(sent)
+		if err != nil {
+			return false, nil, nil
+		}
+		stored, err := tracker.Get(action.GetResource(), action.GetNamespace(), m.GetName())
+		if err != nil {
+			return false, nil, nil // the fake answers NotFound itself
+		}
+		// The object sent is the request's own copy: it becomes the stored
+		// object with the status sent, for the reactors that follow.
+		merged := reflect.ValueOf(stored.DeepCopyObject()).Elem()
+		target := reflect.ValueOf(sent).Elem()
+		if merged.Type() != target.Type() || !target.FieldByName("Status").IsValid() {
+			return false, nil, nil
+		}
+		merged.FieldByName("Status").Set(target.FieldByName("Status"))
+		target.Set(merged)
 		return false, nil, nil
 	})
 }

@@ -64,7 +64,7 @@ func (c *Controller) notStartedByArgo(order *arcv1.Order, r reconciled, now time
 
 // unstartedWorkflow returns the cached Workflow of aw's current run when
 // aw's status is still empty and Argo has not started the Workflow, else nil.
-func (c *Controller) unstartedWorkflow(aw *arcv1.ArtifactWorkflow) *controller.CachedWorkflow {
+func (c *Controller) unstartedWorkflow(aw *controller.CachedArtifactWorkflow) *controller.CachedWorkflow {
 	if aw.Status.Phase != arcv1.WorkflowPhaseUnknown || aw.Status.WorkflowName != "" || aw.DeletionTimestamp != nil {
 		return nil
 	}
@@ -77,7 +77,7 @@ func (c *Controller) unstartedWorkflow(aw *arcv1.ArtifactWorkflow) *controller.C
 
 // reportedNotStarted tells whether the Order's status already says that
 // Argo has not started aw's Workflow.
-func reportedNotStarted(order *arcv1.Order, aw *arcv1.ArtifactWorkflow, workflow string) bool {
+func reportedNotStarted(order *arcv1.Order, aw *controller.CachedArtifactWorkflow, workflow string) bool {
 	entry, ok := order.Status.ArtifactWorkflows[hashOf(aw)]
 	return ok && entry.Name == aw.Name && entry.Message == notStartedMessage(workflow)
 }
@@ -95,7 +95,7 @@ func (c *Controller) enqueueOrderOfNewWorkflow(obj interface{}) {
 	if !ok {
 		return
 	}
-	aw, err := c.artifactWorkflows.ArtifactWorkflows(awKey.Namespace).Get(awKey.Name)
+	aw, err := c.artifactWorkflows.Get(awKey.Namespace, awKey.Name)
 	if err != nil {
 		return
 	}

@@ -83,7 +83,7 @@ func TestOrderSaysWhenArgoHasNotStartedAWorkflow(t *testing.T) {
 			if tt.argoNamespace != "" {
 				argoStarted(f.ctrl, tt.argoNamespace, testNow.Add(-tt.argoStartedAgo))
 			}
-			late, recheck := f.ctrl.notStartedByArgo(f.order("o"), reconciled{kept: []keptArtifactWorkflow{{aw: aw}}}, testNow)
+			late, recheck := f.ctrl.notStartedByArgo(f.order("o"), reconciled{kept: []keptArtifactWorkflow{{aw: controller.CacheArtifactWorkflow(aw)}}}, testNow)
 			assert.Equal(t, tt.wantLate, late[aw.Name] != "", "late: %v", late)
 			assert.Equal(t, tt.wantRecheck, recheck)
 
@@ -116,7 +116,7 @@ func TestOrderKeepsSayingArgoHasNotStartedAWorkflowUntilItDoes(t *testing.T) {
 	writes, _, err = f.sync("o")
 	require.NoError(t, err)
 	assert.Empty(t, writes, "still said")
-	late, _ := f.ctrl.notStartedByArgo(f.order("o"), reconciled{kept: []keptArtifactWorkflow{{aw: aw}}}, testNow)
+	late, _ := f.ctrl.notStartedByArgo(f.order("o"), reconciled{kept: []keptArtifactWorkflow{{aw: controller.CacheArtifactWorkflow(aw)}}}, testNow)
 	assert.NotEmpty(t, late[aw.Name])
 }
 

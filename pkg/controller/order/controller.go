@@ -57,7 +57,7 @@ type Controller struct {
 
 	orders                arclisters.OrderLister
 	orderIndex            cache.Indexer
-	artifactWorkflows     arclisters.ArtifactWorkflowLister
+	artifactWorkflows     controller.ArtifactWorkflowCache
 	artifactWorkflowIndex cache.Indexer
 	endpoints             arclisters.EndpointLister
 	endpointIndex         cache.Indexer
@@ -155,7 +155,9 @@ func WithMinScheduleInterval(d time.Duration) Option {
 
 // Informers are the informers the Order controller reads.
 type Informers struct {
-	Orders            arcinformers.OrderInformer
+	Orders arcinformers.OrderInformer
+	// ArtifactWorkflows must be transformed with controller.SlimARCObject:
+	// the controllers read CachedArtifactWorkflows from it.
 	ArtifactWorkflows arcinformers.ArtifactWorkflowInformer
 	Endpoints         arcinformers.EndpointInformer
 	// Secrets is a metadata-only informer: the controller only needs to know
@@ -183,7 +185,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		queue:                 controller.NewQueue(Name),
 		orders:                inf.Orders.Lister(),
 		orderIndex:            inf.Orders.Informer().GetIndexer(),
-		artifactWorkflows:     inf.ArtifactWorkflows.Lister(),
+		artifactWorkflows:     controller.ArtifactWorkflowCache{Indexer: inf.ArtifactWorkflows.Informer().GetIndexer()},
 		artifactWorkflowIndex: inf.ArtifactWorkflows.Informer().GetIndexer(),
 		endpoints:             inf.Endpoints.Lister(),
 		endpointIndex:         inf.Endpoints.Informer().GetIndexer(),
@@ -384,8 +386,8 @@ func (c *Controller) enqueueOwnerOrder(obj interface{}) {
 // reports about the ArtifactWorkflow, or the ArtifactWorkflow itself, changed.
 // Resyncs are skipped: the Order informer resyncs the Orders themselves.
 func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
-	oldAW, okOld := oldObj.(*arcv1.ArtifactWorkflow)
-	newAW, okNew := newObj.(*arcv1.ArtifactWorkflow)
+	oldAW, okOld := oldObj.(*controller.CachedArtifactWorkflow)
+	newAW, okNew := newObj.(*controller.CachedArtifactWorkflow)
 	if !okOld || !okNew || oldAW.ResourceVersion == newAW.ResourceVersion {
 		return
 	}
@@ -393,7 +395,7 @@ func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 		oldAW.Status.Message == newAW.Status.Message &&
 		oldAW.Status.Run == newAW.Status.Run &&
 		oldAW.Generation == newAW.Generation &&
-		equality.Semantic.DeepEqual(oldAW.Labels, newAW.Labels) &&
+		oldAW.SameARCMetadata(newAW) &&
 		equality.Semantic.DeepEqual(oldAW.OwnerReferences, newAW.OwnerReferences) &&
 		equality.Semantic.DeepEqual(oldAW.DeletionTimestamp, newAW.DeletionTimestamp) {
 		return

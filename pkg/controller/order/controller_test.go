@@ -522,7 +522,7 @@ func TestArtifactWorkflowEventsReachTheirOrder(t *testing.T) {
 				running := aws[i].DeepCopy()
 				running.ResourceVersion += "1"
 				running.Status.Phase = arcv1.WorkflowPhaseRunning
-				f.ctrl.updateArtifactWorkflow(&aws[i], running)
+				f.ctrl.updateArtifactWorkflow(controller.CacheArtifactWorkflow(&aws[i]), controller.CacheArtifactWorkflow(running))
 			}
 			assert.Equal(t, tc.wantAtOnce, f.ctrl.queue.Len(), "Orders queued right after the events")
 			require.Eventually(t, func() bool { return f.ctrl.queue.Len() == 1 }, 5*time.Second, 5*time.Millisecond,

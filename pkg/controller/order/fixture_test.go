@@ -166,7 +166,10 @@ func replace[T any](t *testing.T, indexer cache.Indexer, items []T) {
 	t.Helper()
 	objs := make([]interface{}, len(items))
 	for i := range items {
-		objs[i] = &items[i]
+		// As the informers cache them (see cmd/arc-controller).
+		obj, err := controller.SlimARCObject(&items[i])
+		require.NoError(t, err)
+		objs[i] = obj
 	}
 	require.NoError(t, indexer.Replace(objs, ""))
 }

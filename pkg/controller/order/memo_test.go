@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 )
 
 // TestMemoizedSyncActsOnEveryChange changes, after syncs that filled the
@@ -454,11 +455,11 @@ func TestSameStatusAgreesWithSemantic(t *testing.T) {
 // map is walked in, the ArtifactWorkflow of the lower name serves an
 // identity two of them claim.
 func TestOwnedByIdentityPrefersTheLowerName(t *testing.T) {
-	aw := func(name, identities string) *arcv1.ArtifactWorkflow {
-		return &arcv1.ArtifactWorkflow{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{annotationArtifactIdentities: identities}}}
+	aw := func(name, identities string) *controller.CachedArtifactWorkflow {
+		return controller.CacheArtifactWorkflow(&arcv1.ArtifactWorkflow{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{controller.AnnotationArtifactIdentities: identities}}})
 	}
-	owned := map[string]*arcv1.ArtifactWorkflow{}
-	for _, a := range []*arcv1.ArtifactWorkflow{aw("c", "x,y"), aw("a", "y"), aw("b", "x,z"), aw("d", ""), aw("e", "w")} {
+	owned := map[string]*controller.CachedArtifactWorkflow{}
+	for _, a := range []*controller.CachedArtifactWorkflow{aw("c", "x,y"), aw("a", "y"), aw("b", "x,z"), aw("d", ""), aw("e", "w")} {
 		owned[a.Name] = a
 	}
 	owned["e"].DeletionTimestamp = &metav1.Time{Time: testNow}

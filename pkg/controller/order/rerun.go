@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,10 +12,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 )
 
 // Condition and reasons of re-run requests and of an Order's expiry.
@@ -110,19 +113,17 @@ func (c *Controller) handleRerunRequests(ctx context.Context, order *arcv1.Order
 		if aw == nil || (aw.Spec.RunRequestedAt != nil && !aw.Spec.RunRequestedAt.Time.Before(req.at)) {
 			continue
 		}
-		updated := aw.DeepCopy()
-		updated.Spec.RunRequestedAt = &metav1.Time{Time: req.at}
+		patch := rerunPatch{RunRequestedAt: &metav1.Time{Time: req.at}}
 		if wantsRerun(req, aw) {
-			updated.Spec.Run++
-			updated.Spec.QueuedAt = c.queuedAt()
+			patch.Run, patch.QueuedAt = aw.Spec.Run+1, c.queuedAt()
 			rerun++
 		}
-		result, err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
+		result, err := c.patchRerun(ctx, aw, patch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("re-running ArtifactWorkflow %s: %w", aw.Name, err))
 			continue
 		}
-		r.active[i].aw = result
+		r.active[i].aw = controller.CacheArtifactWorkflow(result)
 	}
 	if len(errs) > 0 || !complete {
 		return nil, errors.Join(errs...)
@@ -136,12 +137,41 @@ func (c *Controller) handleRerunRequests(ctx context.Context, order *arcv1.Order
 	return &req, nil
 }
 
+// rerunPatch is what a re-run request changes in an ArtifactWorkflow's
+// spec: when it was asked for, and for a run again the run and its queue
+// time (zero: unchanged).
+type rerunPatch struct {
+	RunRequestedAt *metav1.Time
+	Run            int64
+	QueuedAt       *metav1.MicroTime
+}
+
+// patchRerun writes p into aw's spec as a merge patch that holds aw's
+// resourceVersion, so it applies only to the version the decision was made
+// on, as an update would: the cache holds aw without the labels and
+// annotations ARC does not read, which an update of it would drop.
+func (c *Controller) patchRerun(ctx context.Context, aw *controller.CachedArtifactWorkflow, p rerunPatch) (*arcv1.ArtifactWorkflow, error) {
+	type spec struct {
+		RunRequestedAt *metav1.Time      `json:"runRequestedAt"`
+		Run            int64             `json:"run,omitempty"`
+		QueuedAt       *metav1.MicroTime `json:"queuedAt,omitempty"`
+	}
+	body, err := json.Marshal(map[string]any{
+		"metadata": map[string]string{"resourceVersion": aw.ResourceVersion},
+		"spec":     spec(p),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).Patch(ctx, aw.Name, types.MergePatchType, body, metav1.PatchOptions{})
+}
+
 // wantsRerun tells whether the request runs aw again: its status must name
 // the Workflow of its current run (the ArtifactWorkflow controller names it
 // once Argo started it; a Workflow Argo has not started yet runs after the
 // request anyway), and for a request of failed ones, that run must have
 // failed. Scheduled work is never re-run by a request: its schedule runs it.
-func wantsRerun(req rerunRequest, aw *arcv1.ArtifactWorkflow) bool {
+func wantsRerun(req rerunRequest, aw *controller.CachedArtifactWorkflow) bool {
 	if aw.Spec.Cron != nil || aw.Status.Run != aw.Spec.Run || !startedByStatus(aw) {
 		return false
 	}

@@ -76,7 +76,7 @@ type problem struct {
 // already controls and whose identities annotation lists the artifact keeps
 // serving it under the name it has: ArtifactWorkflows named by an earlier
 // release are adopted, not done again.
-func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.ArtifactWorkflow) (plan, error) {
+func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*controller.CachedArtifactWorkflow) (plan, error) {
 	var p plan
 	byName := map[string]*desiredArtifactWorkflow{}
 	byIdentity := ownedByIdentity(owned)
@@ -128,13 +128,13 @@ func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*arcv1.Artifa
 // ownedByIdentity maps each artifact identity to the owned ArtifactWorkflow
 // that serves it. Should two claim one identity (only hand edits could do
 // that), the one of the lower name wins, so every sync picks the same.
-func ownedByIdentity(owned map[string]*arcv1.ArtifactWorkflow) map[string]*arcv1.ArtifactWorkflow {
-	out := make(map[string]*arcv1.ArtifactWorkflow, len(owned))
+func ownedByIdentity(owned map[string]*controller.CachedArtifactWorkflow) map[string]*controller.CachedArtifactWorkflow {
+	out := make(map[string]*controller.CachedArtifactWorkflow, len(owned))
 	for name, aw := range owned {
 		if aw.DeletionTimestamp != nil {
 			continue
 		}
-		v := aw.Annotations[annotationArtifactIdentities]
+		v := aw.ArtifactIdentities()
 		if v == "" {
 			continue
 		}

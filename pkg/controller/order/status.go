@@ -110,7 +110,7 @@ func statusMessageBytes(n, maxMessageBytes int) int {
 // newEntry is the status entry of an ArtifactWorkflow serving the artifacts
 // at indices; aw may be nil while it could not be created. notStarted names
 // the Workflows Argo should have started and has not, by ArtifactWorkflow.
-func newEntry(name string, indices []int32, aw *arcv1.ArtifactWorkflow, notStarted map[string]string, maxMessageBytes int) arcv1.OrderArtifactWorkflowStatus {
+func newEntry(name string, indices []int32, aw *controller.CachedArtifactWorkflow, notStarted map[string]string, maxMessageBytes int) arcv1.OrderArtifactWorkflowStatus {
 	entry := arcv1.OrderArtifactWorkflowStatus{Name: name, ArtifactIndex: indices[0]}
 	if len(indices) > 1 {
 		entry.DuplicateIndices = append([]int32(nil), indices[1:]...)
@@ -132,8 +132,8 @@ func newEntry(name string, indices []int32, aw *arcv1.ArtifactWorkflow, notStart
 
 // hashOf is the key of an ArtifactWorkflow in the Order's status: the hash
 // of its work, from its label, or its name if the label is gone.
-func hashOf(aw *arcv1.ArtifactWorkflow) string {
-	if h := aw.Labels[arcv1.LabelArtifactHash]; h != "" {
+func hashOf(aw *controller.CachedArtifactWorkflow) string {
+	if h := aw.ArtifactHash(); h != "" {
 		return h
 	}
 	return aw.Name

@@ -86,14 +86,14 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 }
 
 // ownedArtifactWorkflows returns the ArtifactWorkflows the Order controls, by name.
-func (c *Controller) ownedArtifactWorkflows(order *arcv1.Order) (map[string]*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) ownedArtifactWorkflows(order *arcv1.Order) (map[string]*controller.CachedArtifactWorkflow, error) {
 	objs, err := c.artifactWorkflowIndex.ByIndex(controller.IndexByControllerUID, string(order.UID))
 	if err != nil {
 		return nil, err
 	}
-	owned := make(map[string]*arcv1.ArtifactWorkflow, len(objs))
+	owned := make(map[string]*controller.CachedArtifactWorkflow, len(objs))
 	for _, obj := range objs {
-		if aw, ok := obj.(*arcv1.ArtifactWorkflow); ok && aw.Namespace == order.Namespace {
+		if aw, ok := obj.(*controller.CachedArtifactWorkflow); ok && aw.Namespace == order.Namespace {
 			owned[aw.Name] = aw
 		}
 	}
@@ -118,8 +118,8 @@ type reconciled struct {
 
 // artifactWorkflows returns the ArtifactWorkflows the Order keeps: the
 // wanted ones that exist and the kept ones.
-func (r reconciled) artifactWorkflows() []*arcv1.ArtifactWorkflow {
-	aws := make([]*arcv1.ArtifactWorkflow, 0, len(r.active)+len(r.kept))
+func (r reconciled) artifactWorkflows() []*controller.CachedArtifactWorkflow {
+	aws := make([]*controller.CachedArtifactWorkflow, 0, len(r.active)+len(r.kept))
 	for _, a := range r.active {
 		if a.aw != nil {
 			aws = append(aws, a.aw)
@@ -133,11 +133,11 @@ func (r reconciled) artifactWorkflows() []*arcv1.ArtifactWorkflow {
 
 type activeArtifactWorkflow struct {
 	want *desiredArtifactWorkflow
-	aw   *arcv1.ArtifactWorkflow // nil while its create failed
+	aw   *controller.CachedArtifactWorkflow // nil while its create failed
 }
 
 type keptArtifactWorkflow struct {
-	aw      *arcv1.ArtifactWorkflow
+	aw      *controller.CachedArtifactWorkflow
 	indices []int32 // of the unresolved artifacts it served
 }
 
@@ -150,7 +150,7 @@ type keptArtifactWorkflow struct {
 // finished work must not be thrown away. It is recognised by the identity of
 // the artifact it served, which does not depend on the artifact's position
 // in the Order nor on what the Order's status said.
-func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv1.Order, p plan, owned map[string]*arcv1.ArtifactWorkflow) (reconciled, error) {
+func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv1.Order, p plan, owned map[string]*controller.CachedArtifactWorkflow) (reconciled, error) {
 	r := reconciled{unresolved: slices.Clone(p.unresolved)}
 	var errs []error
 	var done changes
@@ -249,7 +249,7 @@ func (c *Controller) reconcileArtifactWorkflows(ctx context.Context, order *arcv
 
 // unwanted returns, sorted, the names of the owned ArtifactWorkflows that
 // are not wanted: usually none, so only those are sorted.
-func unwanted(owned map[string]*arcv1.ArtifactWorkflow, wanted map[string]bool) []string {
+func unwanted(owned map[string]*controller.CachedArtifactWorkflow, wanted map[string]bool) []string {
 	var names []string
 	for name := range owned {
 		if !wanted[name] {
@@ -263,7 +263,7 @@ func unwanted(owned map[string]*arcv1.ArtifactWorkflow, wanted map[string]bool) 
 // startedByStatus tells whether the ArtifactWorkflow's status says its
 // work began: it names a Workflow, or records a phase past Pending
 // (ArtifactWorkflows of earlier releases record no Workflow name).
-func startedByStatus(aw *arcv1.ArtifactWorkflow) bool {
+func startedByStatus(aw *controller.CachedArtifactWorkflow) bool {
 	return aw.Status.WorkflowName != "" ||
 		(aw.Status.Phase != arcv1.WorkflowPhaseUnknown && aw.Status.Phase != arcv1.WorkflowPhasePending)
 }
@@ -280,7 +280,7 @@ func startedByStatus(aw *arcv1.ArtifactWorkflow) bool {
 // would kill it, then on the API server (the Workflow may have been created
 // a moment ago). That read happens only for an artifact that stopped
 // resolving.
-func (c *Controller) workStarted(ctx context.Context, aw *arcv1.ArtifactWorkflow) (bool, error) {
+func (c *Controller) workStarted(ctx context.Context, aw *controller.CachedArtifactWorkflow) (bool, error) {
 	if startedByStatus(aw) {
 		return true, nil
 	}
@@ -308,7 +308,7 @@ var errShuttingDown = errors.New("shutting down: the next leader carries on")
 
 // servedUnresolved returns the indexes of the unresolved artifacts aw did
 // the work for, matched by identity.
-func servedUnresolved(aw *arcv1.ArtifactWorkflow, unresolved []unresolvedArtifact) []int32 {
+func servedUnresolved(aw *controller.CachedArtifactWorkflow, unresolved []unresolvedArtifact) []int32 {
 	identities := identitiesOf(aw)
 	var served []int32
 	for _, u := range unresolved {
@@ -330,7 +330,7 @@ func (e *nameConflictError) Error() string {
 
 // ensured is what became of one wanted ArtifactWorkflow in a sync.
 type ensured struct {
-	aw  *arcv1.ArtifactWorkflow
+	aw  *controller.CachedArtifactWorkflow
 	err error
 	// create is the ArtifactWorkflow to create, while it does not exist.
 	create *arcv1.ArtifactWorkflow
@@ -343,11 +343,11 @@ var errNotTried = errors.New("not created yet: an earlier create of this sync fa
 // existingArtifactWorkflow returns the ArtifactWorkflow that exists under
 // the name want needs (from the owned ones or the cache), nil if none does.
 // One of that name the Order does not control is a nameConflictError.
-func (c *Controller) existingArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) existingArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow, existing *controller.CachedArtifactWorkflow) (*controller.CachedArtifactWorkflow, error) {
 	if existing != nil {
 		return existing, nil
 	}
-	other, err := c.artifactWorkflows.ArtifactWorkflows(order.Namespace).Get(want.name)
+	other, err := c.artifactWorkflows.Get(order.Namespace, want.name)
 	if err != nil {
 		// None in the cache: it is created (see createArtifactWorkflow).
 		return nil, nil
@@ -392,19 +392,29 @@ func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, resu
 
 // ensureArtifactWorkflow makes sure the existing ArtifactWorkflow has the
 // wanted spec, labels and identities, and returns it.
-func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Order, want *desiredArtifactWorkflow, existing *controller.CachedArtifactWorkflow) (*controller.CachedArtifactWorkflow, error) {
 	// Most syncs find it as wanted; the wanted object is built only to repair it.
 	if upToDate(order, want, existing) {
 		return existing, nil
 	}
+	// Someone edited the ArtifactWorkflow, or the artifacts it serves
+	// changed: restore what the Order asks for. The cache holds it without
+	// the labels and annotations ARC does not read, and an update must not
+	// drop them, so the update starts from the object the API server has
+	// (a write that is rare: the repair of an edit, or an Order's change).
+	current, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Get(ctx, want.name, metav1.GetOptions{})
+	if err != nil {
+		return existing, fmt.Errorf("reading ArtifactWorkflow %s to restore it: %w", want.name, err)
+	}
+	if current.UID != existing.UID {
+		return existing, fmt.Errorf("restoring ArtifactWorkflow %s: %w", want.name, errReplaced)
+	}
 	desired := newArtifactWorkflow(order, want)
 	// Which run is wanted and since when belongs to the ArtifactWorkflow,
 	// not to what its artifact resolves to.
-	desired.Spec.Run, desired.Spec.RunRequestedAt, desired.Spec.QueuedAt = existing.Spec.Run, existing.Spec.RunRequestedAt, existing.Spec.QueuedAt
-	wantIdentities := desired.Annotations[annotationArtifactIdentities]
-	// Someone edited the ArtifactWorkflow, or the artifacts it serves
-	// changed: restore what the Order asks for.
-	updated := existing.DeepCopy()
+	desired.Spec.Run, desired.Spec.RunRequestedAt, desired.Spec.QueuedAt = current.Spec.Run, current.Spec.RunRequestedAt, current.Spec.QueuedAt
+	wantIdentities := desired.Annotations[controller.AnnotationArtifactIdentities]
+	updated := current
 	updated.Spec = desired.Spec
 	if updated.Labels == nil {
 		updated.Labels = map[string]string{}
@@ -415,16 +425,21 @@ func (c *Controller) ensureArtifactWorkflow(ctx context.Context, order *arcv1.Or
 	if updated.Annotations == nil {
 		updated.Annotations = map[string]string{}
 	}
-	updated.Annotations[annotationArtifactIdentities] = wantIdentities
+	updated.Annotations[controller.AnnotationArtifactIdentities] = wantIdentities
 	result, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
 	if err != nil {
 		return existing, fmt.Errorf("restoring ArtifactWorkflow %s: %w", want.name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Restored ArtifactWorkflow", "artifactWorkflow", klog.KObj(result))
-	return result, nil
+	return controller.CacheArtifactWorkflow(result), nil
 }
 
-func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow) (*arcv1.ArtifactWorkflow, error) {
+// errReplaced ends a sync that found another object of the name on the API
+// server than the cached one it decided on; the cache's update queues the
+// Order again.
+var errReplaced = errors.New("deleted and made again since the cache saw it; trying again once it has")
+
+func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Order, desired *arcv1.ArtifactWorkflow) (*controller.CachedArtifactWorkflow, error) {
 	created, err := c.client.ArcV1alpha1().ArtifactWorkflows(order.Namespace).Create(ctx, desired, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// The cache has not seen it yet (for example right after a restart):
@@ -435,10 +450,10 @@ func (c *Controller) createArtifactWorkflow(ctx context.Context, order *arcv1.Or
 		return nil, fmt.Errorf("creating ArtifactWorkflow %s: %w", desired.Name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created ArtifactWorkflow", "artifactWorkflow", klog.KObj(created))
-	return created, nil
+	return controller.CacheArtifactWorkflow(created), nil
 }
 
-func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Order, aw *arcv1.ArtifactWorkflow, done *changes) error {
+func (c *Controller) deleteArtifactWorkflow(ctx context.Context, order *arcv1.Order, aw *controller.CachedArtifactWorkflow, done *changes) error {
 	uid := aw.UID
 	err := c.client.ArcV1alpha1().ArtifactWorkflows(aw.Namespace).Delete(ctx, aw.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &uid},
@@ -467,9 +482,9 @@ func newArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow) *arc
 				arcv1.LabelArtifactHash: want.hash,
 			},
 			Annotations: map[string]string{
-				arcv1.AnnotationOrderName:    order.Name,
-				annotationArtifactIndex:      fmt.Sprint(want.indices[0]),
-				annotationArtifactIdentities: want.identitiesAnnotation(),
+				arcv1.AnnotationOrderName:               order.Name,
+				controller.AnnotationArtifactIndex:      fmt.Sprint(want.indices[0]),
+				controller.AnnotationArtifactIdentities: want.identitiesAnnotation(),
 			},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, orderKind)},
 		},
@@ -477,22 +492,18 @@ func newArtifactWorkflow(order *arcv1.Order, want *desiredArtifactWorkflow) *arc
 	}
 }
 
-// annotationArtifactIndex records, for people and events, which artifact an
-// ArtifactWorkflow was first created for.
-const annotationArtifactIndex = arcv1.GroupName + "/artifact-index"
-
-func indexOf(aw *arcv1.ArtifactWorkflow) string {
-	return aw.Annotations[annotationArtifactIndex]
+// indexOf is the artifact an ArtifactWorkflow was first created for (the
+// annotation controller.AnnotationArtifactIndex), for people and events.
+func indexOf(aw *controller.CachedArtifactWorkflow) string {
+	return aw.ArtifactIndex()
 }
 
-// annotationArtifactIdentities lists, comma-separated, the identities of
-// the artifacts an ArtifactWorkflow does the work for (see
-// naming.ArtifactIdentity): what tells it is still needed when its artifact
-// cannot be resolved for a while.
-const annotationArtifactIdentities = arcv1.GroupName + "/artifact-identities"
-
-func identitiesOf(aw *arcv1.ArtifactWorkflow) []string {
-	if v := aw.Annotations[annotationArtifactIdentities]; v != "" {
+// identitiesOf returns the identities of the artifacts an ArtifactWorkflow
+// does the work for (see naming.ArtifactIdentity), from the annotation
+// controller.AnnotationArtifactIdentities: what tells it is still needed
+// when its artifact cannot be resolved for a while.
+func identitiesOf(aw *controller.CachedArtifactWorkflow) []string {
+	if v := aw.ArtifactIdentities(); v != "" {
 		return strings.Split(v, ",")
 	}
 	return nil
@@ -502,12 +513,11 @@ func identitiesOf(aw *arcv1.ArtifactWorkflow) []string {
 // want as far as ensureArtifactWorkflow restores it: its spec, but for the
 // run it is at, the labels ARC sets and the identities it serves. It
 // compares field by field instead of building the wanted object.
-func upToDate(order *arcv1.Order, want *desiredArtifactWorkflow, existing *arcv1.ArtifactWorkflow) bool {
-	labels := existing.Labels
-	return labels[arcv1.LabelManagedBy] == arcv1.ManagedByValue &&
-		labels[arcv1.LabelOrderUID] == string(order.UID) &&
-		labels[arcv1.LabelArtifactHash] == want.hash &&
-		existing.Annotations[annotationArtifactIdentities] == want.identitiesAnnotation() &&
+func upToDate(order *arcv1.Order, want *desiredArtifactWorkflow, existing *controller.CachedArtifactWorkflow) bool {
+	return existing.ManagedBy() == arcv1.ManagedByValue &&
+		existing.OrderUID() == string(order.UID) &&
+		existing.ArtifactHash() == want.hash &&
+		existing.ArtifactIdentities() == want.identitiesAnnotation() &&
 		sameResolvedSpec(&existing.Spec, &want.spec)
 }
 
@@ -540,7 +550,7 @@ func sameCron(a, b *arcv1.Cron) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
 
-// identitiesAnnotation is the value of annotationArtifactIdentities for the
+// identitiesAnnotation is the value of controller.AnnotationArtifactIdentities for the
 // artifacts want serves: their identities, sorted, comma-separated.
 func (want *desiredArtifactWorkflow) identitiesAnnotation() string {
 	if len(want.identities) == 1 {
