@@ -123,7 +123,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	f.ctrl = ctrl
 	aw := alpineArtifactWorkflow()
 	f.key = cache.MetaObjectToName(aw)
-	require.NoError(b, f.artifactWorkflows.Add(aw))
+	require.NoError(b, f.artifactWorkflows.Add(controller.CacheArtifactWorkflow(aw.DeepCopy())))
 	require.NoError(b, inf.ArtifactTypes().Informer().GetIndexer().Add(ociArtifactType()))
 	return f
 }
@@ -137,7 +137,7 @@ func (f *benchFixture) useNewClients(discard bool) (*arcfake.Clientset, *argofak
 	if err != nil || !exists {
 		panic(fmt.Sprintf("the ArtifactWorkflow is not in the cache: %v", err))
 	}
-	client := arcfake.NewSimpleClientset(cached.(*arcv1.ArtifactWorkflow))
+	client := arcfake.NewSimpleClientset(cached.(*controller.CachedArtifactWorkflow).Restored())
 	argo := argofake.NewSimpleClientset()
 	for _, fake := range []*k8stesting.Fake{&client.Fake, &argo.Fake} {
 		if discard {
@@ -149,6 +149,8 @@ func (f *benchFixture) useNewClients(discard bool) (*arcfake.Clientset, *argofak
 		// Prepended last, so it sees every action first.
 		f.countWrites(fake)
 	}
+	// A status write keeps the labels, as on the API server.
+	controllertest.StatusSubresource(&client.Fake, client.Tracker())
 	f.ctrl.client, f.ctrl.argo = client, argo
 	return client, argo
 }
@@ -210,7 +212,7 @@ func (f *benchFixture) refreshArtifactWorkflow(b *testing.B, client *arcfake.Cli
 	aw, err := client.ArcV1alpha1().ArtifactWorkflows(ns).Get(context.Background(), awName, metav1.GetOptions{})
 	require.NoError(b, err)
 	aw = controllertest.RoundTrip(b, aw)
-	require.NoError(b, f.artifactWorkflows.Update(aw))
+	require.NoError(b, f.artifactWorkflows.Update(controller.CacheArtifactWorkflow(aw.DeepCopy())))
 	return aw
 }
 

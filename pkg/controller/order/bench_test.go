@@ -21,6 +21,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcfake "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/fake"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
@@ -206,7 +207,7 @@ func (f *benchFixture) converge(b *testing.B) *arcfake.Clientset {
 		aw.Status.Phase = arcv1.WorkflowPhaseSucceeded
 		updated, err := client.ArcV1alpha1().ArtifactWorkflows(ns).UpdateStatus(ctx, aw, metav1.UpdateOptions{})
 		require.NoError(b, err)
-		require.NoError(b, f.workflows.Add(controllertest.RoundTrip(b, updated)))
+		require.NoError(b, f.workflows.Add(controller.CacheArtifactWorkflow(controllertest.RoundTrip(b, updated))))
 	}
 	f.refreshOrder(b, client)
 	require.NoError(b, f.ctrl.sync(ctx, f.key))
