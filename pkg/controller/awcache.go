@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"unique"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
@@ -175,20 +174,12 @@ type ArtifactWorkflowCache struct {
 
 // Get returns the cached ArtifactWorkflow namespace/name, or a NotFound error.
 func (c ArtifactWorkflowCache) Get(namespace, name string) (*CachedArtifactWorkflow, error) {
-	obj, exists, err := c.Indexer.GetByKey(namespace + "/" + name)
-	if err != nil {
-		return nil, err
-	}
-	aw, ok := obj.(*CachedArtifactWorkflow)
-	if !exists || !ok {
-		return nil, apierrors.NewNotFound(artifactWorkflowResource, name)
-	}
-	return aw, nil
+	return cachedObject[*CachedArtifactWorkflow](c.Indexer, artifactWorkflowResource, namespace, name)
 }
 
 // List returns every cached ArtifactWorkflow.
 func (c ArtifactWorkflowCache) List() []*CachedArtifactWorkflow {
-	return cachedArtifactWorkflows(c.Indexer.List())
+	return cachedObjects[*CachedArtifactWorkflow](c.Indexer.List())
 }
 
 // ListArtifactWorkflows returns every cached ArtifactWorkflow without ARC's
@@ -210,17 +201,7 @@ func (c ArtifactWorkflowCache) ByIndex(index, value string) ([]*CachedArtifactWo
 	if err != nil {
 		return nil, err
 	}
-	return cachedArtifactWorkflows(objs), nil
-}
-
-func cachedArtifactWorkflows(objs []interface{}) []*CachedArtifactWorkflow {
-	aws := make([]*CachedArtifactWorkflow, 0, len(objs))
-	for _, obj := range objs {
-		if aw, ok := obj.(*CachedArtifactWorkflow); ok {
-			aws = append(aws, aw)
-		}
-	}
-	return aws
+	return cachedObjects[*CachedArtifactWorkflow](objs), nil
 }
 
 // AsCachedArtifactWorkflow returns the CachedArtifactWorkflow an event

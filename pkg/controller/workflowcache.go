@@ -97,15 +97,7 @@ type WorkflowCache struct {
 
 // Get returns the cached Workflow namespace/name, or a NotFound error.
 func (c WorkflowCache) Get(namespace, name string) (*CachedWorkflow, error) {
-	obj, exists, err := c.Indexer.GetByKey(namespace + "/" + name)
-	if err != nil {
-		return nil, err
-	}
-	wf, ok := obj.(*CachedWorkflow)
-	if !exists || !ok {
-		return nil, apierrors.NewNotFound(workflowResource, name)
-	}
-	return wf, nil
+	return cachedObject[*CachedWorkflow](c.Indexer, workflowResource, namespace, name)
 }
 
 // ByIndex returns the cached Workflows the named index holds under value.
@@ -114,11 +106,31 @@ func (c WorkflowCache) ByIndex(index, value string) ([]*CachedWorkflow, error) {
 	if err != nil {
 		return nil, err
 	}
-	wfs := make([]*CachedWorkflow, 0, len(objs))
+	return cachedObjects[*CachedWorkflow](objs), nil
+}
+
+// cachedObject returns the object of type T an informer's indexer holds
+// under namespace/name, or a NotFound error for resource.
+func cachedObject[T any](indexer cache.Indexer, resource schema.GroupResource, namespace, name string) (T, error) {
+	var zero T
+	obj, exists, err := indexer.GetByKey(namespace + "/" + name)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := obj.(T)
+	if !exists || !ok {
+		return zero, apierrors.NewNotFound(resource, name)
+	}
+	return t, nil
+}
+
+// cachedObjects returns the objects of type T among objs.
+func cachedObjects[T any](objs []interface{}) []T {
+	out := make([]T, 0, len(objs))
 	for _, obj := range objs {
-		if wf, ok := obj.(*CachedWorkflow); ok {
-			wfs = append(wfs, wf)
+		if t, ok := obj.(T); ok {
+			out = append(out, t)
 		}
 	}
-	return wfs, nil
+	return out
 }
