@@ -18,13 +18,13 @@ func TestAdaptiveGC(t *testing.T) {
 		wantAdaptive bool
 	}{
 		{name: "without GOGC the controller sets the target",
-			env: map[string]string{}, wantGOGC: "adaptive, 100 down to 50", wantAdaptive: true},
+			env: map[string]string{}, wantGOGC: "adaptive, 100 down to 25", wantAdaptive: true},
 		{name: "GOGC in the environment is left as the runtime applied it",
 			env: map[string]string{"GOGC": "200"}, wantGOGC: "200"},
 		{name: "GOGC=off is left too",
 			env: map[string]string{"GOGC": "off"}, wantGOGC: "off"},
 		{name: "an empty GOGC counts as unset",
-			env: map[string]string{"GOGC": ""}, wantGOGC: "adaptive, 100 down to 50", wantAdaptive: true},
+			env: map[string]string{"GOGC": ""}, wantGOGC: "adaptive, 100 down to 25", wantAdaptive: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +51,8 @@ func TestGCPercentFor(t *testing.T) {
 		{"above it the headroom stays at 16 MiB", 20 * mib, 80},
 		{"in whole percent", 23 * mib, 69},
 		{"at twice the headroom half", 32 * mib, 50},
-		{"never below 50", 200 * mib, 50},
+		{"at four times the headroom a quarter", 64 * mib, 25},
+		{"never below 25", 200 * mib, 25},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +96,7 @@ func TestTuneGCFollowsTheLiveHeap(t *testing.T) {
 	cancel()
 	<-done
 	// 20 MiB and 1,000 bytes (79) and 21 MiB (76) are too close to 80.
-	assert.Equal(t, []int{100, 80, 72, 50, 100}, set)
+	assert.Equal(t, []int{100, 80, 72, 40, 100}, set)
 }
 
 // TestStartGCTuningSetsTheRuntimesTarget checks that the tuner acts on the
