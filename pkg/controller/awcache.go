@@ -125,21 +125,20 @@ func (c *CachedArtifactWorkflow) Restored() *arcv1.ArtifactWorkflow {
 	aw := c.ArtifactWorkflow
 	aw.Labels, aw.Annotations = map[string]string{}, map[string]string{}
 	o := c.order.Value()
-	for key, value := range map[string]string{
-		arcv1.LabelManagedBy: o.managedBy, arcv1.LabelOrderUID: o.orderUID, arcv1.LabelArtifactHash: c.hash,
-	} {
-		if value != "" {
-			aw.Labels[key] = value
-		}
-	}
-	for key, value := range map[string]string{
-		arcv1.AnnotationOrderName: o.orderName, AnnotationArtifactIdentities: c.identities, AnnotationArtifactIndex: c.ArtifactIndex(),
-	} {
-		if value != "" {
-			aw.Annotations[key] = value
-		}
-	}
+	setIfPresent(aw.Labels, arcv1.LabelManagedBy, o.managedBy)
+	setIfPresent(aw.Labels, arcv1.LabelOrderUID, o.orderUID)
+	setIfPresent(aw.Labels, arcv1.LabelArtifactHash, c.hash)
+	setIfPresent(aw.Annotations, arcv1.AnnotationOrderName, o.orderName)
+	setIfPresent(aw.Annotations, AnnotationArtifactIdentities, c.identities)
+	setIfPresent(aw.Annotations, AnnotationArtifactIndex, c.ArtifactIndex())
 	return &aw
+}
+
+// setIfPresent sets m[key] to a value the object had (not empty).
+func setIfPresent(m map[string]string, key, value string) {
+	if value != "" {
+		m[key] = value
+	}
 }
 
 // DeepCopyObject is part of runtime.Object (client-go's cache mutation
