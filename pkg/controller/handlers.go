@@ -144,9 +144,11 @@ func DependentsOfType(indexer cache.Indexer, index string, obj interface{}) []me
 // cache is waiting, and a workqueue delayed entry costs about 151 bytes
 // (its waitFor, its map entry, its heap slot), held for up to half of every
 // resync period. A key in a batch costs about 64 (its 32 bytes and the
-// slice's room to grow; BenchmarkResyncSpreaderWaiting). Use a
-// ResyncSpreader by pointer; the zero value, with Queue set, queues resyncs
-// at once.
+// slice's room to grow; BenchmarkResyncSpreaderWaiting). A batch whose
+// time has come is fed to the queue in slices over the following second
+// (see resyncSlice), so that new work waits behind a slice, not a batch.
+// Use a ResyncSpreader by pointer; the zero value, with Queue set, queues
+// resyncs at once.
 type ResyncSpreader struct {
 	Queue Queue
 	// Window is the longest a resync waits; 0 queues resyncs at once.
@@ -159,6 +161,12 @@ type ResyncSpreader struct {
 	// waiting holds the keys of each batch whose timer has not fired yet,
 	// by the batch's delay.
 	waiting map[time.Duration][]cache.ObjectName
+	// due holds the keys of released batches not yet queued, in order,
+	// perSlice how many of them each slice queues, and feeding whether a
+	// goroutine is queuing them.
+	due      []cache.ObjectName
+	perSlice int
+	feeding  bool
 }
 
 // Enqueue queues the resync of key.
@@ -182,27 +190,70 @@ func (s *ResyncSpreader) Enqueue(key cache.ObjectName) {
 	}
 }
 
-// release queues the keys of the batch with the given delay. A queue shut
-// down in the meantime ignores them.
+// release moves the keys of the batch with the given delay to the keys
+// due, and starts feeding them to the queue unless a feed is under way.
 func (s *ResyncSpreader) release(delay time.Duration) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	keys := s.waiting[delay]
 	delete(s.waiting, delay)
-	s.mu.Unlock()
-	for _, key := range keys {
-		s.Queue.Add(key)
+	s.due = append(s.due, keys...)
+	// Everything due is queued within one batch interval of its release,
+	// even when batches overlap: paced, resyncs never fall behind.
+	s.perSlice = max(s.perSlice, (len(s.due)+slicesPerBatch-1)/slicesPerBatch)
+	if !s.feeding {
+		s.feeding = true
+		go s.feedDue()
 	}
 }
 
-// waitingKeys is how many resyncs wait for their batch.
+// feedDue queues the keys due a slice at a time until none is left.
+func (s *ResyncSpreader) feedDue() {
+	for s.feedSlice() {
+		<-s.clock().After(resyncSlice)
+	}
+}
+
+// feedSlice queues one slice of the keys due and tells whether keys
+// remain. A queue shut down in the meantime drops them.
+func (s *ResyncSpreader) feedSlice() bool {
+	s.mu.Lock()
+	if s.Queue.ShuttingDown() {
+		s.due = nil
+	}
+	n := min(s.perSlice, len(s.due))
+	slice := s.due[:n:n]
+	s.due = s.due[n:]
+	s.mu.Unlock()
+	for _, key := range slice {
+		s.Queue.Add(key)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.due) > 0 {
+		return true
+	}
+	// Let go of the released batches' backing array.
+	s.due, s.perSlice, s.feeding = nil, 0, false
+	return false
+}
+
+// waitingKeys is how many resyncs wait for their batch or their slice.
 func (s *ResyncSpreader) waitingKeys() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	n := len(s.due)
 	for _, keys := range s.waiting {
 		n += len(keys)
 	}
 	return n
+}
+
+// isFeeding tells whether released keys are still being queued.
+func (s *ResyncSpreader) isFeeding() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.feeding
 }
 
 func (s *ResyncSpreader) clock() clock.WithDelayedExecution {
@@ -213,13 +264,20 @@ func (s *ResyncSpreader) clock() clock.WithDelayedExecution {
 }
 
 // resyncBatch is the granularity of the spread: the resyncs of a window
-// come in batches a second apart, so that workers sync them in bursts, as
-// they would without a spread, rather than waking for each one, and a new
-// Order waits behind at most one second's share of the resyncs. Spreading
-// costs CPU all the same (make bench, 1,000 artifacts, resync every 20 s:
-// 2.4 CPU-s per idle minute one by one, 2.0 in batches, 0.7 without a
-// spread); at the default resync of 10 minutes that is 30 times less.
+// wait in batches a second apart, one timer per batch. Spreading costs CPU
+// all the same (make bench, 1,000 artifacts, resync every 20 s: 2.4 CPU-s
+// per idle minute one by one, 2.0 in batches, 0.7 without a spread); at
+// the default resync of 10 minutes that is 30 times less.
 const resyncBatch = time.Second
+
+// resyncSlice is how often a released batch feeds the queue, and
+// slicesPerBatch how many slices a batch is queued in. Queued whole, the
+// batches of 10,000 objects over a 10 s window put 1,000 keys in front of
+// a new Order's work every second; in slices, about ten.
+const (
+	resyncSlice    = 10 * time.Millisecond
+	slicesPerBatch = int(resyncBatch / resyncSlice)
+)
 
 // resyncDelay is key's place in the window, in whole batches: the same for
 // the same key, so each object is resynced once per period, at the same

@@ -53,7 +53,8 @@ func TestResyncSpreader(t *testing.T) {
 
 // TestResyncSpreaderKeepsABatchUnderOneTimer checks that the resyncs of a
 // whole cache wait in their batches, one timer each, not one delayed queue
-// entry per object, and that each batch is queued at its place in the window.
+// entry per object, and that each batch is queued at its place in the
+// window.
 func TestResyncSpreaderKeepsABatchUnderOneTimer(t *testing.T) {
 	const n = 1000
 	window := 10 * time.Second
@@ -72,21 +73,113 @@ func TestResyncSpreaderKeepsABatchUnderOneTimer(t *testing.T) {
 	assert.Equal(t, atOnce, q.Len(), "only the first batch is queued at once")
 	assert.Equal(t, n-atOnce, s.waitingKeys(), "the others wait for their batch")
 	assert.Equal(t, len(byDelay)-1, clock.Waiters(), "one timer per waiting batch")
+	start := clock.Now()
 	queued := atOnce
 	for d := resyncBatch; d < window; d += resyncBatch {
-		clock.Step(resyncBatch)
+		clock.SetTime(start.Add(d)) // the batch's time
 		queued += byDelay[d]
+		for {
+			// Each slice of the batch, until all of it is queued.
+			settleResyncFeed(t, s, clock, int((window-d-1)/resyncBatch))
+			if !s.isFeeding() {
+				break
+			}
+			clock.Step(resyncSlice)
+		}
 		require.Equal(t, queued, q.Len(), "after %v", d)
 	}
+	settleResyncFeed(t, s, clock, 0)
 	assert.Zero(t, s.waitingKeys(), "every batch was released")
 	assert.Zero(t, clock.Waiters(), "no timer is left")
+}
+
+// TestResyncSpreaderFeedsABatchInSlices checks that a released batch is
+// queued a slice at a time over one batch interval, so that a key queued
+// after the release waits behind one slice, not the whole batch.
+func TestResyncSpreaderFeedsABatchInSlices(t *testing.T) {
+	const n = 1000
+	window := 2 * resyncBatch // two batches: at once, and one interval later
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
+	defer q.ShutDown()
+	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	for _, key := range keysWithResyncDelay(n, window, resyncBatch) {
+		s.Enqueue(key)
+	}
+	require.Zero(t, q.Len())
+	clock.Step(resyncBatch)
+	// A second in slices of 10 ms: a hundredth of the batch each.
+	const perSlice = n / 100
+	for i := 1; i <= slicesPerBatch; i++ {
+		settleResyncFeed(t, s, clock, 0)
+		require.Equal(t, i*perSlice, q.Len(), "after %d slices", i)
+		if i == 1 {
+			newWork := cache.ObjectName{Namespace: "bench", Name: "new-order"}
+			q.Add(newWork)
+			first, _ := q.Get()
+			q.Done(first)
+			assert.NotEqual(t, newWork, first, "the first slice was queued before the new work")
+			for range perSlice - 1 {
+				key, _ := q.Get()
+				q.Done(key)
+			}
+			key, _ := q.Get()
+			q.Done(key)
+			assert.Equal(t, newWork, key, "new work waits behind one slice of the batch")
+			// Back to counting the batch's keys alone.
+			for j := 0; j < perSlice; j++ {
+				q.Add(cache.ObjectName{Namespace: "bench", Name: fmt.Sprint("stand-in-", j)})
+			}
+		}
+		clock.Step(resyncSlice)
+	}
+	settleResyncFeed(t, s, clock, 0)
+	assert.False(t, s.isFeeding())
+	assert.Zero(t, s.waitingKeys())
+	assert.Equal(t, n, q.Len())
+}
+
+// TestResyncSpreaderCatchesUpWithALaterBatch checks that a batch released
+// while an earlier one is still being fed speeds the feed up: everything due
+// is queued within one batch interval of the last release.
+func TestResyncSpreaderCatchesUpWithALaterBatch(t *testing.T) {
+	window := 3 * resyncBatch
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
+	defer q.ShutDown()
+	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	for _, key := range keysWithResyncDelay(300, window, resyncBatch) {
+		s.Enqueue(key)
+	}
+	for _, key := range keysWithResyncDelay(700, window, 2*resyncBatch) {
+		s.Enqueue(key)
+	}
+	// Both batches released one after the other, as a late timer would;
+	// their own timers release nothing when their time comes.
+	start := clock.Now()
+	timersLeft := func() int {
+		return int((window - 1 - clock.Since(start)) / resyncBatch)
+	}
+	s.release(resyncBatch)
+	s.release(2 * resyncBatch)
+	slices := 0
+	for {
+		settleResyncFeed(t, s, clock, timersLeft())
+		if !s.isFeeding() {
+			break
+		}
+		clock.Step(resyncSlice)
+		slices++
+	}
+	assert.Equal(t, 1000, q.Len())
+	assert.LessOrEqual(t, slices, slicesPerBatch, "queued within one batch interval")
 }
 
 // TestResyncSpreaderAfterShutdown checks that a batch released after its
 // queue shut down is dropped, not a panic.
 func TestResyncSpreaderAfterShutdown(t *testing.T) {
 	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
-	q := newTestQueue(clock)
+	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
 	s := &ResyncSpreader{Queue: q, Window: time.Minute, Clock: clock}
 	for i := range 100 {
 		s.Enqueue(cache.ObjectName{Namespace: "bench", Name: fmt.Sprint(i)})
@@ -94,8 +187,35 @@ func TestResyncSpreaderAfterShutdown(t *testing.T) {
 	atOnce := q.Len()
 	q.ShutDown()
 	clock.Step(time.Minute)
+	settleResyncFeed(t, s, clock, 0)
 	assert.Zero(t, s.waitingKeys())
 	assert.Equal(t, atOnce, q.Len(), "nothing was added after the shutdown")
+}
+
+// keysWithResyncDelay returns n keys whose resync waits delay in window.
+func keysWithResyncDelay(n int, window, delay time.Duration) []cache.ObjectName {
+	var keys []cache.ObjectName
+	for i := 0; len(keys) < n; i++ {
+		key := cache.ObjectName{Namespace: "bench", Name: fmt.Sprintf("order-%05d-%016x", i/10, i)}
+		if resyncDelay(key, window) == delay {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// settleResyncFeed waits until the spreader's feed has queued its slice and
+// waits for the next one, or has nothing left to feed; timers is how many
+// batch timers are still waiting on clock.
+func settleResyncFeed(t *testing.T, s *ResyncSpreader, clock *clocktesting.FakeClock, timers int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		want := timers
+		if s.isFeeding() {
+			want++
+		}
+		return clock.Waiters() == want
+	}, 5*time.Second, time.Millisecond, "the feed did not settle")
 }
 
 func TestFNV64aIsHashFNV(t *testing.T) {
