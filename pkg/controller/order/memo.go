@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"unique"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -61,9 +62,12 @@ type artifactMemo struct {
 
 	// built tells params holds what parameters.BuildFrom gave for raw and
 	// the Endpoint inputs srcIn and dstIn. Only parameters an
-	// ArtifactWorkflow may carry are kept (see forgetParameters).
+	// ArtifactWorkflow may carry are kept (see forgetParameters). The
+	// inputs are handles: most artifacts of an Order, and of all Orders,
+	// share their Endpoints, so one copy of each serves them all (a word
+	// each here instead of three strings).
 	built        bool
-	srcIn, dstIn parameters.EndpointInputs
+	srcIn, dstIn unique.Handle[parameters.EndpointInputs]
 	params       []arcv1.Parameter
 }
 
@@ -166,11 +170,11 @@ func (a *artifactMemo) nameOf(m *orderMemo) (name, hash string) {
 // cannot become parameters is not remembered: such an artifact never
 // becomes an ArtifactWorkflow, and its error may be large.
 func (a *artifactMemo) parametersOf(src, dst arcv1.EndpointSpec) ([]arcv1.Parameter, error) {
-	srcIn, dstIn := parameters.InputsOf(src), parameters.InputsOf(dst)
+	srcIn, dstIn := unique.Make(parameters.InputsOf(src)), unique.Make(parameters.InputsOf(dst))
 	if a.built && a.srcIn == srcIn && a.dstIn == dstIn {
 		return a.params, nil
 	}
-	params, err := parameters.BuildFrom(a.raw, srcIn, dstIn)
+	params, err := parameters.BuildFrom(a.raw, srcIn.Value(), dstIn.Value())
 	if err != nil {
 		a.forgetParameters()
 		return nil, err
@@ -184,7 +188,7 @@ func (a *artifactMemo) parametersOf(src, dst arcv1.EndpointSpec) ([]arcv1.Parame
 // hostile Order must not make the memo hold what the controller refuses to
 // store.
 func (a *artifactMemo) forgetParameters() {
-	a.params, a.srcIn, a.dstIn, a.built = nil, parameters.EndpointInputs{}, parameters.EndpointInputs{}, false
+	a.params, a.srcIn, a.dstIn, a.built = nil, unique.Handle[parameters.EndpointInputs]{}, unique.Handle[parameters.EndpointInputs]{}, false
 }
 
 // shareParameters returns the remembered parameters, or have when it holds
