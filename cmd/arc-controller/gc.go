@@ -21,7 +21,8 @@ import (
 // 100 against 10.1 at 50); with a large one the headroom is tens of MiB
 // (10,000 artifacts: peak RSS 159 MiB at 100 against 126 at 50, and 102.8
 // with the headroom held at 16 MiB, about 36 there, against 111.9 at 50,
-// for no more CPU per artifact: 13.54 CPU-s per 1,000 against 13.63-14.08).
+// for no more CPU per artifact: 13.54 CPU-s per 1,000 against 13.63-14.08;
+// at 12 MiB see the README).
 //
 // So the target is Go's default while that gives at most gcHeadroomBytes
 // above the live heap, then whatever keeps the headroom there, but never
@@ -30,7 +31,7 @@ import (
 const (
 	maxGCPercent    = 100
 	minGCPercent    = 25
-	gcHeadroomBytes = 16 << 20
+	gcHeadroomBytes = 12 << 20
 	// gcPercentStep is the least change of the target worth making, so
 	// that the live heap's small changes leave it alone.
 	gcPercentStep = 5

@@ -47,11 +47,11 @@ func TestGCPercentFor(t *testing.T) {
 	}{
 		{"before the first collection Go's default", 0, 100},
 		{"a small heap keeps Go's default", 4 * mib, 100},
-		{"up to the headroom Go's default", 16 * mib, 100},
-		{"above it the headroom stays at 16 MiB", 20 * mib, 80},
-		{"in whole percent", 23 * mib, 69},
-		{"at twice the headroom half", 32 * mib, 50},
-		{"at four times the headroom a quarter", 64 * mib, 25},
+		{"up to the headroom Go's default", 12 * mib, 100},
+		{"above it the headroom stays at 12 MiB", 15 * mib, 80},
+		{"in whole percent", 17 * mib, 70},
+		{"at twice the headroom half", 24 * mib, 50},
+		{"at four times the headroom a quarter", 48 * mib, 25},
 		{"never below 25", 200 * mib, 25},
 	}
 	for _, tt := range tests {
@@ -70,7 +70,7 @@ func TestGCPercentFor(t *testing.T) {
 // change is worth making.
 func TestTuneGCFollowsTheLiveHeap(t *testing.T) {
 	const mib = 1 << 20
-	lives := []uint64{0, 8 * mib, 12 * mib, 20 * mib, 20*mib + 1000, 21 * mib, 22 * mib, 40 * mib, 10 * mib}
+	lives := []uint64{0, 8 * mib, 12 * mib, 15 * mib, 15*mib + 1000, 15*mib + 3*mib/4, 16*mib + mib/2, 30 * mib, 10 * mib}
 	var set []int
 	live, tick := make(chan uint64), make(chan time.Time)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -95,7 +95,7 @@ func TestTuneGCFollowsTheLiveHeap(t *testing.T) {
 	}
 	cancel()
 	<-done
-	// 20 MiB and 1,000 bytes (79) and 21 MiB (76) are too close to 80.
+	// 15 MiB and 1,000 bytes (79) and 15.75 MiB (76) are too close to 80.
 	assert.Equal(t, []int{100, 80, 72, 40, 100}, set)
 }
 
