@@ -32,8 +32,11 @@ const (
 	maxGCPercent    = 100
 	minGCPercent    = 25
 	gcHeadroomBytes = 12 << 20
-	// gcPercentStep is the least change of the target worth making, so
-	// that the live heap's small changes leave it alone.
+	// gcPercentStep is the least rise of the target worth making, so that
+	// the live heap's small changes leave it alone. A fall is made at once:
+	// while the caches grow the target falls a point at a time, and
+	// holding it up to five points high let the heap carry up to 5% of the
+	// live heap above the headroom, at the moment the peak is reached.
 	gcPercentStep = 5
 	// gcTuneInterval is how often the target is brought in line with the
 	// live heap the last collection found. Caches grow over minutes.
@@ -48,10 +51,10 @@ func gcPercentFor(live uint64) int {
 	return max(int(min(gcHeadroomBytes*100/live, maxGCPercent)), minGCPercent)
 }
 
-// worthChanging tells whether the target should go from current to p: by
-// gcPercentStep or more, or to either bound.
+// worthChanging tells whether the target should go from current to p:
+// down by any amount, up by gcPercentStep or more or to the upper bound.
 func worthChanging(current, p int) bool {
-	return p != current && (p-current >= gcPercentStep || current-p >= gcPercentStep || p == maxGCPercent || p == minGCPercent)
+	return p < current || p-current >= gcPercentStep || (p > current && p == maxGCPercent)
 }
 
 // adaptiveGC tells whether the controller sets the collector's target
