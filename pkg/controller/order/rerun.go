@@ -138,12 +138,12 @@ func (c *Controller) handleRerunRequests(ctx context.Context, order *arcv1.Order
 }
 
 // rerunPatch is what a re-run request changes in an ArtifactWorkflow's
-// spec: when it was asked for, and for a run again the run and its queue
-// time (zero: unchanged).
+// spec, as the spec of a merge patch: when it was asked for, and for a run
+// again the run and its queue time (zero: unchanged, left out).
 type rerunPatch struct {
-	RunRequestedAt *metav1.Time
-	Run            int64
-	QueuedAt       *metav1.MicroTime
+	RunRequestedAt *metav1.Time      `json:"runRequestedAt"`
+	Run            int64             `json:"run,omitempty"`
+	QueuedAt       *metav1.MicroTime `json:"queuedAt,omitempty"`
 }
 
 // patchRerun writes p into aw's spec as a merge patch that holds aw's
@@ -151,14 +151,9 @@ type rerunPatch struct {
 // on, as an update would: the cache holds aw without the labels and
 // annotations ARC does not read, which an update of it would drop.
 func (c *Controller) patchRerun(ctx context.Context, aw *controller.CachedArtifactWorkflow, p rerunPatch) (*arcv1.ArtifactWorkflow, error) {
-	type spec struct {
-		RunRequestedAt *metav1.Time      `json:"runRequestedAt"`
-		Run            int64             `json:"run,omitempty"`
-		QueuedAt       *metav1.MicroTime `json:"queuedAt,omitempty"`
-	}
 	body, err := json.Marshal(map[string]any{
 		"metadata": map[string]string{"resourceVersion": aw.ResourceVersion},
-		"spec":     spec(p),
+		"spec":     p,
 	})
 	if err != nil {
 		return nil, err
