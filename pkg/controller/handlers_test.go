@@ -139,6 +139,24 @@ func TestResyncSpreaderFeedsABatchInSlices(t *testing.T) {
 	assert.Equal(t, n, q.Len())
 }
 
+// TestResyncSpreaderQueuesASmallBatchAtOnce checks that a batch of fewer
+// keys than a slice holds is queued whole on its release: slicing it would
+// only wake the feed for nothing.
+func TestResyncSpreaderQueuesASmallBatchAtOnce(t *testing.T) {
+	window := 2 * resyncBatch
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
+	defer q.ShutDown()
+	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	for _, key := range keysWithResyncDelay(5, window, resyncBatch) {
+		s.Enqueue(key)
+	}
+	clock.Step(resyncBatch)
+	settleResyncFeed(t, s, clock, 0)
+	assert.False(t, s.isFeeding(), "a small batch needs no second slice")
+	assert.Equal(t, 5, q.Len(), "the whole batch is queued on its release")
+}
+
 // TestResyncSpreaderCatchesUpWithALaterBatch checks that a batch released
 // while an earlier one is still being fed speeds the feed up: everything due
 // is queued within one batch interval of the last release.
