@@ -58,11 +58,7 @@ func TestResyncSpreader(t *testing.T) {
 func TestResyncSpreaderKeepsABatchUnderOneTimer(t *testing.T) {
 	const n = 1000
 	window := 10 * time.Second
-	// The spreader's clock is its own, so that its waiters are its timers.
-	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
-	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
-	defer q.ShutDown()
-	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	s, q, clock := newTestSpreader(t, window)
 	byDelay := map[time.Duration]int{}
 	for i := range n {
 		key := cache.ObjectName{Namespace: "bench", Name: fmt.Sprintf("order-%05d-%016x", i/10, i)}
@@ -99,10 +95,7 @@ func TestResyncSpreaderKeepsABatchUnderOneTimer(t *testing.T) {
 func TestResyncSpreaderFeedsABatchInSlices(t *testing.T) {
 	const n = 1000
 	window := 2 * resyncBatch // two batches: at once, and one interval later
-	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
-	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
-	defer q.ShutDown()
-	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	s, q, clock := newTestSpreader(t, window)
 	for _, key := range keysWithResyncDelay(n, window, resyncBatch) {
 		s.Enqueue(key)
 	}
@@ -144,10 +137,7 @@ func TestResyncSpreaderFeedsABatchInSlices(t *testing.T) {
 // only wake the feed for nothing.
 func TestResyncSpreaderQueuesASmallBatchAtOnce(t *testing.T) {
 	window := 2 * resyncBatch
-	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
-	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
-	defer q.ShutDown()
-	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	s, q, clock := newTestSpreader(t, window)
 	for _, key := range keysWithResyncDelay(5, window, resyncBatch) {
 		s.Enqueue(key)
 	}
@@ -162,10 +152,7 @@ func TestResyncSpreaderQueuesASmallBatchAtOnce(t *testing.T) {
 // is queued within one batch interval of the last release.
 func TestResyncSpreaderCatchesUpWithALaterBatch(t *testing.T) {
 	window := 3 * resyncBatch
-	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
-	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
-	defer q.ShutDown()
-	s := &ResyncSpreader{Queue: q, Window: window, Clock: clock}
+	s, q, clock := newTestSpreader(t, window)
 	for _, key := range keysWithResyncDelay(300, window, resyncBatch) {
 		s.Enqueue(key)
 	}
@@ -208,6 +195,16 @@ func TestResyncSpreaderAfterShutdown(t *testing.T) {
 	settleResyncFeed(t, s, clock, 0)
 	assert.Zero(t, s.waitingKeys())
 	assert.Equal(t, atOnce, q.Len(), "nothing was added after the shutdown")
+}
+
+// newTestSpreader returns a spreader over window with a fake clock of its
+// own, so that the clock's waiters are the spreader's timers, and its queue,
+// shut down when the test ends.
+func newTestSpreader(t *testing.T, window time.Duration) (*ResyncSpreader, Queue, *clocktesting.FakeClock) {
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
+	t.Cleanup(q.ShutDown)
+	return &ResyncSpreader{Queue: q, Window: window, Clock: clock}, q, clock
 }
 
 // keysWithResyncDelay returns n keys whose resync waits delay in window.
