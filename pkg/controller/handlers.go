@@ -67,13 +67,30 @@ func ControllerUIDIndexer(obj interface{}) ([]string, error) {
 type InformerHandler struct {
 	Informer cache.SharedIndexInformer
 	Handler  cache.ResourceEventHandler
+	// Resyncs says the handler acts on the informer's periodic resyncs (an
+	// update whose old and new object are the same). Only such a handler
+	// gets them; see AddEventHandlers.
+	Resyncs bool
 }
 
 // AddEventHandlers registers a controller's handlers, one table per
 // controller, so what each informer event leads to reads in one place.
+//
+// A handler that does not act on resyncs is registered without a resync
+// period. A shared informer resyncs only for the handlers that have one,
+// and not at all when none has: every resync walks the whole cache through
+// the informer's queue and indexes and hands each object to each handler,
+// which at 10,000 Workflows was work done every period for handlers that
+// only threw it away.
 func AddEventHandlers(handlers ...InformerHandler) error {
 	for _, h := range handlers {
-		if _, err := h.Informer.AddEventHandler(h.Handler); err != nil {
+		var err error
+		if h.Resyncs {
+			_, err = h.Informer.AddEventHandler(h.Handler)
+		} else {
+			_, err = h.Informer.AddEventHandlerWithResyncPeriod(h.Handler, 0)
+		}
+		if err != nil {
 			return fmt.Errorf("adding event handler: %w", err)
 		}
 	}

@@ -1,14 +1,20 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -297,4 +303,38 @@ func TestResyncDelaysSpreadOverTheWindow(t *testing.T) {
 		assert.Greater(t, c, n/buckets/2, "tenth %d of the window holds %d of %d resyncs", b, c, n)
 	}
 	assert.Len(t, seen, int(window/resyncBatch), "every batch of the window is used, and only whole batches")
+}
+
+// countingHandler counts the resyncs (updates whose old and new object are
+// the same version) it gets.
+type countingHandler struct{ resyncs atomic.Int32 }
+
+func (h *countingHandler) funcs() cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{UpdateFunc: func(oldObj, newObj interface{}) {
+		if ObjectMeta(oldObj).GetResourceVersion() == ObjectMeta(newObj).GetResourceVersion() {
+			h.resyncs.Add(1)
+		}
+	}}
+}
+
+func TestAddEventHandlersGivesResyncsOnlyToHandlersThatAct(t *testing.T) {
+	client := kubefake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a"}})
+	// Both informers resync every second, client-go's shortest period.
+	shared := coreinformers.NewConfigMapInformer(client, "ns", time.Second, cache.Indexers{})
+	unwanted := coreinformers.NewConfigMapInformer(client, "ns", time.Second, cache.Indexers{})
+	var acting, ignoring, alone countingHandler
+	require.NoError(t, AddEventHandlers(
+		InformerHandler{Informer: shared, Handler: acting.funcs(), Resyncs: true},
+		InformerHandler{Informer: shared, Handler: ignoring.funcs()},
+		InformerHandler{Informer: unwanted, Handler: alone.funcs()},
+	))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go shared.Run(ctx.Done())
+	go unwanted.Run(ctx.Done())
+
+	require.Eventually(t, func() bool { return acting.resyncs.Load() >= 2 }, 15*time.Second, 10*time.Millisecond,
+		"the handler that acts on resyncs gets them")
+	assert.Zero(t, ignoring.resyncs.Load(), "a handler beside it that does not act on resyncs gets none")
+	assert.Zero(t, alone.resyncs.Load(), "an informer whose handlers do not act on resyncs does not resync")
 }

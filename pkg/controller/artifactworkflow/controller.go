@@ -194,32 +194,39 @@ func typeOfArtifactWorkflow(obj interface{}) ([]string, error) {
 }
 
 func (c *Controller) addEventHandlers(inf Informers) error {
-	return controller.AddEventHandlers(
-		controller.InformerHandler{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+	return controller.AddEventHandlers(c.eventHandlers(inf)...)
+}
+
+// eventHandlers is the controller's table of informer events and what
+// each leads to. Only the handler of the ArtifactWorkflows informer acts on
+// resyncs: the others compare versions or specs and drop them.
+func (c *Controller) eventHandlers(inf Informers) []controller.InformerHandler {
+	return []controller.InformerHandler{
+		{Informer: inf.ArtifactWorkflows.Informer(), Resyncs: true, Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueue,
 			UpdateFunc: c.updateArtifactWorkflow,
 			DeleteFunc: c.deleteArtifactWorkflow,
 		}},
-		controller.InformerHandler{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.addWorkflow,
 			UpdateFunc: c.updateWorkflow,
 			DeleteFunc: c.deleteWorkflow,
 		}},
-		controller.InformerHandler{Informer: inf.CronWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.CronWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOwner,
 			UpdateFunc: c.updateCronWorkflow,
 			DeleteFunc: c.enqueueOwner,
 		}},
-		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj interface{}) { c.enqueueListedBy(nil, obj) },
 			UpdateFunc: c.updateOrder,
 		}},
-		controller.InformerHandler{Informer: inf.Endpoints.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Endpoints.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			UpdateFunc: c.updateEndpoint,
 		}},
-		controller.InformerHandler{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
-		controller.InformerHandler{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
-	)
+		{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
+		{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueWaitingOfType)},
+	}
 }
 
 // updateArtifactWorkflow enqueues on spec changes and resyncs, and skips the

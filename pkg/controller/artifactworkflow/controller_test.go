@@ -22,6 +22,7 @@ import (
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
+	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
 
@@ -433,4 +434,24 @@ func TestArtifactWorkflowEventsQueueWhatNeedsASync(t *testing.T) {
 			assert.Equal(t, tc.wantQueued, f.ctrl.queue.Len() == 1)
 		})
 	}
+}
+
+// TestOnlyTheHandlerMarkedForResyncsActsOnThem: a resync hands every cached
+// object to a handler as an update from itself to itself. Handlers not
+// marked Resyncs are registered without a resync period and never get one
+// (controller.AddEventHandlers), so each of them must drop a resync, and the
+// marked one must act on it.
+func TestOnlyTheHandlerMarkedForResyncsActsOnThem(t *testing.T) {
+	aw := alpineArtifactWorkflow()
+	controlled := []metav1.OwnerReference{*metav1.NewControllerRef(aw, artifactWorkflowKind)}
+	cron := &wfv1.CronWorkflow{ObjectMeta: metav1.ObjectMeta{Name: naming.CronWorkflow(aw.Name), Namespace: ns,
+		Labels: map[string]string{arcv1.LabelManagedBy: arcv1.ManagedByValue}, OwnerReferences: controlled}}
+	ep := &arcv1.Endpoint{ObjectMeta: metav1.ObjectMeta{Name: "dockerhub", Namespace: ns},
+		Spec: arcv1.EndpointSpec{Type: "oci", RemoteURL: "docker.io", Usage: arcv1.EndpointUsagePullOnly}}
+	f := newFixture(t, aw, ownWorkflow(wfv1.WorkflowRunning), cron, ep, ociArtifactType(), ociClusterArtifactType("cluster-oci"))
+	var handlers []controllertest.ResyncingHandler
+	for _, h := range f.ctrl.eventHandlers(f.informers()) {
+		handlers = append(handlers, controllertest.ResyncingHandler{Store: h.Informer.GetStore(), Handler: h.Handler, Resyncs: h.Resyncs})
+	}
+	controllertest.AssertOneHandlerActsOnResyncs(t, f.ctrl.queue, handlers)
 }

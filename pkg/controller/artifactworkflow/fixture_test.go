@@ -96,8 +96,18 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	f.arc = arcinformers.NewSharedInformerFactory(f.client, 0)
 	f.wf = argoinformers.NewSharedInformerFactory(f.argo, 0)
 	f.core = kubeinformers.NewSharedInformerFactory(f.kube, 0)
+	ctrl, err := New(f.client, f.argo, f.informers(), f.recorder, f.clock, opts...)
+	require.NoError(t, err)
+	f.ctrl = ctrl
+	f.refreshCaches()
+	return f
+}
+
+// informers are the controller's informers, as New got them (a factory
+// returns the same informer every time).
+func (f *fixture) informers() Informers {
 	inf := f.arc.Arc().V1alpha1()
-	ctrl, err := New(f.client, f.argo, Informers{
+	return Informers{
 		ArtifactWorkflows:    inf.ArtifactWorkflows(),
 		ArtifactTypes:        inf.ArtifactTypes(),
 		ClusterArtifactTypes: inf.ClusterArtifactTypes(),
@@ -106,11 +116,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		Endpoints:            inf.Endpoints(),
 		Workflows:            f.wf.Argoproj().V1alpha1().Workflows(),
 		CronWorkflows:        f.wf.Argoproj().V1alpha1().CronWorkflows(),
-	}, f.recorder, f.clock, opts...)
-	require.NoError(t, err)
-	f.ctrl = ctrl
-	f.refreshCaches()
-	return f
+	}
 }
 
 // refreshCaches makes the caches hold what the fake API servers hold. Like

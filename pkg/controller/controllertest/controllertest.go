@@ -23,6 +23,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 )
 
 // Writes describes the write actions among actions as "verb resource[/subresource] namespace/name",
@@ -222,4 +223,53 @@ func Tombstone(tb testing.TB, obj interface{}) cache.DeletedFinalStateUnknown {
 		tb.Fatal(err)
 	}
 	return cache.DeletedFinalStateUnknown{Key: key, Obj: obj}
+}
+
+// Drain empties a work queue and says how many keys it held.
+func Drain(q workqueue.TypedRateLimitingInterface[cache.ObjectName]) int {
+	n := 0
+	for q.Len() > 0 {
+		key, _ := q.Get()
+		q.Done(key)
+		q.Forget(key)
+		n++
+	}
+	return n
+}
+
+// ResyncingHandler is a controller's informer handler as
+// AssertOneHandlerActsOnResyncs sees it.
+type ResyncingHandler struct {
+	Store   cache.Store
+	Handler cache.ResourceEventHandler
+	// Resyncs is the handler's mark (controller.InformerHandler.Resyncs).
+	Resyncs bool
+}
+
+// AssertOneHandlerActsOnResyncs hands every handler a resync of each object
+// in its store (an update from the object to itself) and fails the test
+// unless exactly the handlers marked Resyncs queue work on q, and exactly
+// one is marked. Every store must hold something, or nothing is tested.
+func AssertOneHandlerActsOnResyncs(t *testing.T, q workqueue.TypedRateLimitingInterface[cache.ObjectName], handlers []ResyncingHandler) {
+	t.Helper()
+	Drain(q)
+	marked := 0
+	for i, h := range handlers {
+		objs := h.Store.List()
+		if len(objs) == 0 {
+			t.Fatalf("handler %d: its informer's cache must hold something to resync", i)
+		}
+		for _, obj := range objs {
+			h.Handler.OnUpdate(obj, obj)
+		}
+		if queued := Drain(q) > 0; queued != h.Resyncs {
+			t.Errorf("handler %d (%T): marked Resyncs=%v, but a resync queued work: %v", i, objs[0], h.Resyncs, queued)
+		}
+		if h.Resyncs {
+			marked++
+		}
+	}
+	if marked != 1 {
+		t.Errorf("%d handlers are marked to act on resyncs, want 1", marked)
+	}
 }

@@ -306,41 +306,48 @@ func secretKeysOfEndpoint(obj interface{}) ([]string, error) {
 }
 
 func (c *Controller) addEventHandlers(inf Informers) error {
-	return controller.AddEventHandlers(
-		controller.InformerHandler{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+	return controller.AddEventHandlers(c.eventHandlers(inf)...)
+}
+
+// eventHandlers is the controller's table of informer events and what
+// each leads to. Only the handler of the Orders informer acts on
+// resyncs: the others compare versions or specs and drop them.
+func (c *Controller) eventHandlers(inf Informers) []controller.InformerHandler {
+	return []controller.InformerHandler{
+		{Informer: inf.Orders.Informer(), Resyncs: true, Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrder,
 			UpdateFunc: c.updateOrder,
 			DeleteFunc: c.deleteOrder,
 		}},
-		controller.InformerHandler{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOwnerOrder,
 			UpdateFunc: c.updateArtifactWorkflow,
 			DeleteFunc: c.enqueueOwnerOrder,
 		}},
-		controller.InformerHandler{Informer: inf.Endpoints.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Endpoints.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrdersOfEndpoint,
 			UpdateFunc: c.updateEndpoint,
 			DeleteFunc: c.enqueueOrdersOfEndpoint,
 		}},
 		// Only the existence of a Secret matters, so updates are ignored.
-		controller.InformerHandler{Informer: inf.Secrets.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Secrets.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrdersOfSecret,
 			DeleteFunc: c.enqueueOrdersOfSecret,
 		}},
-		controller.InformerHandler{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueOrdersOfType)},
-		controller.InformerHandler{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueOrdersOfType)},
+		{Informer: inf.ArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueOrdersOfType)},
+		{Informer: inf.ClusterArtifactTypes.Informer(), Handler: controller.SpecHandlers(c.enqueueOrdersOfType)},
 		// Labels decide which ClusterArtifactTypes a namespace is offered.
-		controller.InformerHandler{Informer: inf.Namespaces.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Namespaces.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			UpdateFunc: c.updateNamespace,
 			DeleteFunc: c.forgetNamespace,
 		}},
 		// A Workflow's start tells that Argo is working in its namespace;
 		// a new one Argo may not start in time.
-		controller.InformerHandler{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Workflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrderOfNewWorkflow,
 			UpdateFunc: c.recordArgoStart,
 		}},
-	)
+	}
 }
 
 // updateOrder enqueues on spec changes, deletion and periodic resyncs, and

@@ -98,10 +98,23 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	metaClient := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
 	f.secrets = metadatainformer.NewSharedInformerFactory(metaClient, 0).ForResource(secretsGVR)
 	f.core = informers.NewSharedInformerFactory(f.kube, 0)
-	arc := f.factory.Arc().V1alpha1()
 	f.argo = argofake.NewSimpleClientset()
 	f.workflows = argoinformers.NewSharedInformerFactory(f.argo, 0).Argoproj().V1alpha1().Workflows()
-	ctrl, err := New(f.client, f.argo, Informers{
+	ctrl, err := New(f.client, f.argo, f.informers(), f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
+	require.NoError(t, err)
+	f.ctrl = ctrl
+	for _, obj := range secretObjects {
+		require.NoError(t, f.secrets.Informer().GetIndexer().Add(obj))
+	}
+	f.refreshCaches()
+	return f
+}
+
+// informers are the controller's informers, as New got them (a factory
+// returns the same informer every time).
+func (f *fixture) informers() Informers {
+	arc := f.factory.Arc().V1alpha1()
+	return Informers{
 		Orders:               arc.Orders(),
 		ArtifactWorkflows:    arc.ArtifactWorkflows(),
 		Endpoints:            arc.Endpoints(),
@@ -110,14 +123,7 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 		ClusterArtifactTypes: arc.ClusterArtifactTypes(),
 		Namespaces:           f.core.Core().V1().Namespaces(),
 		Workflows:            f.workflows,
-	}, f.recorder, clocktesting.NewFakePassiveClock(testNow), opts...)
-	require.NoError(t, err)
-	f.ctrl = ctrl
-	for _, obj := range secretObjects {
-		require.NoError(t, f.secrets.Informer().GetIndexer().Add(obj))
 	}
-	f.refreshCaches()
-	return f
 }
 
 func secretMetadata(s *corev1.Secret) *metav1.PartialObjectMetadata {

@@ -1,8 +1,11 @@
 package order
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,4 +118,29 @@ func TestOrderEventsQueueWhatNeedsASync(t *testing.T) {
 			assert.Equal(t, tc.wantQueued, f.ctrl.queue.Len() == 1)
 		})
 	}
+}
+
+// TestOnlyTheHandlerMarkedForResyncsActsOnThem: a resync hands every cached
+// object to a handler as an update from itself to itself. Handlers not
+// marked Resyncs are registered without a resync period and never get one
+// (controller.AddEventHandlers), so each of them must drop a resync, and the
+// marked one must act on it.
+func TestOnlyTheHandlerMarkedForResyncsActsOnThem(t *testing.T) {
+	namespaced := &arcv1.ArtifactType{ObjectMeta: metav1.ObjectMeta{Name: "oci-local", Namespace: ns, Generation: 1},
+		Spec: ociClusterType().Spec.ArtifactTypeSpec}
+	f := newFixture(t, newOrder("mirror", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"), namespaced)
+	_, _, err := f.sync("mirror")
+	require.NoError(t, err)
+	aws := f.artifactWorkflows()
+	require.Len(t, aws, 1)
+	_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Create(context.Background(), &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{
+		Name: aws[0].Name, Namespace: ns, OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(&aws[0], arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow"))},
+	}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	f.refreshCaches()
+	var handlers []controllertest.ResyncingHandler
+	for _, h := range f.ctrl.eventHandlers(f.informers()) {
+		handlers = append(handlers, controllertest.ResyncingHandler{Store: h.Informer.GetStore(), Handler: h.Handler, Resyncs: h.Resyncs})
+	}
+	controllertest.AssertOneHandlerActsOnResyncs(t, f.ctrl.queue, handlers)
 }
