@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 	arcinformers "github.com/artifact-conduit/arc/pkg/generated/informers/externalversions"
 )
 
@@ -267,12 +268,7 @@ func waitForObjects(b *testing.B, stores map[string]cache.Store, objs cacheObjec
 // workers would, so that what remains is the caches.
 func drainQueues(cc *controllerContext) {
 	for _, w := range cc.workers {
-		q := w.worker.Queue
-		for q.Len() > 0 {
-			key, _ := q.Get()
-			q.Forget(key)
-			q.Done(key)
-		}
+		controllertest.Drain(w.worker.Queue)
 	}
 }
 

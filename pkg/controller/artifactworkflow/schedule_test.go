@@ -388,11 +388,7 @@ func TestRunsOfCronWorkflowsQueueTheirArtifactWorkflow(t *testing.T) {
 	_, _, err := f.sync()
 	require.NoError(t, err)
 	run := f.startRun(testNow, wfv1.WorkflowRunning, "")
-	for f.ctrl.queue.Len() > 0 {
-		k, _ := f.ctrl.queue.Get()
-		f.ctrl.queue.Done(k)
-		f.ctrl.queue.Forget(k)
-	}
+	controllertest.Drain(f.ctrl.queue)
 	f.ctrl.enqueueOwner(controller.CacheWorkflow(run))
 	f.ctrl.enqueueOwner(f.cronWorkflow())
 	require.Equal(t, 1, f.ctrl.queue.Len(), "both lead to the one ArtifactWorkflow")
