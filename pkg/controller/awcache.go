@@ -99,6 +99,16 @@ func (c *CachedArtifactWorkflow) OrderName() string { return c.order.Value().ord
 // ArtifactHash is the label arc.opendefense.cloud/artifact-hash.
 func (c *CachedArtifactWorkflow) ArtifactHash() string { return c.hash }
 
+// StatusKey is the key of the ArtifactWorkflow's entry in its Order's
+// status.artifactWorkflows: the hash of its work, from its label, or its
+// name if the label is gone.
+func (c *CachedArtifactWorkflow) StatusKey() string {
+	if c.hash != "" {
+		return c.hash
+	}
+	return c.Name
+}
+
 // ArtifactIdentities is the annotation arc.opendefense.cloud/artifact-identities.
 func (c *CachedArtifactWorkflow) ArtifactIdentities() string { return c.identities }
 

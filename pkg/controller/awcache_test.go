@@ -56,6 +56,14 @@ func TestCacheArtifactWorkflowKeepsARCsLabelsAsFields(t *testing.T) {
 	assert.Equal(t, "4", cached.ArtifactIndex())
 }
 
+func TestStatusKeyIsTheArtifactHashOrElseTheName(t *testing.T) {
+	aw := labelledArtifactWorkflow()
+	assert.Equal(t, "0123", CacheArtifactWorkflow(aw.DeepCopy()).StatusKey())
+
+	delete(aw.Labels, arcv1.LabelArtifactHash)
+	assert.Equal(t, aw.Name, CacheArtifactWorkflow(aw).StatusKey(), "without the label, the name")
+}
+
 func TestArtifactIndexOfAMissingOrBrokenAnnotationIsEmpty(t *testing.T) {
 	for _, tc := range []struct {
 		name, value, want string

@@ -81,6 +81,61 @@ func BenchmarkSyncSteadyState(b *testing.B) {
 	f.report(b)
 }
 
+// BenchmarkSyncSteadyStateInTheLargestOrder is BenchmarkSyncSteadyState
+// with the ArtifactWorkflow one of the most an Order lists
+// (arcv1.MaxArtifactsPerOrder). A resync syncs every one of them, so a sync
+// whose cost grows with its Order's size makes that Order's resync grow
+// with the square of it; the figure should be that of one in a small Order.
+func BenchmarkSyncSteadyStateInTheLargestOrder(b *testing.B) {
+	f := newBenchFixture(b)
+	ctx := context.Background()
+	arc, argo := f.converge(b)
+	require.NoError(b, f.orders.Update(orderListing(arcv1.MaxArtifactsPerOrder)))
+
+	for b.Loop() {
+		if err := f.ctrl.sync(ctx, f.key); err != nil {
+			b.Fatal(err)
+		}
+		arc.ClearActions()
+		argo.ClearActions()
+	}
+	require.Zero(b, f.writes, "a steady-state sync must not write")
+	require.Zero(b, f.recorder.Events, "a steady-state sync must not record events")
+	f.report(b)
+}
+
+// BenchmarkOrderPhaseChangeInTheLargestOrder measures what the
+// ArtifactWorkflow controller does with a status update of the largest
+// Order that changes one artifact's phase: it looks for ArtifactWorkflows
+// the update lists for the first time (none) among all the Order lists.
+// Phases flow back through such updates many times in an Order's life.
+func BenchmarkOrderPhaseChangeInTheLargestOrder(b *testing.B) {
+	f := newBenchFixture(b)
+	before := orderListing(arcv1.MaxArtifactsPerOrder)
+	after := before.DeepCopy()
+	entry := after.Status.ArtifactWorkflows[artifactHash]
+	entry.Phase = arcv1.WorkflowPhaseRunning
+	after.Status.ArtifactWorkflows[artifactHash] = entry
+
+	for b.Loop() {
+		f.ctrl.enqueueListedBy(before, after)
+	}
+	require.Zero(b, f.ctrl.queue.Len(), "a phase change lists nothing new")
+}
+
+// orderListing is the example's Order listing n ArtifactWorkflows: the
+// example's own and n-1 others named after it, as the Order controller
+// names them.
+func orderListing(n int) *arcv1.Order {
+	order := alpineOrder()
+	for i := len(order.Status.ArtifactWorkflows); i < n; i++ {
+		order.Status.ArtifactWorkflows[fmt.Sprintf("%016x", i)] = arcv1.OrderArtifactWorkflowStatus{
+			Name: fmt.Sprintf("%s-%016x", order.Name, i), Phase: arcv1.WorkflowPhaseRunning,
+		}
+	}
+	return order
+}
+
 // benchFixture is an ArtifactWorkflow controller whose informer caches the
 // benchmark fills directly. The informers never run, so the benchmarks
 // measure the sync and not the informer machinery.
@@ -89,6 +144,7 @@ type benchFixture struct {
 	recorder          *controllertest.CountingRecorder
 	artifactWorkflows cache.Indexer
 	workflows         cache.Indexer
+	orders            cache.Indexer
 	key               cache.ObjectName
 	// writes counts the write actions the fake API servers received.
 	writes int
@@ -106,6 +162,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 		recorder:          &controllertest.CountingRecorder{},
 		artifactWorkflows: inf.ArtifactWorkflows().Informer().GetIndexer(),
 		workflows:         workflows.Informer().GetIndexer(),
+		orders:            inf.Orders().Informer().GetIndexer(),
 	}
 	core := kubeinformers.NewSharedInformerFactory(kubefake.NewSimpleClientset(), 0)
 	ctrl, err := New(client, argo, Informers{
@@ -119,7 +176,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 		CronWorkflows:        argoFactory.Argoproj().V1alpha1().CronWorkflows(),
 	}, f.recorder, clocktesting.NewFakePassiveClock(testNow))
 	require.NoError(b, err)
-	require.NoError(b, inf.Orders().Informer().GetIndexer().Add(alpineOrder()))
+	require.NoError(b, f.orders.Add(alpineOrder()))
 	f.ctrl = ctrl
 	aw := alpineArtifactWorkflow()
 	f.key = cache.MetaObjectToName(aw)

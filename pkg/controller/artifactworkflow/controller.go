@@ -408,8 +408,8 @@ func (c *Controller) enqueueListedBy(oldObj, newObj interface{}) {
 		return
 	}
 	old, _ := oldObj.(*arcv1.Order)
-	for _, e := range order.Status.ArtifactWorkflows {
-		if old == nil || !listedBy(old, e.Name) {
+	for key, e := range order.Status.ArtifactWorkflows {
+		if old == nil || !listedBy(old, key, e.Name) {
 			c.queue.Add(cache.ObjectName{Namespace: order.Namespace, Name: e.Name})
 		}
 	}

@@ -406,11 +406,33 @@ func TestOrderStatusListingQueuesTheArtifactWorkflow(t *testing.T) {
 	f.ctrl.queue.Done(key)
 
 	phaseChanged := listing.DeepCopy()
-	entry := phaseChanged.Status.ArtifactWorkflows["0123456789abcdef"]
+	entry := phaseChanged.Status.ArtifactWorkflows[artifactHash]
 	entry.Phase = arcv1.WorkflowPhaseRunning
-	phaseChanged.Status.ArtifactWorkflows["0123456789abcdef"] = entry
+	phaseChanged.Status.ArtifactWorkflows[artifactHash] = entry
 	f.ctrl.enqueueListedBy(listing, phaseChanged)
 	assert.Zero(t, f.ctrl.queue.Len(), "a phase change of a listed ArtifactWorkflow queues nothing")
+}
+
+func TestListedByFindsTheNameUnderAnyKey(t *testing.T) {
+	status := map[string]arcv1.OrderArtifactWorkflowStatus{
+		"hash-a": {Name: "alpine-a"},
+		"hash-b": {Name: "alpine-b"},
+	}
+	for _, tc := range []struct {
+		name, key, awName string
+		want              bool
+	}{
+		{name: "filed under its key", key: "hash-a", awName: "alpine-a", want: true},
+		{name: "filed under another key: its hash label changed", key: "hash-z", awName: "alpine-b", want: true},
+		{name: "its key holds another name: a copied hash label", key: "hash-a", awName: "intruder", want: false},
+		{name: "not listed", key: "hash-c", awName: "alpine-c", want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			order := &arcv1.Order{Status: arcv1.OrderStatus{ArtifactWorkflows: status}}
+			assert.Equal(t, tc.want, listedBy(order, tc.key, tc.awName))
+		})
+	}
+	assert.False(t, listedBy(&arcv1.Order{}, "hash-a", "alpine-a"), "an Order without status lists nothing")
 }
 
 func TestArtifactWorkflowEventsQueueWhatNeedsASync(t *testing.T) {

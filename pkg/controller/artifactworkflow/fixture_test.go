@@ -26,8 +26,9 @@ import (
 )
 
 const (
-	ns     = "team-a"
-	awName = "alpine-0123456789abcdef"
+	ns           = "team-a"
+	artifactHash = "0123456789abcdef"
+	awName       = "alpine-" + artifactHash
 )
 
 var testNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -210,7 +211,7 @@ func alpineOrder() *arcv1.Order {
 	return &arcv1.Order{
 		ObjectMeta: metav1.ObjectMeta{Name: "alpine", Namespace: ns, UID: "uid-order", Generation: 1},
 		Status: arcv1.OrderStatus{ArtifactWorkflows: map[string]arcv1.OrderArtifactWorkflowStatus{
-			"0123456789abcdef": {Name: awName},
+			artifactHash: {Name: awName},
 		}},
 	}
 }
@@ -223,7 +224,7 @@ func alpineArtifactWorkflow() *arcv1.ArtifactWorkflow {
 			Labels: map[string]string{
 				arcv1.LabelManagedBy:    arcv1.ManagedByValue,
 				arcv1.LabelOrderUID:     "uid-order",
-				arcv1.LabelArtifactHash: "0123456789abcdef",
+				arcv1.LabelArtifactHash: artifactHash,
 			},
 		},
 		Spec: arcv1.ArtifactWorkflowSpec{

@@ -239,14 +239,22 @@ func (c *Controller) ownedByLiveOrder(aw *controller.CachedArtifactWorkflow) (ow
 	// only ARC writes Order status, and it lists exactly the ArtifactWorkflows
 	// the Order controller made. One not listed yet is waited for quietly:
 	// the Order's status update queues it (enqueueListedBy).
-	if !listedBy(order, aw.Name) {
+	if !listedBy(order, aw.StatusKey(), aw.Name) {
 		return nil, "its Order's status does not list it yet", nil
 	}
 	return order, "", nil
 }
 
-// listedBy tells whether the Order's status lists the ArtifactWorkflow name.
-func listedBy(order *arcv1.Order, name string) bool {
+// listedBy tells whether the Order's status lists the ArtifactWorkflow
+// name. The Order controller files each entry under the ArtifactWorkflow's
+// StatusKey, so the entry under key answers at once; only a name not filed
+// there (not listed yet, or its hash label changed since) is looked for
+// among all entries. A scan for every sync would cost each resync of a
+// 1,000-artifact Order half a million name comparisons.
+func listedBy(order *arcv1.Order, key, name string) bool {
+	if e, ok := order.Status.ArtifactWorkflows[key]; ok && e.Name == name {
+		return true
+	}
 	for _, e := range order.Status.ArtifactWorkflows {
 		if e.Name == name {
 			return true

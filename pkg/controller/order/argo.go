@@ -78,7 +78,7 @@ func (c *Controller) unstartedWorkflow(aw *controller.CachedArtifactWorkflow) *c
 // reportedNotStarted tells whether the Order's status already says that
 // Argo has not started aw's Workflow.
 func reportedNotStarted(order *arcv1.Order, aw *controller.CachedArtifactWorkflow, workflow string) bool {
-	entry, ok := order.Status.ArtifactWorkflows[hashOf(aw)]
+	entry, ok := order.Status.ArtifactWorkflows[aw.StatusKey()]
 	return ok && entry.Name == aw.Name && entry.Message == notStartedMessage(workflow)
 }
 

@@ -106,7 +106,7 @@ func (c *Controller) makePlan(order *arcv1.Order, owned map[string]*controller.C
 		}
 		name, hash := m.nameOf(memo)
 		if aw, ok := byIdentity[identity]; ok {
-			name, hash = aw.Name, hashOf(aw)
+			name, hash = aw.Name, aw.StatusKey()
 		}
 		if existing, ok := byName[name]; ok {
 			existing.indices = append(existing.indices, index)

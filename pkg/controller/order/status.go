@@ -58,7 +58,7 @@ func computeStatus(order *arcv1.Order, r reconciled, now time.Time, maxMessageBy
 	covered := map[int32]bool{}
 	for _, k := range r.kept {
 		entry := newEntry(k.aw.Name, k.indices, k.aw, r.notStarted, maxMessageBytes)
-		status.ArtifactWorkflows[hashOf(k.aw)] = entry
+		status.ArtifactWorkflows[k.aw.StatusKey()] = entry
 		count(&status, entry.Phase, int32(len(k.indices)))
 		if k.aw.Spec.Cron != nil {
 			// Its schedule goes on while its artifact cannot be resolved.
@@ -128,15 +128,6 @@ func newEntry(name string, indices []int32, aw *controller.CachedArtifactWorkflo
 		}
 	}
 	return entry
-}
-
-// hashOf is the key of an ArtifactWorkflow in the Order's status: the hash
-// of its work, from its label, or its name if the label is gone.
-func hashOf(aw *controller.CachedArtifactWorkflow) string {
-	if h := aw.ArtifactHash(); h != "" {
-		return h
-	}
-	return aw.Name
 }
 
 // count adds n artifacts in the given ArtifactWorkflow phase to the counters.
