@@ -555,6 +555,40 @@ func TestSyncOfAConvergedOrderWritesNothing(t *testing.T) {
 	}
 }
 
+func TestSyncWaitsForTheCacheToCatchUpWithItsOwnStatusWrite(t *testing.T) {
+	f := newFixture(t, newOrder("o", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"))
+	before := f.order("o")
+	_, _, err := f.sync("o") // creates the ArtifactWorkflow and lists it
+	require.NoError(t, err)
+	written := f.order("o")
+	require.Len(t, written.Status.ArtifactWorkflows, 1)
+	require.NotEqual(t, before.ResourceVersion, written.ResourceVersion)
+
+	// The ArtifactWorkflow's phase changes and its event syncs the Order
+	// before the Order's own status write reached the cache.
+	f.setPhase(f.artifactWorkflows()[0].Name, arcv1.WorkflowPhaseRunning, "")
+	orderIndexer := f.factory.Arc().V1alpha1().Orders().Informer().GetIndexer()
+	require.NoError(t, orderIndexer.Update(before))
+	writes, _, err := f.sync("o")
+	require.NoError(t, err)
+	require.NoError(t, orderIndexer.Update(before), "the cache still lags")
+	assert.Empty(t, writes, "no status write with an outdated resourceVersion, which could only conflict")
+	assert.Equal(t, 0, f.ctrl.queue.Len())
+
+	// The status write's own event reaches the cache: the skipped sync runs.
+	require.NoError(t, orderIndexer.Update(written))
+	f.ctrl.updateOrder(before, written)
+	assert.Equal(t, 1, controllertest.Drain(f.ctrl.queue), "the Order is queued again")
+	writes, _, err = f.sync("o")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"update orders/status " + ns + "/o"}, writes, "the phase change is written once the cache caught up")
+	assert.EqualValues(t, 1, f.order("o").Status.Running)
+
+	// The event of a status write no sync waited for queues nothing.
+	f.ctrl.updateOrder(written, f.order("o"))
+	assert.Zero(t, f.ctrl.queue.Len(), "only the write a sync waited for queues the Order")
+}
+
 func TestSyncNeverTouchesAnArtifactWorkflowItDoesNotControl(t *testing.T) {
 	name, _ := expectedName("o", alpineArtifact(t))
 	foreign := &arcv1.ArtifactWorkflow{

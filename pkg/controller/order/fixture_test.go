@@ -93,6 +93,9 @@ func newFixtureWithOptions(t *testing.T, opts []Option, objects ...runtime.Objec
 	}
 	// Created objects get UIDs, so ownership checks by UID mean something.
 	controllertest.AssignUIDs(&f.client.Fake)
+	// Every write gets a new resourceVersion, as the API server gives: the
+	// controller tells its own status writes from the cache by them.
+	controllertest.BumpResourceVersions(&f.client.Fake)
 	f.factory = arcinformers.NewSharedInformerFactory(f.client, 0)
 	// The Secret cache is filled directly below; the client itself is never asked.
 	metaClient := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())

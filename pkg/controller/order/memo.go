@@ -119,10 +119,12 @@ func (c *Controller) forgetMemo(key cache.ObjectName, uid types.UID) {
 	}
 }
 
-// deleteOrder forgets the memo of a deleted Order.
+// deleteOrder forgets the memo and the pending status write of a deleted Order.
 func (c *Controller) deleteOrder(obj interface{}) {
 	if m := controller.ObjectMeta(obj); m != nil {
-		c.forgetMemo(cache.ObjectName{Namespace: m.GetNamespace(), Name: m.GetName()}, m.GetUID())
+		key := cache.ObjectName{Namespace: m.GetNamespace(), Name: m.GetName()}
+		c.forgetMemo(key, m.GetUID())
+		c.ownWrites.Forget(key)
 	}
 }
 

@@ -42,6 +42,12 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "order", klog.KObj(order))
 	ctx = klog.NewContext(ctx, logger)
+	if c.ownWrites.Stale(key, order.ResourceVersion) {
+		// The cache holds the version our last status write replaced; the
+		// update handler queues the Order again when it catches up.
+		logger.V(4).Info("Cache behind our own status write; waiting for it")
+		return nil
+	}
 
 	owned, err := c.ownedArtifactWorkflows(order)
 	if err != nil {
@@ -585,6 +591,7 @@ func (c *Controller) writeStatus(ctx context.Context, order *arcv1.Order, status
 	if err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
+	c.ownWrites.Wrote(cache.MetaObjectToName(order), order.ResourceVersion)
 	klog.FromContext(ctx).V(2).Info("Wrote status", "phase", status.Phase, "succeeded", status.Succeeded, "failed", status.Failed, "total", status.Total)
 	return nil
 }
