@@ -148,6 +148,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		Workflows:            workflows,
 	}, recorder, clock.RealClock{},
 		order.WithStatusBatchPeriod(o.orderStatusBatchPeriod),
+		order.WithCreatesInFlight(o.orderCreatesInFlight),
 		order.WithMaxParameterBytes(o.maxParameterBytes),
 		order.WithMaxMessageBytes(o.maxMessageBytes),
 		order.WithMinScheduleInterval(o.minScheduleInterval),

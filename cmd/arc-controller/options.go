@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/controller/order"
 	"github.com/artifact-conduit/arc/pkg/parameters"
 	"github.com/artifact-conduit/arc/pkg/schedule"
 )
@@ -24,6 +25,7 @@ type options struct {
 	kubeAPIBurst            int
 	resyncPeriod            time.Duration
 	orderStatusBatchPeriod  time.Duration
+	orderCreatesInFlight    int
 	maxParameterBytes       int
 	maxMessageBytes         int
 	minScheduleInterval     time.Duration
@@ -63,6 +65,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.namespace, "namespace", "", "Watch only this namespace. Empty watches all namespaces.")
 	fs.IntVar(&o.orderWorkers, "order-workers", 4, "Orders synced in parallel.")
 	fs.IntVar(&o.artifactWorkflowWorkers, "artifactworkflow-workers", 8, "ArtifactWorkflows synced in parallel.")
+	fs.IntVar(&o.orderCreatesInFlight, "order-creates-in-flight", order.DefaultCreatesInFlight, "ArtifactWorkflow creates the Order controller keeps open at once, over all its workers: an Order's artifacts are created in parallel batches, and this bounds what several large Orders ask of the API server together.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", defaultKubeAPIQPS, "Sustained requests per second to the API server of each of ARC's clients: one per controller, one for events, one for the leader election Lease, one for the informers (client-go's default of 5 is far too low for a controller).")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", defaultKubeAPIBurst, "Burst of requests to the API server above --kube-api-qps, per client.")
 	fs.DurationVar(&o.orderStatusBatchPeriod, "order-status-batch-period", time.Second, "How long the Order controller collects the phase changes of an Order's ArtifactWorkflows before it syncs the Order: one status write per period instead of one per change. 0 syncs at once.")
@@ -107,6 +110,9 @@ func (o *options) validate() error {
 	var errs []error
 	if o.orderWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--order-workers must be at least 1, got %d", o.orderWorkers))
+	}
+	if o.orderCreatesInFlight < 1 {
+		errs = append(errs, fmt.Errorf("--order-creates-in-flight must be at least 1, got %d", o.orderCreatesInFlight))
 	}
 	if o.artifactWorkflowWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--artifactworkflow-workers must be at least 1, got %d", o.artifactWorkflowWorkers))

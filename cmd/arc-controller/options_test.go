@@ -46,6 +46,7 @@ func TestOptions(t *testing.T) {
 		{name: "leader election can be forced on with a kubeconfig", args: []string{"--kubeconfig=k", "--leader-elect"}, wantLeads: true},
 		{name: "leader election can be turned off in a cluster", args: []string{"--leader-elect=false"}, wantLeads: false},
 		{name: "zero workers are refused", args: []string{"--order-workers=0"}, wantErr: "--order-workers must be at least 1"},
+		{name: "no create in flight is refused", args: []string{"--order-creates-in-flight=0"}, wantErr: "--order-creates-in-flight must be at least 1"},
 		{name: "a non-positive QPS is refused", args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps must be positive"},
 		{name: "a zero burst is refused", args: []string{"--kube-api-burst=0"}, wantErr: "--kube-api-burst must be at least 1"},
 		{name: "a negative resync is refused", args: []string{"--resync-period=-1s"}, wantErr: "--resync-period must not be negative"},

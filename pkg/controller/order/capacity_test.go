@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,9 +18,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
+	arcclient "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned"
+	arctyped "github.com/artifact-conduit/arc/pkg/generated/clientset/versioned/typed/arc/v1alpha1"
 )
 
 // etcdObjectLimit is etcd's default limit on one request (and so on one
@@ -119,4 +125,72 @@ func countCreates(writes []string) int {
 		}
 	}
 	return n
+}
+
+// The ArtifactWorkflow creates of several syncs together stay within the
+// controller's bound, while each sync still creates in parallel batches.
+func TestCreatesInFlightStayWithinTheBoundOverAllSyncs(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bound int
+	}{
+		{name: "one create at a time", bound: 1},
+		{name: "fewer than one sync's batch", bound: 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			second := largestOrder(t)
+			second.Name = "release-2026-12"
+			f := newFixtureWithOptions(t, []Option{WithCreatesInFlight(tc.bound)},
+				largestOrder(t), second, dockerhub(), internal(), secret("dst-reg-secret"))
+			counting := &concurrentCreates{Interface: f.client}
+			f.ctrl.client = counting
+
+			var wg sync.WaitGroup
+			for _, name := range []string{"release-2026-11", "release-2026-12"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					assert.NoError(t, f.ctrl.sync(context.Background(), cache.ObjectName{Namespace: ns, Name: name}))
+				}()
+			}
+			wg.Wait()
+			assert.Equal(t, int32(tc.bound), counting.most.Load(), "the most creates in flight at once")
+			assert.Len(t, f.artifactWorkflows(), 2*arcv1.MaxArtifactsPerOrder, "every one created")
+		})
+	}
+}
+
+// concurrentCreates is a clientset whose ArtifactWorkflow creates take a
+// moment outside the fake (which handles one request at a time), and which
+// records how many were in flight at once.
+type concurrentCreates struct {
+	arcclient.Interface
+	inFlight, most atomic.Int32
+}
+
+func (c *concurrentCreates) ArcV1alpha1() arctyped.ArcV1alpha1Interface {
+	return concurrentArc{c.Interface.ArcV1alpha1(), c}
+}
+
+type concurrentArc struct {
+	arctyped.ArcV1alpha1Interface
+	counts *concurrentCreates
+}
+
+func (a concurrentArc) ArtifactWorkflows(namespace string) arctyped.ArtifactWorkflowInterface {
+	return concurrentArtifactWorkflows{a.ArcV1alpha1Interface.ArtifactWorkflows(namespace), a.counts}
+}
+
+type concurrentArtifactWorkflows struct {
+	arctyped.ArtifactWorkflowInterface
+	counts *concurrentCreates
+}
+
+func (w concurrentArtifactWorkflows) Create(ctx context.Context, aw *arcv1.ArtifactWorkflow, opts metav1.CreateOptions) (*arcv1.ArtifactWorkflow, error) {
+	n := w.counts.inFlight.Add(1)
+	defer w.counts.inFlight.Add(-1)
+	for most := w.counts.most.Load(); n > most && !w.counts.most.CompareAndSwap(most, n); most = w.counts.most.Load() {
+	}
+	time.Sleep(100 * time.Microsecond) // long enough for the others of a batch to start
+	return w.ArtifactWorkflowInterface.Create(ctx, aw, opts)
 }

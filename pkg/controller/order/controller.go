@@ -76,6 +76,9 @@ type Controller struct {
 	// statusBatchPeriod delays the sync an ArtifactWorkflow event asks of
 	// its Order; see WithStatusBatchPeriod.
 	statusBatchPeriod time.Duration
+	// createSlots holds a token for every ArtifactWorkflow create in
+	// flight, over all workers; see WithCreatesInFlight.
+	createSlots chan struct{}
 	// resyncs queues the periodic resyncs of Orders.
 	resyncs controller.ResyncSpreader
 	// ownWrites keeps a sync from working on the Order its own status
@@ -135,6 +138,28 @@ func WithResyncSpread(window time.Duration) Option {
 // Endpoints and Secrets are not delayed. Zero, the default, syncs at once.
 func WithStatusBatchPeriod(period time.Duration) Option {
 	return func(c *Controller) { c.statusBatchPeriod = period }
+}
+
+// DefaultCreatesInFlight is how many ArtifactWorkflow creates the Order
+// controller has in flight at most, over all its workers.
+//
+// Each sync creates an Order's missing ArtifactWorkflows in batches of up
+// to controller.MaxBatchSize, so without a bound of their own four workers
+// on four Orders of 1,000 artifacts kept 128 creates open. On a two-core
+// API server that made no Workflow appear faster: the watches of
+// ArtifactWorkflows fell behind, and the API server closed them for being
+// unresponsive (27 times during the creates in one run); the garbage
+// collector, seeing Workflows before their ArtifactWorkflows, fetched each
+// such owner and its Order (a quarter megabyte) from etcd again and again
+// (424 of each in 40 s), and Workflows were created at a third of the rate
+// that followed. Sixteen is what four workers have open on Orders of ten
+// artifacts, where none of that happens.
+const DefaultCreatesInFlight = 16
+
+// WithCreatesInFlight bounds the ArtifactWorkflow creates in flight over
+// all workers (DefaultCreatesInFlight by default); n < 1 is taken as 1.
+func WithCreatesInFlight(n int) Option {
+	return func(c *Controller) { c.createSlots = make(chan struct{}, max(n, 1)) }
 }
 
 // WithMaxParameterBytes bounds the parameters of one artifact, names and
@@ -215,6 +240,7 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 		minScheduleInterval: schedule.DefaultMinInterval,
 		argoProgress:        controller.NewArgoProgress(),
 		ownWrites:           controller.NewOwnWrites(),
+		createSlots:         make(chan struct{}, DefaultCreatesInFlight),
 	}
 	c.enqueueOrder = controller.Enqueuer(c.queue)
 	c.resyncs.Queue = c.queue

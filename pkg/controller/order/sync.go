@@ -374,10 +374,11 @@ func (c *Controller) existingArtifactWorkflow(order *arcv1.Order, want *desiredA
 func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, results []ensured, missing []int, done *changes) error {
 	_, err := controller.SlowStartBatch(len(missing), controller.SlowStartInitialBatchSize, func(j int) error {
 		res := &results[missing[j]]
-		if controller.ShuttingDown(ctx) {
+		if !c.takeCreateSlot(ctx) {
 			res.err = errShuttingDown
 			return res.err
 		}
+		defer c.releaseCreateSlot()
 		res.aw, res.err = c.createArtifactWorkflow(ctx, order, res.create)
 		return res.err
 	})
@@ -395,6 +396,27 @@ func (c *Controller) createMissing(ctx context.Context, order *arcv1.Order, resu
 	}
 	return err
 }
+
+// takeCreateSlot waits for a free create slot (see WithCreatesInFlight)
+// and tells whether it got one: false once the controller shuts down.
+func (c *Controller) takeCreateSlot(ctx context.Context) bool {
+	if controller.ShuttingDown(ctx) {
+		return false
+	}
+	select {
+	case c.createSlots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if controller.ShuttingDown(ctx) {
+		// It stopped while this create waited: leave it to the next leader.
+		c.releaseCreateSlot()
+		return false
+	}
+	return true
+}
+
+func (c *Controller) releaseCreateSlot() { <-c.createSlots }
 
 // ensureArtifactWorkflow makes sure the existing ArtifactWorkflow has the
 // wanted spec, labels and identities, and returns it.
