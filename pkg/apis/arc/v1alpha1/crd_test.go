@@ -459,6 +459,12 @@ func TestOrderCRDSchema(t *testing.T) {
 	t.Run("phase enum", func(t *testing.T) {
 		assert.Equal(t, []string{"Pending", "Running", "Succeeded", "Failed", "Active"}, enumStrings(t, root.at("status.phase")))
 	})
+	t.Run("the status map of ArtifactWorkflows is one field for managed fields", func(t *testing.T) {
+		m := root.at("status.artifactWorkflows")
+		require.NotNil(t, m)
+		require.NotNil(t, m.MapType, "x-kubernetes-map-type missing: managed fields would list every entry's every field")
+		assert.Equal(t, "atomic", *m.MapType)
+	})
 }
 
 func TestParameterNameSchema(t *testing.T) {

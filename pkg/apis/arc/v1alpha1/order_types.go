@@ -181,6 +181,13 @@ type OrderStatus struct {
 	// +optional
 	Failed int32 `json:"failed,omitempty"`
 	// ArtifactWorkflows maps the hash of each ArtifactWorkflow's work to its state.
+	// ---
+	// Only the Order controller writes it, always whole, so the API server
+	// tracks it as one field: as a granular map, its managed fields listed
+	// every entry's every field again, a fifth of an Order of 1,000
+	// artifacts (92 of 418 KB), stored, served and recomputed on every
+	// status write.
+	// +mapType=atomic
 	// +optional
 	ArtifactWorkflows map[string]OrderArtifactWorkflowStatus `json:"artifactWorkflows,omitempty"`
 	// UnresolvedArtifacts lists the artifacts that cannot become an
