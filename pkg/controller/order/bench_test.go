@@ -177,6 +177,9 @@ func (f *benchFixture) useNewClient(discard bool) *arcfake.Clientset {
 			return true, action.(k8stesting.CreateAction).GetObject(), nil
 		})
 	}
+	// New resourceVersions on every write, as the API server gives: the
+	// controller tells its own status writes from the cache by them.
+	controllertest.BumpResourceVersions(&client.Fake)
 	// Prepended last, so it sees every action first.
 	client.PrependReactor("*", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		switch action.GetVerb() {
