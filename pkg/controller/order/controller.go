@@ -146,14 +146,11 @@ func WithStatusBatchPeriod(period time.Duration) Option {
 // Each sync creates an Order's missing ArtifactWorkflows in batches of up
 // to controller.MaxBatchSize, so without a bound of their own four workers
 // on four Orders of 1,000 artifacts kept 128 creates open. On a two-core
-// API server that made no Workflow appear faster: the watches of
-// ArtifactWorkflows fell behind, and the API server closed them for being
-// unresponsive (27 times during the creates in one run); the garbage
-// collector, seeing Workflows before their ArtifactWorkflows, fetched each
-// such owner and its Order (a quarter megabyte) from etcd again and again
-// (424 of each in 40 s), and Workflows were created at a third of the rate
-// that followed. Sixteen is what four workers have open on Orders of ten
-// artifacts, where none of that happens.
+// API server the watches of ArtifactWorkflows then fell behind and were
+// closed as unresponsive (ARC's reopened 25 times during the creates of one
+// run, 4 with this bound), and the cache's lag made creates fail with
+// AlreadyExists (25, none with the bound). Sixteen is what four workers
+// have open on Orders of ten artifacts, where none of that happens.
 const DefaultCreatesInFlight = 16
 
 // WithCreatesInFlight bounds the ArtifactWorkflow creates in flight over
