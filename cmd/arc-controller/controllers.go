@@ -104,14 +104,18 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 	cc := &controllerContext{events: cl.events, broadcaster: record.NewBroadcaster()}
 	recorder := cc.broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "arc-controller"})
 
-	arcFactory := arcinformers.NewSharedInformerFactoryWithOptions(cl.informers.arc, o.resyncPeriod,
+	// No informer resyncs: each controller resyncs its own kind from its
+	// cache on a timer (controller.ResyncSpreader), so that a resync never
+	// stands in front of an informer's events.
+	const noInformerResync = 0
+	arcFactory := arcinformers.NewSharedInformerFactoryWithOptions(cl.informers.arc, noInformerResync,
 		arcinformers.WithNamespace(o.namespace),
 		arcinformers.WithTransform(controller.SlimARCObject))
-	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.informers.argo, o.resyncPeriod,
+	argoFactory := argoinformers.NewSharedInformerFactoryWithOptions(cl.informers.argo, noInformerResync,
 		argoinformers.WithNamespace(o.namespace),
 		argoinformers.WithTweakListOptions(workflowListOptions))
-	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.informers.metadata, o.resyncPeriod, o.namespace, nil)
-	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(cl.informers.kube, o.resyncPeriod,
+	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(cl.informers.metadata, noInformerResync, o.namespace, nil)
+	kubeFactory := kubeinformers.NewSharedInformerFactoryWithOptions(cl.informers.kube, noInformerResync,
 		kubeinformers.WithTransform(controller.StripManagedFields),
 		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 			if o.namespace != "" {
@@ -152,7 +156,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 		order.WithMaxParameterBytes(o.maxParameterBytes),
 		order.WithMaxMessageBytes(o.maxMessageBytes),
 		order.WithMinScheduleInterval(o.minScheduleInterval),
-		order.WithResyncSpread(o.resyncPeriod/2))
+		order.WithResyncPeriod(o.resyncPeriod))
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +172,7 @@ func buildControllers(cl *clients, o options) (*controllerContext, error) {
 	}, recorder, clock.RealClock{},
 		artifactworkflow.WithMaxParameterBytes(o.maxParameterBytes),
 		artifactworkflow.WithMaxMessageBytes(o.maxMessageBytes),
-		artifactworkflow.WithResyncSpread(o.resyncPeriod/2))
+		artifactworkflow.WithResyncPeriod(o.resyncPeriod))
 	if err != nil {
 		return nil, err
 	}

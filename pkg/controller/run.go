@@ -58,14 +58,17 @@ type Worker struct {
 	Sync SyncFunc
 	// CacheSynced are the HasSynced functions of the informers the controller reads.
 	CacheSynced []cache.InformerSynced
+	// Resync, if set, runs beside the workers until its context ends and
+	// queues the periodic resyncs (ResyncSpreader.Run).
+	Resync func(ctx context.Context)
 }
 
-// Run waits for the caches, then runs workers goroutines until ctx ends. On
-// shutdown it starts no new sync, and lets the syncs in flight finish with a
-// context that outlives ctx by at most grace, so a SIGTERM does not cut API
-// calls off halfway. Keys still queued are dropped: ARC keeps no state
-// outside the API server, and the next leader's informers queue every
-// object again.
+// Run waits for the caches, then runs workers goroutines, and the Worker's
+// Resync, until ctx ends. On shutdown it starts no new sync, and lets the
+// syncs in flight finish with a context that outlives ctx by at most grace,
+// so a SIGTERM does not cut API calls off halfway. Keys still queued are
+// dropped: ARC keeps no state outside the API server, and the next leader's
+// informers queue every object again.
 func Run(ctx context.Context, w Worker, workers int, grace time.Duration) error {
 	logger := klog.FromContext(ctx).WithValues("controller", w.Name)
 	ctx = klog.NewContext(ctx, logger)
@@ -82,6 +85,13 @@ func Run(ctx context.Context, w Worker, workers int, grace time.Duration) error 
 	workCtx = WithStopping(workCtx, ctx.Done())
 	logger.Info("Starting workers", "count", workers)
 	var wg sync.WaitGroup
+	if w.Resync != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Resync(ctx)
+		}()
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {

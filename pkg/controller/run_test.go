@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,4 +130,35 @@ func TestRunCancelsSyncsThatOutlastTheGracePeriod(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Equal(t, []error{context.Canceled}, b.ctxErrs, "the sync saw its context cancelled once the grace period was over")
+}
+
+// TestRunRunsTheResyncOnceCachesSyncedUntilShutdown: the Worker's Resync
+// starts only once the caches synced, and Run returns only after it did.
+func TestRunRunsTheResyncOnceCachesSyncedUntilShutdown(t *testing.T) {
+	var cachesSynced atomic.Bool
+	resyncing, resyncDone := make(chan bool, 1), make(chan struct{})
+	w := Worker{Name: "test", Queue: NewQueue("test"), Sync: func(context.Context, cache.ObjectName) error { return nil },
+		CacheSynced: []cache.InformerSynced{cachesSynced.Load},
+		Resync: func(ctx context.Context) {
+			resyncing <- cachesSynced.Load()
+			<-ctx.Done()
+			close(resyncDone)
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- Run(ctx, w, 1, time.Minute) }()
+	select {
+	case <-resyncing:
+		t.Fatal("the resync started before the caches synced")
+	case <-time.After(200 * time.Millisecond):
+	}
+	cachesSynced.Store(true)
+	assert.True(t, <-resyncing, "the resync started once the caches synced")
+	cancel()
+	require.NoError(t, <-done)
+	select {
+	case <-resyncDone:
+	default:
+		t.Fatal("Run returned before the resync ended")
+	}
 }

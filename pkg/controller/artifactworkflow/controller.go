@@ -5,9 +5,9 @@
 package artifactworkflow
 
 import (
-	"time"
-
+	"context"
 	"fmt"
+	"time"
 
 	argoclient "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	argoinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions/workflow/v1alpha1"
@@ -78,11 +78,11 @@ type Controller struct {
 // Option changes how New builds the controller.
 type Option func(*Controller)
 
-// WithResyncSpread spreads the periodic resyncs of the cached objects over
-// window (see controller.ResyncSpreader); zero, the default, queues them at
-// once. arc-controller sets half the resync period.
-func WithResyncSpread(window time.Duration) Option {
-	return func(c *Controller) { c.resyncs.Window = window }
+// WithResyncPeriod syncs every cached ArtifactWorkflow again once per period,
+// spread over half of it (see controller.ResyncSpreader), to repair
+// whatever an event missed. Zero, the default, resyncs nothing.
+func WithResyncPeriod(period time.Duration) Option {
+	return func(c *Controller) { c.resyncs.Every(period) }
 }
 
 // WithMaxParameterBytes bounds the parameters of one Workflow, names and
@@ -173,7 +173,8 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 
 // Worker returns what controller.Run needs to drive this controller.
 func (c *Controller) Worker() controller.Worker {
-	return controller.Worker{Name: Name, Queue: c.queue, Sync: c.sync, CacheSynced: c.cacheSynced}
+	return controller.Worker{Name: Name, Queue: c.queue, Sync: c.sync, CacheSynced: c.cacheSynced,
+		Resync: func(ctx context.Context) { c.resyncs.Run(ctx, c.artifactWorkflowIdx.ListKeys) }}
 }
 
 // PhaseCounts counts the cached ArtifactWorkflows per phase, for metrics.
@@ -198,11 +199,11 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 }
 
 // eventHandlers is the controller's table of informer events and what
-// each leads to. Only the handler of the ArtifactWorkflows informer acts on
-// resyncs: the others compare versions or specs and drop them.
+// each leads to. No informer resyncs (controller.AddEventHandlers); the
+// controller's ResyncSpreader does.
 func (c *Controller) eventHandlers(inf Informers) []controller.InformerHandler {
 	return []controller.InformerHandler{
-		{Informer: inf.ArtifactWorkflows.Informer(), Resyncs: true, Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.ArtifactWorkflows.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueue,
 			UpdateFunc: c.updateArtifactWorkflow,
 			DeleteFunc: c.deleteArtifactWorkflow,
@@ -229,8 +230,9 @@ func (c *Controller) eventHandlers(inf Informers) []controller.InformerHandler {
 	}
 }
 
-// updateArtifactWorkflow enqueues on spec changes and resyncs, and skips the
-// update events of the controller's own status writes.
+// updateArtifactWorkflow enqueues on spec changes, and skips the update
+// events of the controller's own status writes, except the one a sync
+// waited for (see OwnWrites).
 func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 	oldAW, okOld := oldObj.(*controller.CachedArtifactWorkflow)
 	newAW, okNew := newObj.(*controller.CachedArtifactWorkflow)
@@ -242,10 +244,7 @@ func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 		c.enqueue(newObj)
 		return
 	}
-	switch {
-	case oldAW.ResourceVersion == newAW.ResourceVersion:
-		c.resyncs.Enqueue(cache.MetaObjectToName(newAW))
-	case oldAW.Generation != newAW.Generation:
+	if oldAW.Generation != newAW.Generation {
 		c.enqueue(newObj)
 	}
 }

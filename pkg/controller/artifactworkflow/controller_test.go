@@ -18,11 +18,11 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
 	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
-	"github.com/artifact-conduit/arc/pkg/naming"
 	"github.com/artifact-conduit/arc/pkg/workflowbuilder"
 )
 
@@ -438,17 +438,15 @@ func TestListedByFindsTheNameUnderAnyKey(t *testing.T) {
 func TestArtifactWorkflowEventsQueueWhatNeedsASync(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		spread     time.Duration
 		change     func(*arcv1.ArtifactWorkflow)
 		wantQueued bool
 	}{
-		{"a spec change is synced at once", time.Minute, func(aw *arcv1.ArtifactWorkflow) { aw.Generation++; aw.ResourceVersion += "1" }, true},
-		{"a status write is not synced", time.Minute, func(aw *arcv1.ArtifactWorkflow) { aw.ResourceVersion += "1" }, false},
-		{"a resync waits for its place in the spread window", time.Minute, func(*arcv1.ArtifactWorkflow) {}, false},
-		{"a resync without a spread window is synced at once", 0, func(*arcv1.ArtifactWorkflow) {}, true},
+		{"a spec change is synced at once", func(aw *arcv1.ArtifactWorkflow) { aw.Generation++; aw.ResourceVersion += "1" }, true},
+		{"a status write is not synced", func(aw *arcv1.ArtifactWorkflow) { aw.ResourceVersion += "1" }, false},
+		{"an update of the same version is not synced: resyncs come from the controller's own timer", func(*arcv1.ArtifactWorkflow) {}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixtureWithOptions(t, []Option{WithResyncSpread(tc.spread)}, alpineArtifactWorkflow())
+			f := newFixtureWithOptions(t, []Option{WithResyncPeriod(time.Second)}, alpineArtifactWorkflow())
 			before := f.artifactWorkflow()
 			after := before.DeepCopy()
 			tc.change(after)
@@ -458,22 +456,16 @@ func TestArtifactWorkflowEventsQueueWhatNeedsASync(t *testing.T) {
 	}
 }
 
-// TestOnlyTheHandlerMarkedForResyncsActsOnThem: a resync hands every cached
-// object to a handler as an update from itself to itself. Handlers not
-// marked Resyncs are registered without a resync period and never get one
-// (controller.AddEventHandlers), so each of them must drop a resync, and the
-// marked one must act on it.
-func TestOnlyTheHandlerMarkedForResyncsActsOnThem(t *testing.T) {
-	aw := alpineArtifactWorkflow()
-	controlled := []metav1.OwnerReference{*metav1.NewControllerRef(aw, artifactWorkflowKind)}
-	cron := &wfv1.CronWorkflow{ObjectMeta: metav1.ObjectMeta{Name: naming.CronWorkflow(aw.Name), Namespace: ns,
-		Labels: map[string]string{arcv1.LabelManagedBy: arcv1.ManagedByValue}, OwnerReferences: controlled}}
-	ep := &arcv1.Endpoint{ObjectMeta: metav1.ObjectMeta{Name: "dockerhub", Namespace: ns},
-		Spec: arcv1.EndpointSpec{Type: "oci", RemoteURL: "docker.io", Usage: arcv1.EndpointUsagePullOnly}}
-	f := newFixture(t, aw, ownWorkflow(wfv1.WorkflowRunning), cron, ep, ociArtifactType(), ociClusterArtifactType("cluster-oci"))
-	var handlers []controllertest.ResyncingHandler
-	for _, h := range f.ctrl.eventHandlers(f.informers()) {
-		handlers = append(handlers, controllertest.ResyncingHandler{Store: h.Informer.GetStore(), Handler: h.Handler, Resyncs: h.Resyncs})
-	}
-	controllertest.AssertOneHandlerActsOnResyncs(t, f.ctrl.queue, handlers)
+// TestEveryCachedArtifactWorkflowIsResyncedOncePerPeriod: the controller's
+// Worker resyncs every ArtifactWorkflow in its cache, on its own timer (no
+// informer resyncs: controller.AddEventHandlers), and nothing else.
+func TestEveryCachedArtifactWorkflowIsResyncedOncePerPeriod(t *testing.T) {
+	other := alpineArtifactWorkflow()
+	other.Name, other.Namespace = "other", "team-b"
+	f := newFixtureWithOptions(t, []Option{WithResyncPeriod(time.Second)},
+		alpineArtifactWorkflow(), other, ownWorkflow(wfv1.WorkflowRunning), ociArtifactType())
+	clock := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
+	f.ctrl.resyncs.Clock = clock
+	controllertest.AssertResyncQueues(t, f.ctrl.Worker().Resync, f.ctrl.queue, clock, time.Second,
+		[]cache.ObjectName{{Namespace: ns, Name: alpineArtifactWorkflow().Name}, {Namespace: "team-b", Name: "other"}})
 }

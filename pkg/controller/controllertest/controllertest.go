@@ -4,6 +4,7 @@
 package controllertest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // Writes describes the write actions among actions as "verb resource[/subresource] namespace/name",
@@ -237,39 +239,54 @@ func Drain(q workqueue.TypedRateLimitingInterface[cache.ObjectName]) int {
 	return n
 }
 
-// ResyncingHandler is a controller's informer handler as
-// AssertOneHandlerActsOnResyncs sees it.
-type ResyncingHandler struct {
-	Store   cache.Store
-	Handler cache.ResourceEventHandler
-	// Resyncs is the handler's mark (controller.InformerHandler.Resyncs).
-	Resyncs bool
-}
-
-// AssertOneHandlerActsOnResyncs hands every handler a resync of each object
-// in its store (an update from the object to itself) and fails the test
-// unless exactly the handlers marked Resyncs queue work on q, and exactly
-// one is marked. Every store must hold something, or nothing is tested.
-func AssertOneHandlerActsOnResyncs(t *testing.T, q workqueue.TypedRateLimitingInterface[cache.ObjectName], handlers []ResyncingHandler) {
+// AssertResyncQueues runs a controller's periodic resync (its Worker's
+// Resync) on clock and fails the test unless one period queues exactly
+// want on q, and nothing comes before. The controller's resync window must
+// be under two seconds (a period under four), where every resync is queued
+// at once.
+func AssertResyncQueues(t *testing.T, resync func(ctx context.Context), q workqueue.TypedRateLimitingInterface[cache.ObjectName],
+	clock *clocktesting.FakeClock, period time.Duration, want []cache.ObjectName) {
 	t.Helper()
 	Drain(q)
-	marked := 0
-	for i, h := range handlers {
-		objs := h.Store.List()
-		if len(objs) == 0 {
-			t.Fatalf("handler %d: its informer's cache must hold something to resync", i)
-		}
-		for _, obj := range objs {
-			h.Handler.OnUpdate(obj, obj)
-		}
-		if queued := Drain(q) > 0; queued != h.Resyncs {
-			t.Errorf("handler %d (%T): marked Resyncs=%v, but a resync queued work: %v", i, objs[0], h.Resyncs, queued)
-		}
-		if h.Resyncs {
-			marked++
-		}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go resync(ctx)
+	if !waitFor(clock.HasWaiters) {
+		t.Fatal("the resync set no timer on the clock")
 	}
-	if marked != 1 {
-		t.Errorf("%d handlers are marked to act on resyncs, want 1", marked)
+	clock.Step(period - time.Millisecond)
+	if n := q.Len(); n > 0 {
+		t.Fatalf("%d keys queued before the resync period", n)
 	}
+	clock.Step(time.Millisecond)
+	if !waitFor(func() bool { return q.Len() >= len(want) }) {
+		t.Fatalf("one resync period queued %d keys, want %d", q.Len(), len(want))
+	}
+	var got []cache.ObjectName
+	for q.Len() > 0 {
+		key, _ := q.Get()
+		q.Done(key)
+		got = append(got, key)
+	}
+	sortNames := func(names []cache.ObjectName) {
+		sort.Slice(names, func(i, j int) bool { return names[i].String() < names[j].String() })
+	}
+	sortNames(got)
+	want = append([]cache.ObjectName(nil), want...)
+	sortNames(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("one resync period queued %v, want %v", got, want)
+	}
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(cond func() bool) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }

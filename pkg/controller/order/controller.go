@@ -5,6 +5,7 @@
 package order
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -123,11 +124,11 @@ func (c *Controller) queuedAt() *metav1.MicroTime {
 // Option changes how New builds the controller.
 type Option func(*Controller)
 
-// WithResyncSpread spreads the periodic resyncs of the cached objects over
-// window (see controller.ResyncSpreader); zero, the default, queues them at
-// once. arc-controller sets half the resync period.
-func WithResyncSpread(window time.Duration) Option {
-	return func(c *Controller) { c.resyncs.Window = window }
+// WithResyncPeriod syncs every cached Order again once per period,
+// spread over half of it (see controller.ResyncSpreader), to repair
+// whatever an event missed. Zero, the default, resyncs nothing.
+func WithResyncPeriod(period time.Duration) Option {
+	return func(c *Controller) { c.resyncs.Every(period) }
 }
 
 // WithStatusBatchPeriod makes an event of an ArtifactWorkflow sync its Order
@@ -255,7 +256,8 @@ func New(client arcclient.Interface, argo argoclient.Interface, inf Informers, r
 
 // Worker returns what controller.Run needs to drive this controller.
 func (c *Controller) Worker() controller.Worker {
-	return controller.Worker{Name: Name, Queue: c.queue, Sync: c.sync, CacheSynced: c.cacheSynced}
+	return controller.Worker{Name: Name, Queue: c.queue, Sync: c.sync, CacheSynced: c.cacheSynced,
+		Resync: func(ctx context.Context) { c.resyncs.Run(ctx, c.orderIndex.ListKeys) }}
 }
 
 // PhaseCounts counts the cached Orders per phase, for metrics.
@@ -341,11 +343,11 @@ func (c *Controller) addEventHandlers(inf Informers) error {
 }
 
 // eventHandlers is the controller's table of informer events and what
-// each leads to. Only the handler of the Orders informer acts on
-// resyncs: the others compare versions or specs and drop them.
+// each leads to. No informer resyncs (controller.AddEventHandlers); the
+// controller's ResyncSpreader does.
 func (c *Controller) eventHandlers(inf Informers) []controller.InformerHandler {
 	return []controller.InformerHandler{
-		{Informer: inf.Orders.Informer(), Resyncs: true, Handler: cache.ResourceEventHandlerFuncs{
+		{Informer: inf.Orders.Informer(), Handler: cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueueOrder,
 			UpdateFunc: c.updateOrder,
 			DeleteFunc: c.deleteOrder,
@@ -381,9 +383,9 @@ func (c *Controller) eventHandlers(inf Informers) []controller.InformerHandler {
 	}
 }
 
-// updateOrder enqueues on spec changes, deletion and periodic resyncs, and
-// skips the update events of the controller's own status writes, except
-// the one a sync waited for (see OwnWrites).
+// updateOrder enqueues on spec changes and deletion, and skips the update
+// events of the controller's own status writes, except the one a sync
+// waited for (see OwnWrites).
 func (c *Controller) updateOrder(oldObj, newObj interface{}) {
 	oldOrder, okOld := oldObj.(*arcv1.Order)
 	newOrder, okNew := newObj.(*arcv1.Order)
@@ -399,7 +401,7 @@ func (c *Controller) updateOrder(oldObj, newObj interface{}) {
 	key := cache.MetaObjectToName(newOrder)
 	switch {
 	case oldOrder.ResourceVersion == newOrder.ResourceVersion:
-		c.resyncs.Enqueue(key)
+		// Nothing changed; the resyncs come from c.resyncs.
 	case !statusOnly:
 		c.enqueueOrder(newObj)
 	case c.ownWrites.Observed(key, newOrder.ResourceVersion):
@@ -427,7 +429,6 @@ func (c *Controller) enqueueOwnerOrder(obj interface{}) {
 
 // updateArtifactWorkflow enqueues the owner Order when what the Order
 // reports about the ArtifactWorkflow, or the ArtifactWorkflow itself, changed.
-// Resyncs are skipped: the Order informer resyncs the Orders themselves.
 func (c *Controller) updateArtifactWorkflow(oldObj, newObj interface{}) {
 	oldAW, okOld := oldObj.(*controller.CachedArtifactWorkflow)
 	newAW, okNew := newObj.(*controller.CachedArtifactWorkflow)

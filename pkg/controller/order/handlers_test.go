@@ -1,16 +1,14 @@
 package order
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
@@ -96,51 +94,42 @@ func TestTypeAndNamespaceEventsReachTheOrdersThatNeedThem(t *testing.T) {
 func TestOrderEventsQueueWhatNeedsASync(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		spread     time.Duration
 		change     func(*arcv1.Order)
 		wantQueued bool
 	}{
-		{"a spec change is synced at once", time.Minute, func(o *arcv1.Order) { o.Generation++; o.ResourceVersion += "1" }, true},
-		{"a re-run request is synced at once", time.Minute, func(o *arcv1.Order) {
+		{"a spec change is synced at once", func(o *arcv1.Order) { o.Generation++; o.ResourceVersion += "1" }, true},
+		{"a re-run request is synced at once", func(o *arcv1.Order) {
 			o.Annotations = map[string]string{arcv1.AnnotationForceAt: "2026-01-01T00:00:00Z"}
 			o.ResourceVersion += "1"
 		}, true},
-		{"a status write is not synced", time.Minute, func(o *arcv1.Order) { o.ResourceVersion += "1" }, false},
-		{"a resync waits for its place in the spread window", time.Minute, func(*arcv1.Order) {}, false},
-		{"a resync without a spread window is synced at once", 0, func(*arcv1.Order) {}, true},
+		{"a status write is not synced", func(o *arcv1.Order) { o.ResourceVersion += "1" }, false},
+		{"an update of the same version is not synced: resyncs come from the controller's own timer", func(*arcv1.Order) {}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := &arcv1.Order{ObjectMeta: metav1.ObjectMeta{Name: "o", Namespace: "team-a", Generation: 1, ResourceVersion: "5"}}
 			after := before.DeepCopy()
 			tc.change(after)
-			f := newFixtureWithOptions(t, []Option{WithResyncSpread(tc.spread)}, before)
+			f := newFixtureWithOptions(t, []Option{WithResyncPeriod(time.Second)}, before)
 			f.ctrl.updateOrder(before, after)
 			assert.Equal(t, tc.wantQueued, f.ctrl.queue.Len() == 1)
 		})
 	}
 }
 
-// TestOnlyTheHandlerMarkedForResyncsActsOnThem: a resync hands every cached
-// object to a handler as an update from itself to itself. Handlers not
-// marked Resyncs are registered without a resync period and never get one
-// (controller.AddEventHandlers), so each of them must drop a resync, and the
-// marked one must act on it.
-func TestOnlyTheHandlerMarkedForResyncsActsOnThem(t *testing.T) {
-	namespaced := &arcv1.ArtifactType{ObjectMeta: metav1.ObjectMeta{Name: "oci-local", Namespace: ns, Generation: 1},
-		Spec: ociClusterType().Spec.ArtifactTypeSpec}
-	f := newFixture(t, newOrder("mirror", alpineArtifact(t)), dockerhub(), internal(), secret("dst-reg-secret"), namespaced)
+// TestEveryCachedOrderIsResyncedOncePerPeriod: the controller's Worker
+// resyncs every Order in its cache, on its own timer (no informer resyncs:
+// controller.AddEventHandlers), and nothing else.
+func TestEveryCachedOrderIsResyncedOncePerPeriod(t *testing.T) {
+	other := newOrder("other", alpineArtifact(t))
+	other.Namespace = "team-b"
+	f := newFixtureWithOptions(t, []Option{WithResyncPeriod(time.Second)},
+		newOrder("mirror", alpineArtifact(t)), other, dockerhub(), internal(), secret("dst-reg-secret"))
 	_, _, err := f.sync("mirror")
 	require.NoError(t, err)
-	aws := f.artifactWorkflows()
-	require.Len(t, aws, 1)
-	_, err = f.argo.ArgoprojV1alpha1().Workflows(ns).Create(context.Background(), &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{
-		Name: aws[0].Name, Namespace: ns, OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(&aws[0], arcv1.SchemeGroupVersion.WithKind("ArtifactWorkflow"))},
-	}}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	require.Len(t, f.artifactWorkflows(), 1, "an ArtifactWorkflow in the cache, which the Order controller does not resync")
 	f.refreshCaches()
-	var handlers []controllertest.ResyncingHandler
-	for _, h := range f.ctrl.eventHandlers(f.informers()) {
-		handlers = append(handlers, controllertest.ResyncingHandler{Store: h.Informer.GetStore(), Handler: h.Handler, Resyncs: h.Resyncs})
-	}
-	controllertest.AssertOneHandlerActsOnResyncs(t, f.ctrl.queue, handlers)
+	clock := clocktesting.NewFakeClock(testNow)
+	f.ctrl.resyncs.Clock = clock
+	controllertest.AssertResyncQueues(t, f.ctrl.Worker().Resync, f.ctrl.queue, clock, time.Second,
+		[]cache.ObjectName{{Namespace: ns, Name: "mirror"}, {Namespace: "team-b", Name: "other"}})
 }
