@@ -190,7 +190,8 @@ func (a *artifactMemo) parametersOf(src, dst arcv1.EndpointSpec) ([]arcv1.Parame
 // hostile Order must not make the memo hold what the controller refuses to
 // store.
 func (a *artifactMemo) forgetParameters() {
-	a.params, a.srcIn, a.dstIn, a.built = nil, unique.Handle[parameters.EndpointInputs]{}, unique.Handle[parameters.EndpointInputs]{}, false
+	var noInputs unique.Handle[parameters.EndpointInputs]
+	a.params, a.srcIn, a.dstIn, a.built = nil, noInputs, noInputs, false
 }
 
 // shareParameters returns the remembered parameters, or have when it holds
