@@ -218,12 +218,12 @@ func measureCachedBytes(b *testing.B, objs cacheObjects, artifacts int) float64 
 	stores := cachedStores(b, cc)
 	waitForObjects(b, stores, nil)
 	drainQueues(cc)
-	before := liveHeap()
+	before := controllertest.LiveHeapBytes()
 
 	srv.send()
 	waitForObjects(b, stores, objs)
 	drainQueues(cc)
-	after := liveHeap()
+	after := controllertest.LiveHeapBytes()
 	if path := os.Getenv("HEAPPROFILE"); path != "" {
 		writeHeapProfile(b, path)
 	}
@@ -278,15 +278,6 @@ func writeHeapProfile(b *testing.B, path string) {
 	require.NoError(b, err)
 	defer f.Close()
 	require.NoError(b, pprof.WriteHeapProfile(f))
-}
-
-// liveHeap is the heap in use after a full collection.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // watchServer is an API server that lists nothing and, once told to, sends

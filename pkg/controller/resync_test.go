@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 )
 
 func newTestQueue(clock *clocktesting.FakeClock) Queue {
@@ -327,23 +329,15 @@ func BenchmarkResyncSpreaderWaiting(b *testing.B) {
 	for b.Loop() {
 		q := NewQueue("bench-resync")
 		s := &ResyncSpreader{Queue: q, Window: 10 * time.Minute}
-		before := liveHeapBytes()
+		before := controllertest.LiveHeapBytes()
 		for _, key := range keys {
 			s.Enqueue(key)
 		}
-		perKey = float64(liveHeapBytes()-before) / n
+		perKey = float64(controllertest.LiveHeapBytes()-before) / n
 		q.ShutDown()
 		runtime.KeepAlive(s)
 	}
 	b.ReportMetric(perKey, "B/waiting-resync")
-}
-
-// liveHeapBytes is the heap in use after a full collection.
-func liveHeapBytes() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // TestResyncDelaysSpreadOverTheWindow checks that 10,000 objects (one

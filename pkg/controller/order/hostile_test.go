@@ -3,7 +3,6 @@ package order
 import (
 	"encoding/json"
 	"fmt"
-	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 
 	arcv1 "github.com/artifact-conduit/arc/pkg/apis/arc/v1alpha1"
 	"github.com/artifact-conduit/arc/pkg/controller"
+	"github.com/artifact-conduit/arc/pkg/controller/controllertest"
 )
 
 // hostileSpecs are specs an Order author might write to make ARC, the API
@@ -68,23 +68,16 @@ func TestHostileOrderIsRefusedPerArtifactAndLeavesMemoryFlat(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, len(raw), etcdObjectLimit/4, "the status of a hostile Order stays far below etcd's object limit")
 
-	before := heapAfterGC()
+	before := controllertest.LiveHeapBytes()
 	for range 5 {
 		writes, events, err := f.sync("hostile")
 		require.NoError(t, err)
 		require.Empty(t, writes, "a converged hostile Order costs no writes")
 		require.Empty(t, events, "a converged hostile Order repeats no events")
 	}
-	growth := int64(heapAfterGC()) - int64(before)
+	growth := int64(controllertest.LiveHeapBytes()) - int64(before)
 	t.Logf("heap after the first sync %d KiB, growth over 5 more syncs %d KiB", before>>10, growth>>10)
 	assert.Less(t, growth, int64(4<<20), "repeated syncs of a hostile Order must not grow the heap")
-}
-
-func heapAfterGC() uint64 {
-	goruntime.GC()
-	var m goruntime.MemStats
-	goruntime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // TestArtifactWorkflowSizeFollowsTheParameterBound: an artifact just within
