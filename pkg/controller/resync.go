@@ -24,9 +24,10 @@ import (
 // delta for every cached object into the informer's queue at once, and the
 // one goroutine that handles the informer's events works through all of
 // them, updating the indexes and calling every handler, before it gets to
-// the event of an object that changed meanwhile: at 10,000
-// ArtifactWorkflows resynced every 20 s, a new ArtifactWorkflow's event
-// waited behind them for 274 ms while its Order waited for its Workflow.
+// the event of an object that changed meanwhile. In one run at 10,000
+// ArtifactWorkflows resynced every 20 s, a new ArtifactWorkflow's Workflow
+// came 274 ms late in the second after a resync tick; the runs since did
+// not show such a stall either way, so that is the reason, not a measure.
 //
 // The waiting resyncs are kept by batch, one timer per batch, not one
 // delayed queue entry per object: right after a resync every object of the
@@ -37,7 +38,7 @@ import (
 // time has come is fed to the queue in slices over the following second
 // (see resyncSlice), so that new work waits behind a slice, not a batch.
 // Use a ResyncSpreader by pointer; the zero value, with Queue set, resyncs
-// nothing on its own, and queues what Enqueue is given at once.
+// nothing.
 type ResyncSpreader struct {
 	Queue Queue
 	// Period is how often Run resyncs every object; 0 resyncs nothing.
@@ -98,12 +99,12 @@ func (s *ResyncSpreader) enqueueKeys(keys []string) {
 			// A cache keyed by MetaNamespaceKeyFunc holds no other keys.
 			continue
 		}
-		s.Enqueue(name)
+		s.enqueue(name)
 	}
 }
 
-// Enqueue queues the resync of key.
-func (s *ResyncSpreader) Enqueue(key cache.ObjectName) {
+// enqueue queues the resync of key after its delay in the window.
+func (s *ResyncSpreader) enqueue(key cache.ObjectName) {
 	delay := resyncDelay(key, s.Window)
 	if delay == 0 {
 		s.Queue.Add(key)

@@ -39,7 +39,7 @@ func TestResyncSpreader(t *testing.T) {
 			q := newTestQueue(clock)
 			defer q.ShutDown()
 			s := &ResyncSpreader{Queue: q, Window: tc.window, Clock: clock}
-			s.Enqueue(key)
+			s.enqueue(key)
 			if tc.wantAtOnce {
 				assert.Equal(t, 1, q.Len())
 				return
@@ -136,7 +136,7 @@ func TestResyncSpreaderKeepsABatchUnderOneTimer(t *testing.T) {
 	byDelay := map[time.Duration]int{}
 	for i := range n {
 		key := cache.ObjectName{Namespace: "bench", Name: fmt.Sprintf("order-%05d-%016x", i/10, i)}
-		s.Enqueue(key)
+		s.enqueue(key)
 		byDelay[resyncDelay(key, window)]++
 	}
 	atOnce := byDelay[0]
@@ -171,7 +171,7 @@ func TestResyncSpreaderFeedsABatchInSlices(t *testing.T) {
 	window := 2 * resyncBatch // two batches: at once, and one interval later
 	s, q, clock := newTestSpreader(t, window)
 	for _, key := range keysWithResyncDelay(n, window, resyncBatch) {
-		s.Enqueue(key)
+		s.enqueue(key)
 	}
 	require.Zero(t, q.Len())
 	clock.Step(resyncBatch)
@@ -213,7 +213,7 @@ func TestResyncSpreaderQueuesASmallBatchAtOnce(t *testing.T) {
 	window := 2 * resyncBatch
 	s, q, clock := newTestSpreader(t, window)
 	for _, key := range keysWithResyncDelay(5, window, resyncBatch) {
-		s.Enqueue(key)
+		s.enqueue(key)
 	}
 	clock.Step(resyncBatch)
 	settleResyncFeed(t, s, clock, 0)
@@ -228,10 +228,10 @@ func TestResyncSpreaderCatchesUpWithALaterBatch(t *testing.T) {
 	window := 3 * resyncBatch
 	s, q, clock := newTestSpreader(t, window)
 	for _, key := range keysWithResyncDelay(300, window, resyncBatch) {
-		s.Enqueue(key)
+		s.enqueue(key)
 	}
 	for _, key := range keysWithResyncDelay(700, window, 2*resyncBatch) {
-		s.Enqueue(key)
+		s.enqueue(key)
 	}
 	// Both batches released one after the other, as a late timer would;
 	// their own timers release nothing when their time comes.
@@ -261,7 +261,7 @@ func TestResyncSpreaderAfterShutdown(t *testing.T) {
 	q := newTestQueue(clocktesting.NewFakeClock(time.Unix(1700000000, 0)))
 	s := &ResyncSpreader{Queue: q, Window: time.Minute, Clock: clock}
 	for i := range 100 {
-		s.Enqueue(cache.ObjectName{Namespace: "bench", Name: fmt.Sprint(i)})
+		s.enqueue(cache.ObjectName{Namespace: "bench", Name: fmt.Sprint(i)})
 	}
 	atOnce := q.Len()
 	q.ShutDown()
@@ -331,7 +331,7 @@ func BenchmarkResyncSpreaderWaiting(b *testing.B) {
 		s := &ResyncSpreader{Queue: q, Window: 10 * time.Minute}
 		before := controllertest.LiveHeapBytes()
 		for _, key := range keys {
-			s.Enqueue(key)
+			s.enqueue(key)
 		}
 		perKey = float64(controllertest.LiveHeapBytes()-before) / n
 		q.ShutDown()
