@@ -98,6 +98,21 @@ func TestWorkRequests(t *testing.T) {
 	}
 }
 
+func TestQuietProgressCountsLeaseRenewalsApart(t *testing.T) {
+	start := time.Now()
+	lease := request{At: start.Add(time.Second), Verb: "update", Resource: "leases", Agent: "arc-controller.p05/v0.0.0 (linux/amd64) kubernetes/$Format/leader-election"}
+	reqs := []request{
+		{At: start.Add(-time.Second), Verb: "update", Resource: "orders/status", Agent: uaOrderP1},
+		lease, lease,
+		{At: start.Add(2 * time.Second), Verb: "update", Resource: "orders/status", Agent: uaOrderP1},
+		{At: start.Add(2 * time.Second), Verb: "get", Resource: "orders", Agent: uaOrderP1},
+	}
+	want := "quiet window: 1 writes of ARC so far (and 2 Lease renewals)"
+	if got := quietProgress(reqs, start); got != want {
+		t.Errorf("quietProgress = %q, want %q", got, want)
+	}
+}
+
 func TestRelistedSince(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
 	list := func(at time.Duration, ua string, code int, page bool) request {
